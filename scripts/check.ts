@@ -1,0 +1,86 @@
+/**
+ * `npm run check` — combined-balance-check.sh done right. Prints the seed's summary (or, with
+ * `--provider kimi`, moonshot-balance.sh's output; with `--json`, the summary as JSON) and exits
+ * 1 when the configuration is invalid or a check failed, else 2 when a balance is low, else 0.
+ */
+import { parseArgs } from 'node:util';
+import { createCore, createProviders } from '../src/app.js';
+import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from '../src/format.js';
+import { createLogger } from '../src/logger.js';
+import { exitCodeFor } from '../src/service.js';
+import { PROVIDER_IDS, type ProviderId } from '../src/types.js';
+
+const USAGE = `usage: npm run check -- [--provider ${PROVIDER_IDS.join('|')}] [--json]
+
+Checks every enabled provider once, prints the summary and exits
+  0  every balance is at or above its threshold
+  2  a balance is below its threshold
+  1  the configuration is invalid or a check failed`;
+
+async function main(): Promise<number> {
+  let args: { provider?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  try {
+    args = parseArgs({
+      options: { provider: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      allowPositionals: false,
+    }).values;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  if (args.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (args.provider !== undefined && !(PROVIDER_IDS as readonly string[]).includes(args.provider)) {
+    console.error(`unknown provider ${JSON.stringify(args.provider)}\n\n${USAGE}`);
+    return 1;
+  }
+
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig(readEnvironment());
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`creditwatch: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  const only = args.provider as ProviderId | undefined;
+  if (only !== undefined && !config.providers.includes(only)) {
+    console.error(`creditwatch: ${only} is not enabled (PROVIDERS=${config.providers.join(',')})`);
+    return 1;
+  }
+  // The CLI's stdout is its output; routine logs would only be noise on a cron mail.
+  const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
+  const logger = createLogger(level);
+  const providers = createProviders(only ? { ...config, providers: [only] } : config);
+  const core = await createCore(config, logger, { providers });
+  try {
+    const summary = await core.service.checkAll();
+    if (args.json) {
+      console.log(JSON.stringify(summaryToJson(summary), null, 2));
+    } else if (only === 'kimi' && summary.statuses[0]) {
+      console.log(formatKimiCheck(summary.statuses[0]));
+    } else {
+      console.log(
+        formatSummary(summary, { schedule: describeSchedule(config.summaryCron), channelId: config.summaryChannelId }),
+      );
+    }
+    return exitCodeFor(summary);
+  } finally {
+    await core.close();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`creditwatch: check failed: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);

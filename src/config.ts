@@ -1,0 +1,342 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseEnv } from 'node:util';
+import { Cron } from 'croner';
+import { type Amount, type Currency, parseAmount } from './money.js';
+import { PROVIDER_IDS, type ProviderId } from './types.js';
+
+/** Connection settings for the database that holds `claude_api_usage`. */
+export interface ClaudeDbConfig {
+  readonly connectionString?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  /** `false`: plain; `'require'`: TLS without CA check (libpq sslmode=require); `'verify'`: TLS with CA check. */
+  readonly ssl: false | 'require' | 'verify';
+  /** Where it points, for messages: host:port/db, never the password. */
+  readonly describe: string;
+}
+
+export interface Config {
+  readonly providers: readonly ProviderId[];
+  readonly moonshot: { readonly apiKey: string; readonly baseUrl: string; readonly currency: Currency } | null;
+  readonly claudeDb: ClaudeDbConfig | null;
+  readonly defaultThreshold: Amount;
+  readonly claudeStaleAfterMs: number;
+  readonly providerTimeoutMs: number;
+  /** Postgres URL for history and settings; `null` → embedded SQLite at `sqlitePath`. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly sqlitePath: string;
+  readonly balanceLogDir: string;
+  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  readonly discord: {
+    readonly token: string | null;
+    readonly apiUrl: string;
+    readonly applicationId: string | null;
+    readonly guildId: string | null;
+  };
+  readonly dryRun: boolean;
+  readonly summaryCron: string;
+  readonly summaryChannelId: string;
+  readonly balanceCacheTtlMs: number;
+  readonly adminRoleIds: readonly string[];
+  readonly alerts: {
+    readonly cron: string;
+    readonly channelId: string;
+    readonly mentionRoleId: string | null;
+    /** Fraction above the threshold a balance must reach before it counts as recovered (0.10 = 10 %). */
+    readonly recoveryMargin: number;
+    readonly failureAfter: number;
+    readonly repeatMs: number;
+    readonly runwayDays: number;
+    readonly webhookUrl: string | null;
+    readonly smtpUrl: string | null;
+    readonly emailTo: readonly string[];
+    readonly emailFrom: string | null;
+  };
+}
+
+/** Every problem found in the environment, each with the variable and how to fix it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}\nSee README.md "Configuration" for every setting, its default and an example.`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The process environment over the values of `.env` in `cwd` (when present): a variable set in
+ * the environment wins. The only place creditwatch reads the environment.
+ */
+export function readEnvironment(cwd: string = process.cwd()): Env {
+  const file = join(cwd, '.env');
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `6h`, `1d`, `500ms`; a bare number is `defaultUnit`. */
+export function parseDuration(text: string, defaultUnit: 'ms' | 's' = 's'): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
+  if (!m?.[1]) return null;
+  const unit = (m[2] ?? defaultUnit).toLowerCase();
+  const factor = DURATION_UNITS[unit];
+  return factor === undefined ? null : Math.round(Number(m[1]) * factor);
+}
+
+const SNOWFLAKE = /^\d{17,20}$/;
+const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
+
+/** Parses and validates the whole configuration at once; throws `ConfigError` listing every problem. */
+export function loadConfig(env: Env = readEnvironment()): Config {
+  const problems: string[] = [];
+  const get = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+
+  const durationMs = (name: string, fallback: string, defaultUnit: 'ms' | 's', minMs = 1): number => {
+    const raw = get(name) ?? fallback;
+    const ms = parseDuration(raw, defaultUnit);
+    if (ms === null || ms < minMs) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a duration; use e.g. 90s, 15m, 6h or 1d`);
+      return parseDuration(fallback, defaultUnit) ?? 0;
+    }
+    return ms;
+  };
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+      return fallback;
+    }
+    return n;
+  };
+  const url = (name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined => {
+    const raw = get(name) ?? fallback;
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) throw new Error('protocol');
+      return raw.replace(/\/+$/, '');
+    } catch {
+      // Never echo a URL back: it may carry credentials.
+      problems.push(`${name} is not a valid ${protocols.join(' or ')} URL`);
+      return fallback;
+    }
+  };
+  const snowflake = (name: string, fallback?: string): string | undefined => {
+    const raw = get(name) ?? fallback;
+    if (raw !== undefined && !SNOWFLAKE.test(raw)) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a Discord id (17–20 digits); copy it with Developer Mode on`);
+      return undefined;
+    }
+    return raw;
+  };
+  const cron = (name: string, fallback: string): string => {
+    const raw = get(name) ?? fallback;
+    try {
+      new Cron(raw, { paused: true, timezone: 'UTC' }).stop();
+      return raw;
+    } catch (err) {
+      problems.push(`${name}=${JSON.stringify(raw)} is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`);
+      return fallback;
+    }
+  };
+  const bool = (name: string, fallback: boolean): boolean => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}=${JSON.stringify(raw)} must be true or false`);
+    return fallback;
+  };
+
+  // Providers
+  const providerList = (get('PROVIDERS') ?? 'claude,kimi')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter((p) => p !== '');
+  const providers: ProviderId[] = [];
+  for (const p of providerList) {
+    if (!(PROVIDER_IDS as readonly string[]).includes(p)) {
+      problems.push(`PROVIDERS names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`);
+    } else if (!providers.includes(p as ProviderId)) {
+      providers.push(p as ProviderId);
+    }
+  }
+  if (providerList.length === 0) problems.push(`PROVIDERS is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
+  // Summaries list providers in a fixed order, whatever order PROVIDERS uses.
+  providers.sort((a, b) => PROVIDER_IDS.indexOf(a) - PROVIDER_IDS.indexOf(b));
+
+  let moonshot: Config['moonshot'] = null;
+  const moonshotBaseUrl = url('MOONSHOT_BASE_URL', 'https://api.moonshot.ai', ['https:', 'http:']);
+  const currencyRaw = get('MOONSHOT_CURRENCY')?.toUpperCase();
+  if (currencyRaw !== undefined && currencyRaw !== 'USD' && currencyRaw !== 'CNY') {
+    problems.push(`MOONSHOT_CURRENCY=${JSON.stringify(currencyRaw)} must be USD or CNY`);
+  }
+  if (providers.includes('kimi')) {
+    const apiKey = get('MOONSHOT_API_KEY');
+    if (apiKey === undefined) {
+      problems.push('MOONSHOT_API_KEY is missing; kimi is in PROVIDERS. Set it, or remove kimi from PROVIDERS');
+    } else if (moonshotBaseUrl !== undefined) {
+      const host = new URL(moonshotBaseUrl).hostname;
+      const currency: Currency =
+        currencyRaw === 'USD' || currencyRaw === 'CNY' ? currencyRaw : host.endsWith('.cn') ? 'CNY' : 'USD';
+      moonshot = { apiKey, baseUrl: moonshotBaseUrl, currency };
+    }
+  }
+
+  let claudeDb: ClaudeDbConfig | null = null;
+  const sslRaw = get('CLAUDE_DB_SSL')?.toLowerCase();
+  if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
+    problems.push(`CLAUDE_DB_SSL=${JSON.stringify(sslRaw)} must be off, require or verify`);
+  }
+  if (providers.includes('claude')) {
+    const claudeUrl = url('CLAUDE_DB_URL', undefined, ['postgres:', 'postgresql:']);
+    const host = get('SUPABASE_DB_HOST');
+    const sslFor = (h: string): ClaudeDbConfig['ssl'] =>
+      sslRaw === 'off' ? false : sslRaw === 'verify' ? 'verify' : sslRaw === 'require' ? 'require' : SUPABASE_HOST.test(h) ? 'require' : false;
+    if (claudeUrl !== undefined) {
+      const u = new URL(claudeUrl);
+      claudeDb = {
+        connectionString: claudeUrl,
+        ssl: sslFor(u.hostname),
+        describe: `${u.hostname}:${u.port || '5432'}${u.pathname}`,
+      };
+    } else if (get('CLAUDE_DB_URL') === undefined && host !== undefined) {
+      const password = get('SUPABASE_DB_PASSWORD');
+      if (password === undefined) {
+        problems.push('SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)');
+      }
+      const port = integer('SUPABASE_DB_PORT', 5432, 1, 65535);
+      const database = get('SUPABASE_DB_NAME') ?? 'postgres';
+      claudeDb = {
+        host,
+        port,
+        user: get('SUPABASE_DB_USER') ?? 'postgres',
+        ...(password === undefined ? {} : { password }),
+        database,
+        ssl: sslFor(host),
+        describe: `${host}:${port}/${database}`,
+      };
+    } else if (get('CLAUDE_DB_URL') === undefined) {
+      problems.push(
+        'CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; claude is in PROVIDERS. Set it, or remove claude from PROVIDERS',
+      );
+    }
+  }
+
+  let defaultThreshold = parseAmount('5');
+  const thresholdRaw = get('DEFAULT_THRESHOLD');
+  if (thresholdRaw !== undefined) {
+    const problem = validateThresholdText(thresholdRaw);
+    if (problem) problems.push(`DEFAULT_THRESHOLD=${JSON.stringify(thresholdRaw)}: ${problem}`);
+    else defaultThreshold = parseAmount(thresholdRaw);
+  }
+
+  const home = get('HOME') ?? homedir();
+  const dataDir = resolve(get('DATA_DIR') ?? './data');
+  const logLevel = (get('LOG_LEVEL') ?? 'info').toLowerCase();
+  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+  if (!(levels as readonly string[]).includes(logLevel)) {
+    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${levels.join(', ')}`);
+  }
+
+  const summaryChannelId = snowflake('SUMMARY_CHANNEL_ID', DEFAULT_SUMMARY_CHANNEL_ID) ?? DEFAULT_SUMMARY_CHANNEL_ID;
+  const adminRoleIds = (get('ADMIN_ROLE_IDS') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const id of adminRoleIds) {
+    if (!SNOWFLAKE.test(id)) problems.push(`ADMIN_ROLE_IDS has ${JSON.stringify(id)}, which is not a Discord role id`);
+  }
+
+  const recoveryRaw = get('RECOVERY_MARGIN') ?? '10%';
+  const recoveryMatch = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(recoveryRaw);
+  let recoveryMargin = 0.1;
+  if (!recoveryMatch?.[1]) {
+    problems.push(`RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} must be a percentage such as 10% (or a fraction such as 0.1)`);
+  } else {
+    const v = Number(recoveryMatch[1]);
+    recoveryMargin = recoveryMatch[2] === '%' || v > 1 ? v / 100 : v;
+    if (recoveryMargin > 10) problems.push('RECOVERY_MARGIN must be at most 1000%');
+  }
+  const emailTo = (get('ALERT_EMAIL_TO') ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  for (const to of emailTo) {
+    if (!/^[^@\s]+@[^@\s]+$/.test(to)) problems.push(`ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address`);
+  }
+  const smtpUrl = url('SMTP_URL', undefined, ['smtp:', 'smtps:']) ?? null;
+  const emailFrom = get('ALERT_EMAIL_FROM') ?? null;
+  if (smtpUrl !== null && emailTo.length === 0) problems.push('ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail');
+  if (smtpUrl === null && emailTo.length > 0) problems.push('SMTP_URL is missing; ALERT_EMAIL_TO is set, so say which server sends it');
+
+  const config: Config = {
+    providers,
+    moonshot,
+    claudeDb,
+    defaultThreshold,
+    claudeStaleAfterMs: durationMs('CLAUDE_STALE_AFTER', '6h', 's'),
+    providerTimeoutMs: durationMs('PROVIDER_TIMEOUT_MS', '10000', 'ms', 100),
+    databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']) ?? null,
+    dataDir,
+    sqlitePath: join(dataDir, 'creditwatch.sqlite'),
+    balanceLogDir: resolve(get('BALANCE_LOG_DIR') ?? join(home, '.config')),
+    logLevel: logLevel as Config['logLevel'],
+    discord: {
+      token: get('DISCORD_TOKEN') ?? null,
+      apiUrl: url('DISCORD_API_URL', 'https://discord.com/api', ['https:', 'http:']) ?? 'https://discord.com/api',
+      applicationId: snowflake('DISCORD_APPLICATION_ID') ?? null,
+      guildId: snowflake('DISCORD_GUILD_ID') ?? null,
+    },
+    dryRun: bool('DRY_RUN', false),
+    summaryCron: cron('SUMMARY_CRON', '0 * * * *'),
+    summaryChannelId,
+    balanceCacheTtlMs: durationMs('BALANCE_CACHE_TTL', '60s', 's', 0),
+    adminRoleIds,
+    alerts: {
+      cron: cron('ALERT_CRON', '*/5 * * * *'),
+      channelId: snowflake('ALERT_CHANNEL_ID') ?? summaryChannelId,
+      mentionRoleId: snowflake('ALERT_MENTION_ROLE_ID') ?? null,
+      recoveryMargin,
+      failureAfter: integer('FAILURE_ALERT_AFTER', 3, 1, 1000),
+      repeatMs: durationMs('ALERT_REPEAT', '24h', 's'),
+      runwayDays: integer('RUNWAY_ALERT_DAYS', 3, 0, 365),
+      webhookUrl: url('ALERT_WEBHOOK_URL', undefined, ['https:', 'http:']) ?? null,
+      smtpUrl,
+      emailTo,
+      emailFrom,
+    },
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+/** Why `text` is not an acceptable threshold (0 to 1,000,000, at most 2 decimals), or `null` when it is. */
+export function validateThresholdText(text: string): string | null {
+  const t = text.trim();
+  if (!/^\d{1,7}(\.\d{1,2})?$/.test(t)) {
+    return /^\d+\.\d{3,}$/.test(t)
+      ? 'use at most 2 decimals'
+      : 'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50';
+  }
+  if (parseAmount(t).gt(1_000_000)) return 'must be at most 1000000';
+  return null;
+}

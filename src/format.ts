@@ -1,0 +1,143 @@
+import { formatMoney } from './money.js';
+import type { ProviderStatus, Summary } from './service.js';
+
+/** `45s`, `12m`, `7h 12m`, `3d 2h`: the two largest units, for ages and durations. */
+export function formatDuration(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  if (d > 0) return h > 0 ? `${d}d ${h}h` : `${d}d`;
+  if (h > 0) return m > 0 ? `${h}h ${m}m` : `${h}h`;
+  if (m > 0) return `${m}m`;
+  return `${s}s`;
+}
+
+/** Plain words for a cron pattern in UTC, for the summary's footer. */
+export function describeSchedule(cron: string): string {
+  const f = cron.trim().split(/\s+/);
+  // A leading seconds field is allowed; describe the common shapes, quote the rest.
+  const [sec, fields] = f.length === 6 ? [f[0], f.slice(1)] : ['0', f];
+  const [min, hour, dom, mon, dow] = fields;
+  const everyDay = dom === '*' && mon === '*' && dow === '*';
+  if (sec === '0' && everyDay && hour === '*' && min === '0') return 'Runs every hour on the hour (UTC)';
+  if (sec === '0' && everyDay && hour === '*' && /^\d+$/.test(min ?? ''))
+    return `Runs every hour at :${min!.padStart(2, '0')} (UTC)`;
+  if (sec === '0' && everyDay && hour === '*' && /^\*\/\d+$/.test(min ?? ''))
+    return `Runs every ${min!.slice(2)} minutes (UTC)`;
+  if (sec === '0' && everyDay && /^\d+$/.test(hour ?? '') && /^\d+$/.test(min ?? ''))
+    return `Runs daily at ${hour!.padStart(2, '0')}:${min!.padStart(2, '0')} (UTC)`;
+  return `Runs on schedule \`${cron}\` (UTC)`;
+}
+
+/** The provider's line of the summary, in the seed's shape. */
+export function providerLine(s: ProviderStatus, extra?: string): string {
+  const threshold = `(threshold: ${formatMoney(s.threshold, s.result.currency)})`;
+  const tail = extra ? ` · ${extra}` : '';
+  if (!s.result.ok) return `❌ **${s.label}:** unavailable: ${s.result.reason} ${threshold}`;
+  const emoji = s.state === 'low' ? '⚠️' : s.emoji;
+  const amount = formatMoney(s.result.available, s.result.currency);
+  const available = s.provider === 'kimi' ? `${amount} available` : amount;
+  return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;
+}
+
+/** `⏳ Claude reading is 7h 12m old (stale after 6h)` for a stale figure, else `null`. */
+export function staleNote(s: ProviderStatus): string | null {
+  if (!s.stale || s.ageMs === null) return null;
+  const limit = s.staleAfterMs === null ? '' : ` (stale after ${formatDuration(s.staleAfterMs)})`;
+  return `⏳ ${s.label} reading is ${formatDuration(s.ageMs)} old${limit}`;
+}
+
+/** The seed's alert line: `💳 ⚠️ Claude credits low!`. */
+export function lowAlertLine(s: ProviderStatus): string {
+  return `${s.emoji} ⚠️ ${s.label} credits low!`;
+}
+
+export interface FooterFacts {
+  readonly schedule: string;
+  readonly channelId: string;
+}
+
+function footerAlertRule(summary: Summary): string {
+  const ts = summary.statuses.map((s) => formatMoney(s.threshold, s.result.currency));
+  const same = ts.every((t) => t === ts[0]);
+  if (ts.length === 1) return `Adds an alert if it is < ${ts[0]}`;
+  if (!same) return 'Adds alerts when a balance is below its threshold';
+  return `Adds alerts if ${ts.length === 2 ? 'either' : 'any'} < ${ts[0]}`;
+}
+
+/**
+ * The hourly summary, in the seed's format: header, one line per provider with its threshold,
+ * the `credits low!` lines for low balances, stale notes, and a footer that tells the truth about
+ * the schedule and channel in force. `extras` adds a short clause per provider (the runway).
+ */
+export function formatSummary(
+  summary: Summary,
+  footer: FooterFacts | null,
+  extras: Partial<Record<ProviderStatus['provider'], string>> = {},
+): string {
+  const lines = ['📊 **API Balance Summary**', ''];
+  for (const s of summary.statuses) {
+    lines.push(providerLine(s, extras[s.provider]));
+    const note = staleNote(s);
+    if (note) lines.push(note);
+  }
+  const alerts = summary.statuses.filter((s) => s.state === 'low').map(lowAlertLine);
+  if (alerts.length > 0) lines.push('', ...alerts);
+  if (footer) {
+    lines.push('', footer.schedule, `Posts to <#${footer.channelId}>`, footerAlertRule(summary));
+  }
+  return lines.join('\n');
+}
+
+/** `moonshot-balance.sh`'s output for Kimi: the check block, the low-balance block, or the error. */
+export function formatKimiCheck(s: ProviderStatus): string {
+  const r = s.result;
+  if (!r.ok) return `Error: Moonshot balance check failed: ${r.reason}`;
+  const m = (a: typeof r.available | undefined) => (a === undefined ? 'n/a' : formatMoney(a, r.currency));
+  if (s.state === 'low') {
+    return [
+      '⚠️ **Moonshot API Balance Low!**',
+      '',
+      `💰 **Available:** ${m(r.available)}`,
+      `🎁 **Voucher:** ${m(r.voucher)}`,
+      `💵 **Cash:** ${m(r.cash)}`,
+    ].join('\n');
+  }
+  return [
+    '✅ Moonshot Balance Check',
+    `💰 Available: ${m(r.available)}`,
+    `🎁 Voucher: ${m(r.voucher)}`,
+    `💵 Cash: ${m(r.cash)}`,
+  ].join('\n');
+}
+
+/** The summary as plain JSON (amounts as exact decimal strings, times as ISO 8601). */
+export function summaryToJson(summary: Summary, extras: Record<string, unknown> = {}): unknown {
+  return {
+    checkedAt: summary.checkedAt.toISOString(),
+    anyLow: summary.anyLow,
+    anyFailed: summary.anyFailed,
+    providers: summary.statuses.map((s) => {
+      const r = s.result;
+      return {
+        provider: s.provider,
+        state: s.state,
+        currency: r.currency,
+        threshold: s.threshold.toFixed(2),
+        ...(r.ok
+          ? {
+              available: r.available.toFixed(),
+              ...(r.voucher ? { voucher: r.voucher.toFixed() } : {}),
+              ...(r.cash ? { cash: r.cash.toFixed() } : {}),
+              asOf: r.asOf.toISOString(),
+              ageSeconds: s.ageMs === null ? null : Math.round(s.ageMs / 1000),
+              stale: s.stale,
+            }
+          : { reason: r.reason }),
+        latencyMs: Math.round(r.latencyMs),
+        ...(extras[s.provider] === undefined ? {} : (extras[s.provider] as object)),
+      };
+    }),
+  };
+}

@@ -1,0 +1,39 @@
+import { Big } from 'big.js';
+
+/** Currencies a provider can bill in. Moonshot's `.cn` host bills in CNY, everything else in USD. */
+export type Currency = 'USD' | 'CNY';
+
+const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
+
+export type Amount = Big;
+
+/** Parses a decimal amount without going through float arithmetic. Throws on anything that is not a finite decimal. */
+export function parseAmount(value: string | number): Amount {
+  if (typeof value === 'number' && !Number.isFinite(value)) {
+    throw new RangeError(`not a finite number: ${value}`);
+  }
+  const text = typeof value === 'number' ? String(value) : value.trim();
+  if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) {
+    throw new RangeError(`not a decimal number: ${JSON.stringify(value).slice(0, 40)}`);
+  }
+  return new Big(text);
+}
+
+/** `$12.30`, `-$0.50`, `¥8.00`: two decimals, rounded half-up, the currency's symbol. */
+export function formatMoney(amount: Amount, currency: Currency): string {
+  const fixed = amount.abs().toFixed(2);
+  const negative = amount.lt(0) && fixed !== '0.00';
+  return `${negative ? '-' : ''}${SYMBOL[currency]}${fixed}`;
+}
+
+/** The symbol alone, for labels such as `threshold ($)`. */
+export function currencySymbol(currency: Currency): string {
+  return SYMBOL[currency];
+}
+
+/** Canonical text for storage: exact, no exponent, no trailing zeros lost in meaning (`12.3` stays `12.3`). */
+export function amountToText(amount: Amount): string {
+  return amount.toFixed();
+}
+
+export { Big };

@@ -1,0 +1,167 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Keyv from 'keyv';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { parseAmount } from '../../src/money.js';
+import { type Db, openDatabase } from '../../src/storage/db.js';
+import { HistoryStore } from '../../src/storage/history.js';
+import { SqlKeyvStore } from '../../src/storage/keyv-store.js';
+import { SlotClaims } from '../../src/storage/slots.js';
+import { ThresholdStore } from '../../src/thresholds.js';
+import type { CheckResult } from '../../src/types.js';
+import { createTestDatabase } from '../support/postgres.js';
+
+interface Backend {
+  name: string;
+  open(): Promise<Db>;
+  cleanup(): Promise<void>;
+}
+
+function sqliteBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-contract-'));
+  return {
+    name: 'embedded SQLite',
+    open: () => openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresBackend(): Backend {
+  let handle: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
+  return {
+    name: 'PostgreSQL',
+    open: async () => {
+      handle ??= await createTestDatabase('cw_contract');
+      return openDatabase({ databaseUrl: handle.connectionString, sqlitePath: '' });
+    },
+    cleanup: async () => {
+      await handle?.drop();
+    },
+  };
+}
+
+const logger = createLogger('silent');
+const at = (iso: string) => new Date(iso);
+
+const ok = (provider: 'claude' | 'kimi', available: string, iso: string, extra: Partial<CheckResult> = {}): CheckResult =>
+  ({
+    ok: true,
+    provider,
+    currency: 'USD',
+    available: parseAmount(available),
+    ...(provider === 'kimi' ? { voucher: parseAmount('3.45'), cash: parseAmount('-0.5') } : {}),
+    asOf: at(iso),
+    checkedAt: at(iso),
+    latencyMs: 12.4,
+    ...extra,
+  }) as CheckResult;
+
+for (const make of [sqliteBackend, postgresBackend]) {
+  const backend = make();
+  describe(`storage contract: ${backend.name}`, () => {
+    let db: Db;
+    beforeAll(async () => {
+      db = await backend.open();
+    });
+    afterAll(async () => {
+      await db?.close();
+      await backend.cleanup();
+    });
+
+    it('GIVEN an up-to-date database WHEN it is opened again THEN migrations are a no-op and data stays', async () => {
+      await new HistoryStore(db).record([ok('claude', '1.00', '2026-01-01T00:00:00Z')]);
+      const again = await backend.open();
+      try {
+        expect(await new HistoryStore(again).count()).toBeGreaterThanOrEqual(1);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('GIVEN ok and failed readings THEN range returns them oldest first with exact amounts', async () => {
+      const h = new HistoryStore(db);
+      await h.record([
+        ok('kimi', '12.30', '2026-02-01T10:00:00Z'),
+        { ok: false, provider: 'kimi', currency: 'USD', reason: 'HTTP 502', checkedAt: at('2026-02-01T11:00:00Z'), latencyMs: 3 },
+        ok('kimi', '0.0000001', '2026-02-01T12:00:00Z'),
+      ]);
+      const rows = await h.range('kimi', at('2026-02-01T00:00:00Z'), at('2026-02-02T00:00:00Z'));
+      expect(rows.map((r) => r.checkedAt.toISOString())).toEqual([
+        '2026-02-01T10:00:00.000Z',
+        '2026-02-01T11:00:00.000Z',
+        '2026-02-01T12:00:00.000Z',
+      ]);
+      const [first, failed, tiny] = rows;
+      expect(first?.ok && first.available.toFixed(2)).toBe('12.30');
+      expect(first?.ok && first.cash?.toFixed(2)).toBe('-0.50');
+      expect(first?.ok && first.voucher?.toFixed(2)).toBe('3.45');
+      expect(failed?.ok === false && failed.reason).toBe('HTTP 502');
+      expect(tiny?.ok && tiny.available.eq(parseAmount('1e-7'))).toBe(true);
+      expect(first?.latencyMs).toBe(12);
+      const latest = await h.latest('kimi');
+      expect(latest?.checkedAt.toISOString()).toBe('2026-02-01T12:00:00.000Z');
+    });
+
+    it('GIVEN the same imported readings twice THEN the second import adds nothing', async () => {
+      const h = new HistoryStore(db);
+      const readings = [
+        { provider: 'claude' as const, currency: 'USD' as const, at: at('2026-01-29T09:00:00Z'), available: parseAmount('8.07') },
+        { provider: 'claude' as const, currency: 'USD' as const, at: at('2026-01-29T10:00:00Z'), available: parseAmount('8.05') },
+      ];
+      expect(await h.import(readings)).toEqual({ inserted: 2, existing: 0 });
+      expect(await h.import(readings)).toEqual({ inserted: 0, existing: 2 });
+      const rows = await h.range('claude', at('2026-01-29T00:00:00Z'), at('2026-01-30T00:00:00Z'));
+      expect(rows.map((r) => r.ok && r.available.toFixed(2))).toEqual(['8.07', '8.05']);
+      expect(rows.every((r) => r.source === 'import')).toBe(true);
+    });
+
+    it('GIVEN keyv over the SQL store THEN values persist, namespaces stay apart and TTLs expire', async () => {
+      let now = 1_000_000;
+      const a = new Keyv<string>({ store: new SqlKeyvStore(db, () => now), namespace: 'a' });
+      const b = new Keyv<string>({ store: new SqlKeyvStore(db, () => now), namespace: 'b' });
+      await a.set('k', 'one');
+      await b.set('k', 'two');
+      await a.set('short', 'lived', 1000);
+      expect(await a.get('k')).toBe('one');
+      expect(await b.get('k')).toBe('two');
+      expect(await a.get('short')).toBe('lived');
+      now += 1001;
+      expect(await a.get('short')).toBeUndefined();
+      await a.clear();
+      expect(await a.get('k')).toBeUndefined();
+      expect(await b.get('k')).toBe('two');
+      expect(await b.delete('k')).toBe(true);
+      expect(await b.get('k')).toBeUndefined();
+    });
+
+    it('GIVEN threshold changes THEN the value, the reset and the audit trail are stored', async () => {
+      const keyv = () => new Keyv<string>({ store: new SqlKeyvStore(db), namespace: 'thresholds' });
+      const t = new ThresholdStore(keyv(), db, parseAmount('5'), logger);
+      expect((await t.get('kimi')).toFixed(2)).toBe('5.00');
+      await t.set('kimi', parseAmount('7.5'), 'alice (1)', at('2026-03-01T00:00:00Z'));
+      // A second store on the same database (a restart, or another replica) sees the change.
+      const other = new ThresholdStore(keyv(), db, parseAmount('5'), logger);
+      expect((await other.get('kimi')).toFixed(2)).toBe('7.50');
+      const reset = await other.reset('kimi', 'bob (2)', at('2026-03-02T00:00:00Z'));
+      expect(reset.oldValue?.toFixed(2)).toBe('7.50');
+      expect((await t.get('kimi')).toFixed(2)).toBe('5.00');
+      const changes = await t.changes();
+      expect(changes.slice(0, 2).map((c) => [c.changedBy, c.oldValue?.toFixed(2) ?? null, c.newValue?.toFixed(2) ?? null])).toEqual([
+        ['bob (2)', '7.50', null],
+        ['alice (1)', null, '7.50'],
+      ]);
+    });
+
+    it('GIVEN two owners claiming one slot THEN exactly one wins', async () => {
+      const a = new SlotClaims(db, 'a');
+      const b = new SlotClaims(db, 'b');
+      const results = await Promise.all([a.claim('summary', '2026-01-01T10:00Z'), b.claim('summary', '2026-01-01T10:00Z')]);
+      expect(results.filter(Boolean)).toHaveLength(1);
+      expect(await a.claim('summary', '2026-01-01T11:00Z')).toBe(true);
+      await a.prune(new Date(Date.now() + 1000));
+      expect(await b.claim('summary', '2026-01-01T11:00Z')).toBe(true);
+    });
+  });
+}
