@@ -1,6 +1,6 @@
 import type { BalanceLog } from './balance-log.js';
 import type { Logger } from './logger.js';
-import type { Amount } from './money.js';
+import type { Amount, Currency } from './money.js';
 import type { HistoryStore } from './storage/history.js';
 import type { ThresholdStore } from './thresholds.js';
 import { type BalanceProvider, type CheckResult, PROVIDER_INFO, type ProviderId } from './types.js';
@@ -73,6 +73,13 @@ export class BalanceService {
 
   get providerIds(): ProviderId[] {
     return this.deps.providers.map((p) => p.id);
+  }
+
+  /** The currency a provider bills in (its thresholds are in it too). */
+  currencyOf(provider: ProviderId): Currency {
+    const p = this.deps.providers.find((x) => x.id === provider);
+    if (!p) throw new Error(`provider ${provider} is not enabled`);
+    return p.currency;
   }
 
   get thresholds(): ThresholdStore {

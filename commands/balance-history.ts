@@ -1,0 +1,117 @@
+import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
+import { type ChartSeries, renderBalanceChart } from '../src/chart/balance-chart.js';
+import { UserError } from '../src/discord/errors.js';
+import { formatRate, formatRunway } from '../src/forecast.js';
+import type { HistoryReport } from '../src/insight.js';
+import { currencySymbol, formatMoney } from '../src/money.js';
+import { PROVIDER_INFO } from '../src/types.js';
+import { checkProvider, providerOption } from './options.js';
+import type { Command, CommandContext } from './types.js';
+
+export const PERIODS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, '90d': 90 * 86_400_000 } as const;
+export type Period = keyof typeof PERIODS;
+
+const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+function reportBlock(r: HistoryReport, now: Date): string {
+  const info = PROVIDER_INFO[r.provider];
+  const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
+  const failed = r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
+  const head = `${info.emoji} **${info.label}** · ${r.stats.count} reading${r.stats.count === 1 ? '' : 's'}${failed}`;
+  if (!r.stats.enough) return `${head}\n   not enough history yet (${r.stats.text})`;
+  const s = r.stats;
+  const net = `${s.netChange.gte(0) ? '+' : ''}${money(s.netChange)}`;
+  const lines = [
+    head,
+    `   first ${money(s.first.amount)} (${utc(s.first.at)}) → last ${money(s.last.amount)} (${utc(s.last.at)})`,
+    `   min ${money(s.min.amount)} · max ${money(s.max.amount)} · net ${net} · spend ${money(s.spend)} · threshold ${money(r.threshold)}`,
+  ];
+  if (s.topUps.length > 0) {
+    const shown = s.topUps.slice(-5).map((t) => `+${money(t.amount)} ${utc(t.at)}`);
+    const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
+    lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
+  }
+  lines.push(`   📉 ${formatRate(r.forecast, r.currency)} · ${formatRunway(r.forecast, r.currency, now)}`);
+  return lines.join('\n');
+}
+
+function chartSeries(r: HistoryReport): ChartSeries {
+  const f = r.forecast;
+  const series: ChartSeries = {
+    label: PROVIDER_INFO[r.provider].label,
+    points: r.points.map((p) => ({ at: p.asOf, value: p.available.toNumber() })),
+    threshold: r.threshold.toNumber(),
+  };
+  if (f.status !== 'ok' || f.latest.available.lte(r.threshold)) return series;
+  // The projection continues from the latest reading down to the threshold line.
+  const end = f.reachesThresholdAt ?? f.runsOutAt;
+  return {
+    ...series,
+    projection: [
+      { at: f.latest.asOf, value: f.latest.available.toNumber() },
+      { at: end, value: r.threshold.toNumber() },
+    ],
+  };
+}
+
+/** Renders the reply and the chart(s): one chart per currency, so dollars and yuan never share an axis. */
+export function renderHistory(
+  reports: readonly HistoryReport[],
+  period: Period,
+  now: Date,
+): { content: string; files: AttachmentBuilder[] } {
+  const content = [`**Balance history · last ${period}**`, ...reports.map((r) => reportBlock(r, now))].join('\n');
+  const plotted = reports.filter((r) => r.stats.enough);
+  const files: AttachmentBuilder[] = [];
+  for (const currency of [...new Set(plotted.map((r) => r.currency))]) {
+    const group = plotted.filter((r) => r.currency === currency);
+    const png = renderBalanceChart(group.map(chartSeries), {
+      title: `Balance, last ${period} (${currency})`,
+      currencySymbol: currencySymbol(currency),
+      from: new Date(now.getTime() - PERIODS[period]),
+      to: now,
+    });
+    files.push(new AttachmentBuilder(png, { name: `balance-${period}-${currency.toLowerCase()}.png` }));
+  }
+  return { content, files };
+}
+
+/** Builds every report for the command; also used by the benchmark. */
+export async function buildReports(ctx: CommandContext, only: string | null, period: Period): Promise<HistoryReport[]> {
+  const now = ctx.now();
+  const statuses = ctx.service.providerIds.filter((p) => only === null || p === only);
+  return Promise.all(
+    statuses.map(async (p) => {
+      const threshold = await ctx.service.thresholds.get(p);
+      const currency = ctx.service.currencyOf(p);
+      return ctx.insight.report(p, PERIODS[period], threshold, currency, now);
+    }),
+  );
+}
+
+export default {
+  data: ({ providers }) =>
+    new SlashCommandBuilder()
+      .setName('balance-history')
+      .setDescription('Balance history with spend, top-ups, a chart and a runs-out forecast')
+      .addStringOption((o) => providerOption(o, providers, 'Only this provider'))
+      .addStringOption((o) =>
+        o
+          .setName('period')
+          .setDescription('How far back (default 7d)')
+          .addChoices(...Object.keys(PERIODS).map((p) => ({ name: p, value: p }))),
+      ),
+
+  async execute(interaction, ctx) {
+    const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
+    const periodRaw = interaction.options.getString('period') ?? '7d';
+    if (!(periodRaw in PERIODS)) {
+      throw new UserError(`Unknown period "${periodRaw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`);
+    }
+    const period = periodRaw as Period;
+    await interaction.deferReply();
+    const reports = await buildReports(ctx, only, period);
+    const { content, files } = renderHistory(reports, period, ctx.now());
+    await interaction.editReply({ content, files, allowedMentions: { parse: [] } });
+  },
+} satisfies Command;

@@ -1,0 +1,95 @@
+import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import { validateThresholdText } from '../src/config.js';
+import { UserError } from '../src/discord/errors.js';
+import { formatMoney, parseAmount } from '../src/money.js';
+import { PROVIDER_INFO } from '../src/types.js';
+import { checkProvider, providerOption } from './options.js';
+import type { Command } from './types.js';
+
+/** Who made a change, for the audit trail: name and id (names change, ids don't). */
+const who = (user: { username: string; id: string }) => `${user.username} (${user.id})`;
+
+export default {
+  guards: ['admin'],
+  data: ({ providers }) =>
+    new SlashCommandBuilder()
+      .setName('threshold')
+      .setDescription('Show or change the low-balance thresholds (Manage Server)')
+      .setContexts(InteractionContextType.Guild)
+      .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
+      .addSubcommand((s) =>
+        s
+          .setName('set')
+          .setDescription("Set a provider's threshold, in its currency")
+          .addStringOption((o) => providerOption(o, providers, 'Provider', true))
+          .addNumberOption((o) =>
+            o
+              .setName('amount')
+              .setDescription('Alert when the balance is below this (0 to 1,000,000, at most 2 decimals)')
+              .setRequired(true)
+              .setMinValue(0)
+              .setMaxValue(1_000_000),
+          ),
+      )
+      .addSubcommand((s) => s.setName('show').setDescription('Show every threshold and recent changes'))
+      .addSubcommand((s) =>
+        s
+          .setName('reset')
+          .setDescription("Go back to the default threshold")
+          .addStringOption((o) => providerOption(o, providers, 'Provider', true)),
+      ),
+
+  async execute(interaction, ctx) {
+    const sub = interaction.options.getSubcommand(true);
+    const store = ctx.service.thresholds;
+    const reply = (content: string) =>
+      interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+
+    if (sub === 'show') {
+      const lines = ['**Thresholds** (a balance below its threshold is low)'];
+      for (const p of ctx.service.providerIds) {
+        const currency = ctx.service.currencyOf(p);
+        const override = await store.override(p);
+        const value = formatMoney(override ?? store.default, currency);
+        lines.push(`${PROVIDER_INFO[p].emoji} **${PROVIDER_INFO[p].label}:** ${value}${override ? '' : ' (default)'}`);
+      }
+      const changes = await store.changes(5);
+      if (changes.length > 0) {
+        lines.push('', 'Recent changes:');
+        for (const c of changes) {
+          const currency = ctx.service.providerIds.includes(c.provider) ? ctx.service.currencyOf(c.provider) : 'USD';
+          const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
+          lines.push(`• ${c.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`);
+        }
+      }
+      await reply(lines.join('\n'));
+      return;
+    }
+
+    const provider = checkProvider(interaction.options.getString('provider', true), ctx.service.providerIds)!;
+    const currency = ctx.service.currencyOf(provider);
+    const label = PROVIDER_INFO[provider].label;
+    if (sub === 'set') {
+      const amount = interaction.options.getNumber('amount', true);
+      // Discord enforces min/max; decimals, NaN and crafted payloads are ours to refuse.
+      const text = Number.isFinite(amount) ? String(amount) : 'not a number';
+      const problem = validateThresholdText(text);
+      if (problem) throw new UserError(`Threshold not changed: ${text.slice(0, 30)} ${problem}.`);
+      const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
+      ctx.service.invalidate();
+      await ctx.onThresholdChanged?.(provider);
+      const old = change.oldValue === null ? `${formatMoney(store.default, currency)} (default)` : formatMoney(change.oldValue, currency);
+      await reply(`✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`);
+      return;
+    }
+    if (sub === 'reset') {
+      const change = await store.reset(provider, who(interaction.user), ctx.now());
+      ctx.service.invalidate();
+      await ctx.onThresholdChanged?.(provider);
+      const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
+      await reply(`✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`);
+      return;
+    }
+    throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
+  },
+} satisfies Command;

@@ -1,0 +1,41 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  SlashCommandBuilder,
+  SlashCommandOptionsOnlyBuilder,
+  SlashCommandSubcommandsOnlyBuilder,
+} from 'discord.js';
+import type { Config } from '../src/config.js';
+import type { Insight } from '../src/insight.js';
+import type { Logger } from '../src/logger.js';
+import type { BalanceService } from '../src/service.js';
+import type { ProviderId } from '../src/types.js';
+
+/** What every command gets from the composition root: the shared service and friends, never globals. */
+export interface CommandContext {
+  readonly config: Config;
+  readonly service: BalanceService;
+  readonly insight: Insight;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** Alert state lines per provider for `/balance` (absent when alerts are not running). */
+  readonly alertStatus?: (provider: ProviderId) => Promise<string | null>;
+  /** Called after `/threshold` changes a provider's threshold, so alerts re-evaluate at once. */
+  readonly onThresholdChanged?: (provider: ProviderId) => Promise<void>;
+}
+
+export interface CommandDataOptions {
+  readonly providers: readonly ProviderId[];
+}
+
+/** Guards a command declares; the dispatcher enforces them before `execute` runs. */
+export type Guard = 'admin';
+
+/** One slash command: `commands/<name>.ts` default-exports one of these. */
+export interface Command {
+  /** The command's definition for the providers this deployment enables (option choices depend on them). */
+  data(options: CommandDataOptions): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
+  readonly guards?: readonly Guard[];
+  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
+}

@@ -1,0 +1,119 @@
+import type { Client, RESTOptions } from 'discord.js';
+import { Events } from 'discord.js';
+import { loadCommands } from '../commands/index.js';
+import type { CommandContext } from '../commands/types.js';
+import { type Core, createCore } from './app.js';
+import type { Config } from './config.js';
+import { createDiscordClient } from './discord/client.js';
+import { createDispatcher } from './discord/dispatcher.js';
+import { DEFAULT_POST_RETRY, DiscordPoster, type Poster, type RetryPolicy, StdoutPoster } from './discord/poster.js';
+import { Insight } from './insight.js';
+import { type Job, scheduleJob } from './jobs/job.js';
+import { summaryRun } from './jobs/summary.js';
+import type { Logger } from './logger.js';
+import type { BalanceProvider } from './types.js';
+
+export interface BotOptions {
+  readonly dryRun: boolean;
+  /** Test seams: providers and REST tuning for the fake Discord; production passes nothing. */
+  readonly providers?: BalanceProvider[];
+  readonly rest?: Partial<RESTOptions>;
+  readonly postRetry?: RetryPolicy;
+  readonly out?: NodeJS.WritableStream;
+}
+
+export interface Bot {
+  readonly core: Core;
+  readonly client: Client | null;
+  readonly poster: Poster;
+  readonly jobs: readonly Job[];
+  readonly context: CommandContext;
+  /** Stops the schedule, waits up to `graceMs` for work in progress, closes the client and the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * The composition root of the bot: builds the shared core once and hands the same service to the
+ * scheduled jobs and every command.
+ */
+export async function startBot(config: Config, logger: Logger, options: BotOptions): Promise<Bot> {
+  const core = await createCore(config, logger, options.providers ? { providers: options.providers } : {});
+  let client: Client | null = null;
+  const jobs: Job[] = [];
+  try {
+    const insight = new Insight(core.history);
+    const context: CommandContext = {
+      config,
+      service: core.service,
+      insight,
+      logger,
+      now: () => new Date(),
+    };
+
+    let poster: Poster;
+    if (options.dryRun) {
+      poster = new StdoutPoster(options.out);
+    } else {
+      client = createDiscordClient({ apiUrl: config.discord.apiUrl, ...(options.rest ? { rest: options.rest } : {}) });
+      poster = new DiscordPoster(client.rest, logger, options.postRetry ?? DEFAULT_POST_RETRY);
+      const commands = loadCommands({ providers: core.service.providerIds });
+      const dispatch = createDispatcher(commands, context);
+      const log = logger.child({ module: 'discord' });
+      client.on(Events.InteractionCreate, (i) => void dispatch(i));
+      client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
+      client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
+      client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
+      client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
+      client.rest.on('rateLimited', (info) =>
+        log.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, 'rate limited by Discord'),
+      );
+      const ready = new Promise<void>((resolve) => client!.once(Events.ClientReady, () => resolve()));
+      await client.login(config.discord.token!);
+      await ready;
+      log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+    }
+
+    jobs.push(
+      scheduleJob(
+        'summary',
+        config.summaryCron,
+        summaryRun({
+          service: core.service,
+          insight,
+          slots: core.slots,
+          poster,
+          channelId: config.summaryChannelId,
+          cron: config.summaryCron,
+          logger,
+        }),
+        logger,
+      ),
+    );
+    logger.info(
+      { dryRun: options.dryRun, cron: config.summaryCron, next: jobs[0]?.nextRun()?.toISOString(), store: core.db.describe },
+      'creditwatch started',
+    );
+
+    let stopped = false;
+    return {
+      core,
+      client,
+      poster,
+      jobs,
+      context,
+      async stop(graceMs = 5000) {
+        if (stopped) return;
+        stopped = true;
+        await Promise.all(jobs.map((j) => j.stop(graceMs)));
+        await client?.destroy();
+        await core.close();
+        logger.info('creditwatch stopped');
+      },
+    };
+  } catch (err) {
+    await Promise.all(jobs.map((j) => j.stop(0)));
+    await client?.destroy();
+    await core.close();
+    throw err;
+  }
+}

@@ -1,0 +1,193 @@
+import type { Amount } from '../money.js';
+import { parseAmount } from '../money.js';
+import type { ProviderId } from '../types.js';
+
+/** A balance found in a seed log line. `at` is the line's timestamp (UTC), i.e. when the balance was true. */
+export interface ParsedReading {
+  readonly kind: 'reading';
+  readonly provider: ProviderId;
+  readonly at: Date;
+  readonly available: Amount;
+  readonly voucher?: Amount;
+  readonly cash?: Amount;
+}
+
+/**
+ * One classified log line. `failure` covers our own `ERROR` lines and checks that logged no value
+ * (`Claude: $`, `$null`, `Available: $null`): neither is a balance.
+ */
+export type ParsedLine =
+  | ParsedReading
+  | { readonly kind: 'posted' }
+  | { readonly kind: 'failure'; readonly reason: string }
+  | { readonly kind: 'blank' }
+  | { readonly kind: 'unparseable'; readonly reason: string };
+
+export interface BalanceLogCounts {
+  readonly readings: number;
+  readonly posted: number;
+  readonly failures: number;
+  readonly unparseable: number;
+  readonly blank: number;
+}
+
+export interface ParsedBalanceLog {
+  readonly readings: ParsedReading[];
+  readonly counts: BalanceLogCounts;
+  /** Unparseable lines, 1-based line numbers. */
+  readonly problems: { line: number; reason: string }[];
+}
+
+const TIMESTAMP = String.raw`(\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2})`;
+const BRACKETED = new RegExp(String.raw`^\[${TIMESTAMP}\]\s*(.*)$`);
+const PIPED = new RegExp(String.raw`^${TIMESTAMP}\s*\|\s*(.*)$`);
+const PROVIDER_LINE = /^(claude|moonshot|kimi)\s*:\s*(.*)$/i;
+const MOONSHOT_FIELDS: Record<string, 'available' | 'voucher' | 'cash'> = {
+  available: 'available',
+  voucher: 'voucher',
+  cash: 'cash',
+};
+
+type Value =
+  | { ok: true; amount: Amount }
+  | { ok: false; missing: true }
+  | { ok: false; missing: false; reason: string };
+
+/**
+ * Classifies one line of a seed script's balance log:
+ * - `[2026-01-29 09:00:00] Claude: $8.07` (value may be padded) and `[…] Moonshot: $12.34` → reading
+ * - `2026-01-29 09:00:00 | Available: $12.34 | Voucher: $3.45 | Cash: $8.89` → Kimi reading (a `null`
+ *   voucher or cash is left out; a `null` available is a failure)
+ * - `[…] POSTED: …` → posted; `[…] Claude: ERROR …`, `… | ERROR …`, `Claude: $`, `Claude: $null` → failure
+ * - whitespace only → blank; anything else, including impossible dates → unparseable with a reason.
+ */
+export function parseBalanceLogLine(line: string): ParsedLine {
+  const text = line.replace(/^\uFEFF/, '').trim();
+  if (text === '') return { kind: 'blank' };
+
+  const bracketed = BRACKETED.exec(text);
+  if (bracketed) {
+    const at = parseTimestamp(bracketed[1]!);
+    if (!at) return { kind: 'unparseable', reason: `invalid timestamp ${bracketed[1]}` };
+    return parseBracketedBody(bracketed[2]!, at);
+  }
+  const piped = PIPED.exec(text);
+  if (piped) {
+    const at = parseTimestamp(piped[1]!);
+    if (!at) return { kind: 'unparseable', reason: `invalid timestamp ${piped[1]}` };
+    return parseMoonshotFields(piped[2]!, at);
+  }
+  return { kind: 'unparseable', reason: `unrecognised line: ${preview(text)}` };
+}
+
+/** Parses a whole log file (CRLF or LF, optional BOM, optional final newline) and tallies what it found. */
+export function parseBalanceLog(text: string): ParsedBalanceLog {
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  if (lines.at(-1) === '') lines.pop();
+  const readings: ParsedReading[] = [];
+  const problems: { line: number; reason: string }[] = [];
+  const counts = { readings: 0, posted: 0, failures: 0, unparseable: 0, blank: 0 };
+  lines.forEach((line, index) => {
+    const parsed = parseBalanceLogLine(line);
+    switch (parsed.kind) {
+      case 'reading':
+        readings.push(parsed);
+        counts.readings++;
+        break;
+      case 'posted':
+        counts.posted++;
+        break;
+      case 'failure':
+        counts.failures++;
+        break;
+      case 'blank':
+        counts.blank++;
+        break;
+      case 'unparseable':
+        counts.unparseable++;
+        problems.push({ line: index + 1, reason: parsed.reason });
+        break;
+    }
+  });
+  return { readings, counts, problems };
+}
+
+function parseBracketedBody(body: string, at: Date): ParsedLine {
+  if (/^POSTED:/.test(body)) return { kind: 'posted' };
+  const match = PROVIDER_LINE.exec(body);
+  if (!match) return { kind: 'unparseable', reason: `unrecognised entry: ${preview(body)}` };
+  const provider: ProviderId = match[1]!.toLowerCase() === 'claude' ? 'claude' : 'kimi';
+  const rest = match[2]!.trim();
+  if (/^ERROR\b/.test(rest)) return { kind: 'failure', reason: rest };
+  const value = parseDollars(rest);
+  if (value.ok) return { kind: 'reading', provider, at, available: value.amount };
+  if (value.missing) return { kind: 'failure', reason: `no ${match[1]} balance logged` };
+  return { kind: 'unparseable', reason: value.reason };
+}
+
+function parseMoonshotFields(body: string, at: Date): ParsedLine {
+  if (/^ERROR\b/.test(body)) return { kind: 'failure', reason: body };
+  const found: Partial<Record<'available' | 'voucher' | 'cash', Value>> = {};
+  for (const field of body.split('|')) {
+    const match = /^\s*([A-Za-z]+)\s*:\s*(.*?)\s*$/.exec(field);
+    if (!match) return { kind: 'unparseable', reason: `unrecognised field: ${preview(field.trim())}` };
+    const name = MOONSHOT_FIELDS[match[1]!.toLowerCase()];
+    if (!name) return { kind: 'unparseable', reason: `unknown field ${match[1]}` };
+    if (found[name]) return { kind: 'unparseable', reason: `field ${match[1]} given twice` };
+    const value = parseDollars(match[2]!);
+    if (!value.ok && !value.missing) return { kind: 'unparseable', reason: `${match[1]}: ${value.reason}` };
+    found[name] = value;
+  }
+  const available = found.available;
+  if (!available) return { kind: 'unparseable', reason: 'no Available field' };
+  if (!available.ok) return { kind: 'failure', reason: 'no Moonshot balance logged' };
+  return {
+    kind: 'reading',
+    provider: 'kimi',
+    at,
+    available: available.amount,
+    ...(found.voucher?.ok ? { voucher: found.voucher.amount } : {}),
+    ...(found.cash?.ok ? { cash: found.cash.amount } : {}),
+  };
+}
+
+/** `$8.07`, `$     8.07`, `$-1.5`, `-$1.5`, `$1e-07`. `$`, `$null` and `null` are missing, not zero. */
+function parseDollars(text: string): Value {
+  if (text.trim().toLowerCase() === 'null') return { ok: false, missing: true };
+  const match = /^([-+]?)\$\s*(.*)$/.exec(text.trim());
+  if (!match) return { ok: false, missing: false, reason: `not a dollar amount: ${preview(text)}` };
+  const digits = match[2]!.trim();
+  if (digits === '' || digits.toLowerCase() === 'null') return { ok: false, missing: true };
+  try {
+    return { ok: true, amount: parseAmount(`${match[1]}${digits}`) };
+  } catch {
+    return { ok: false, missing: false, reason: `not a dollar amount: ${preview(text)}` };
+  }
+}
+
+function parseTimestamp(text: string): Date | null {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(text);
+  if (!parts) return null;
+  const [year, month, day, hour, minute, second] = parts.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const date = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  // Date.UTC rolls 2026-13-45 over into 2027; only a date that survives unchanged is real.
+  const real =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  return real ? date : null;
+}
+
+function preview(text: string): string {
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

@@ -1,0 +1,85 @@
+import { computeForecast, type Forecast, type HistoryPoint, type HistorySummary, summarizeHistory } from './forecast.js';
+import type { Amount, Currency } from './money.js';
+import type { Summary } from './service.js';
+import type { HistoryStore, StoredReading } from './storage/history.js';
+import type { ProviderId } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/** What `/balance-history` shows for one provider and period. */
+export interface HistoryReport {
+  readonly provider: ProviderId;
+  readonly currency: Currency;
+  readonly threshold: Amount;
+  /** Successful readings in the period, oldest first. */
+  readonly points: readonly HistoryPoint[];
+  /** Failed checks in the period (not part of any figure). */
+  readonly failures: number;
+  readonly stats: HistorySummary;
+  readonly forecast: Forecast;
+}
+
+export function toPoints(rows: readonly StoredReading[]): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  for (const r of rows) if (r.ok) points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
+  return points;
+}
+
+/**
+ * Spend insight over the recorded history: burn rate, top-ups and runway (see `forecast.ts` for
+ * how they are computed). Reads history; never calls providers.
+ */
+export class Insight {
+  constructor(
+    private readonly history: HistoryStore,
+    /** Trailing window the burn rate is measured over. */
+    readonly windowDays = 7,
+    /** How far back a forecast may look when the window holds too little. */
+    private readonly lookbackDays = 30,
+  ) {}
+
+  /** The forecast for one provider from the trailing window of its history. */
+  async forecast(provider: ProviderId, threshold: Amount, currency: Currency, now: Date): Promise<Forecast> {
+    const rows = await this.history.range(provider, new Date(now.getTime() - this.lookbackDays * DAY_MS), now);
+    return computeForecast({ points: toPoints(rows), threshold, currency, now, windowDays: this.windowDays });
+  }
+
+  /** Forecasts for every provider in a summary, in parallel; a provider whose history can't be read is left out. */
+  async forecasts(summary: Summary, now: Date): Promise<Partial<Record<ProviderId, Forecast>>> {
+    const entries = await Promise.all(
+      summary.statuses.map(async (s) => {
+        try {
+          return [s.provider, await this.forecast(s.provider, s.threshold, s.result.currency, now)] as const;
+        } catch {
+          return [s.provider, undefined] as const;
+        }
+      }),
+    );
+    const out: Partial<Record<ProviderId, Forecast>> = {};
+    for (const [p, f] of entries) if (f) out[p] = f;
+    return out;
+  }
+
+  /** The period's readings, their statistics, and the forecast as of `now` measured over the period. */
+  async report(
+    provider: ProviderId,
+    periodMs: number,
+    threshold: Amount,
+    currency: Currency,
+    now: Date,
+  ): Promise<HistoryReport> {
+    const from = new Date(now.getTime() - periodMs);
+    const rows = await this.history.range(provider, from, now);
+    const points = toPoints(rows);
+    return {
+      provider,
+      currency,
+      threshold,
+      points,
+      failures: rows.length - points.length,
+      stats: summarizeHistory(points, currency),
+      // The rate over the period asked for, so the chart's projection matches the numbers beside it.
+      forecast: computeForecast({ points, threshold, currency, now, windowDays: periodMs / DAY_MS }),
+    };
+  }
+}

@@ -1,0 +1,480 @@
+import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  Client,
+  type ClientConfig,
+  type CustomTypesConfig,
+  Pool,
+  type PoolClient,
+  type PoolConfig,
+  types,
+} from 'pg';
+import { type Amount, amountToText, parseAmount } from '../money.js';
+import type { BalanceProvider, BalanceReading, CheckResult } from '../types.js';
+
+/**
+ * Where the `claude_api_usage` table lives. Either a `connectionString` (`postgres://user:pass@host:5432/db`)
+ * or the separate fields; when both are given, values in the connection string win (pg's own rule).
+ * Anything left out falls back to pg's defaults.
+ */
+export interface ClaudeDbConfig {
+  readonly connectionString?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  /**
+   * `true` for TLS with certificate verification against the system CAs, or Node TLS options
+   * (e.g. `{ ca }` with Supabase's root certificate). Omitted: whatever the connection string says.
+   */
+  readonly ssl?: boolean | ConnectionOptions;
+}
+
+/** Options for {@link createClaudeProvider}. */
+export interface ClaudeProviderOptions extends ClaudeDbConfig {
+  readonly currency: 'USD';
+  /** Upper bound for one whole check: getting a connection plus the query. */
+  readonly timeoutMs: number;
+  /** Readings whose `asOf` is older than this are stale; see {@link isStale}. */
+  readonly staleAfterMs: number;
+  readonly now?: () => Date;
+}
+
+/** The Claude provider, plus the staleness rule bound to its configured `staleAfterMs`. */
+export interface ClaudeProvider extends BalanceProvider {
+  readonly id: 'claude';
+  readonly staleAfterMs: number;
+  /** {@link isStale} with this provider's `staleAfterMs`. */
+  isStale(reading: Pick<BalanceReading, 'asOf'>, now?: Date): boolean;
+}
+
+/** The one query the provider runs. */
+export const CLAUDE_BALANCE_QUERY =
+  'SELECT available_balance, updated_at FROM claude_api_usage ORDER BY updated_at DESC NULLS LAST LIMIT 1';
+
+/**
+ * `asOf` of a reading whose row has a NULL `updated_at`: its age is unknown, so it is dated at the epoch,
+ * which makes it stale under any `staleAfterMs`. Formatters can recognise it with {@link hasUnknownAge}.
+ */
+export const UNKNOWN_AS_OF_MS = 0;
+
+const MAX_TEXT = 200;
+const MAX_REASON = 400;
+
+/** True when the reading's figure is older than `staleAfterMs` at `now` (always true for an unknown age). */
+export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
+  const asOf = reading.asOf.getTime();
+  if (Number.isNaN(asOf) || asOf === UNKNOWN_AS_OF_MS) return true;
+  return now.getTime() - asOf > staleAfterMs;
+}
+
+/** True when the reading came from a row whose `updated_at` was NULL. */
+export function hasUnknownAge(reading: Pick<BalanceReading, 'asOf'>): boolean {
+  return reading.asOf.getTime() === UNKNOWN_AS_OF_MS;
+}
+
+/** A database operation of {@link recordClaudeBalance} failed; `message` is safe to show (no password). */
+export class ClaudeDbError extends Error {
+  override readonly name = 'ClaudeDbError';
+  constructor(
+    message: string,
+    /** `host:port` of the database. */
+    readonly target: string,
+    /** SQLSTATE or Node error code, when there is one. */
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+type Outcome =
+  | { readonly ok: true; readonly available: Amount; readonly asOf: Date }
+  | { readonly ok: false; readonly reason: string };
+
+type Phase = 'connect' | 'query';
+
+/**
+ * Reads Claude's balance from the latest row of `claude_api_usage` (kept up to date by a scrape job or by
+ * `npm run claude:record`). `check()` never throws and settles within `timeoutMs`; `asOf` is the row's
+ * `updated_at`, and a NULL `updated_at` yields a reading of unknown age (see {@link UNKNOWN_AS_OF_MS}).
+ */
+export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProvider {
+  const { timeoutMs, staleAfterMs, currency } = options;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`claude timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
+  }
+  const now = options.now ?? (() => new Date());
+  const facts = describeTarget(options);
+  const pool = new Pool({
+    ...clientConfig(options),
+    max: 2,
+    connectionTimeoutMillis: timeoutMs,
+    // Client-side only: a server-side statement_timeout would be sent as a startup parameter, which
+    // PgBouncer-style poolers (Supabase's pooler among them) refuse. A timed-out client is destroyed.
+    query_timeout: timeoutMs,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+  } satisfies PoolConfig);
+  // Without a listener, an idle client losing its connection would crash the process; the next check
+  // reports the problem on its own.
+  pool.on('error', () => undefined);
+  let closed = false;
+
+  async function attempt(state: { phase: Phase; abandoned: boolean }): Promise<Outcome> {
+    const client: PoolClient = await pool.connect();
+    if (state.abandoned) {
+      client.release();
+      return { ok: false, reason: 'abandoned' };
+    }
+    state.phase = 'query';
+    let rows: unknown[];
+    try {
+      ({ rows } = await client.query(CLAUDE_BALANCE_QUERY));
+    } catch (error) {
+      // After a read timeout the connection is mid-protocol; never hand it back to the pool.
+      client.release(errorCode(error) === undefined || isTimeoutMessage(error));
+      throw error;
+    }
+    client.release();
+    return interpretRows(rows);
+  }
+
+  async function check(): Promise<CheckResult> {
+    const started = performance.now();
+    let checkedAt: Date;
+    try {
+      checkedAt = now();
+    } catch {
+      checkedAt = new Date();
+    }
+    const finish = (outcome: Outcome): CheckResult => {
+      const latencyMs = Math.round(performance.now() - started);
+      if (!outcome.ok) {
+        const reason = oneLine(redact(outcome.reason, facts.secrets), MAX_REASON);
+        return { ok: false, provider: 'claude', currency, reason, checkedAt, latencyMs };
+      }
+      return {
+        ok: true,
+        provider: 'claude',
+        currency,
+        available: outcome.available,
+        asOf: outcome.asOf,
+        checkedAt,
+        latencyMs,
+      };
+    };
+    if (closed) return finish({ ok: false, reason: 'claude provider is closed' });
+
+    const state: { phase: Phase; abandoned: boolean } = { phase: 'connect', abandoned: false };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Outcome>((resolve) => {
+      timer = setTimeout(() => {
+        state.abandoned = true;
+        resolve({ ok: false, reason: timeoutReason(facts.target, timeoutMs, state.phase) });
+      }, timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([
+        attempt(state).catch(
+          (error: unknown): Outcome => ({
+            ok: false,
+            reason: describeDbError(error, facts, timeoutMs, state.phase),
+          }),
+        ),
+        deadline,
+      ]);
+      return finish(outcome);
+    } catch (error) {
+      return finish({ ok: false, reason: `unexpected error: ${errorText(error, facts.secrets)}` });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    id: 'claude',
+    currency,
+    staleAfterMs,
+    check,
+    isStale: (reading, at = now()) => isStale(reading, staleAfterMs, at),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Appends a manual reading to `claude_api_usage`, creating the table first if it does not exist.
+ * `at` defaults to the database's `now()`. Throws {@link ClaudeDbError} (message without the password)
+ * when the database cannot be reached or refuses, and RangeError when the amount does not fit the column.
+ */
+export async function recordClaudeBalance(
+  config: ClaudeDbConfig & { readonly timeoutMs?: number },
+  amount: Amount,
+  at?: Date,
+): Promise<{ readonly available: Amount; readonly updatedAt: Date }> {
+  // numeric(12,4) would silently round a fifth decimal and reject 1e8 or more; say so before writing.
+  if (amount.abs().gte(1e8))
+    throw new RangeError(`amount ${amountToText(amount)} is too large (max 99999999.9999)`);
+  if (!amount.round(4).eq(amount))
+    throw new RangeError(`amount ${amountToText(amount)} has more than 4 decimals`);
+  if (at !== undefined && Number.isNaN(at.getTime())) throw new RangeError('at is not a valid date');
+
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  const facts = describeTarget(config);
+  const client = new Client({
+    ...clientConfig(config),
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  } satisfies ClientConfig);
+  client.on('error', () => undefined);
+  let phase: Phase = 'connect';
+  try {
+    await client.connect();
+    phase = 'query';
+    await client.query(CREATE_TABLE);
+    const { rows } = await client.query<{ available_balance: unknown; updated_at: unknown }>(
+      `INSERT INTO claude_api_usage (available_balance, updated_at)
+       VALUES ($1::numeric, COALESCE($2::timestamptz, now()))
+       RETURNING available_balance, updated_at`,
+      [amountToText(amount), at ?? null],
+    );
+    const outcome = interpretRows(rows);
+    if (!outcome.ok)
+      throw new ClaudeDbError(`recorded row reads back wrong: ${outcome.reason}`, facts.target, undefined);
+    return { available: outcome.available, updatedAt: outcome.asOf };
+  } catch (error) {
+    if (error instanceof ClaudeDbError) throw error;
+    const reason = oneLine(
+      redact(describeDbError(error, facts, timeoutMs, phase), facts.secrets),
+      MAX_REASON,
+    );
+    throw new ClaudeDbError(reason, facts.target, errorCode(error));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The table `recordClaudeBalance` creates when absent: the two columns the seed reads, an id for ordering
+ * equal timestamps, and NOT NULL on both because this writer never leaves either empty. An existing table
+ * (e.g. the scrape job's, with other columns) is left as it is.
+ */
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS claude_api_usage (
+  id bigserial PRIMARY KEY,
+  available_balance numeric(12,4) NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+// Number-like columns come back as the exact text Postgres sent, never through a float.
+const RAW_TEXT_OIDS = new Set<number>([
+  types.builtins.NUMERIC,
+  types.builtins.FLOAT4,
+  types.builtins.FLOAT8,
+  types.builtins.INT2,
+  types.builtins.INT4,
+  types.builtins.INT8,
+]);
+
+const TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    RAW_TEXT_OIDS.has(oid) && format !== 'binary'
+      ? (value: string) => value
+      : types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
+};
+
+function clientConfig(config: ClaudeDbConfig): ClientConfig {
+  const out: ClientConfig = { types: TYPES, application_name: 'creditwatch' };
+  if (config.connectionString !== undefined) out.connectionString = config.connectionString;
+  if (config.host !== undefined) out.host = config.host;
+  if (config.port !== undefined) out.port = config.port;
+  if (config.user !== undefined) out.user = config.user;
+  if (config.password !== undefined) out.password = config.password;
+  if (config.database !== undefined) out.database = config.database;
+  if (config.ssl !== undefined) out.ssl = config.ssl;
+  return out;
+}
+
+interface TargetFacts {
+  /** `host:port` */
+  readonly target: string;
+  readonly host: string;
+  readonly user: string | undefined;
+  readonly database: string | undefined;
+  /** Texts that must never appear in a reason. */
+  readonly secrets: readonly string[];
+}
+
+function describeTarget(config: ClaudeDbConfig): TargetFacts {
+  let host = config.host;
+  let port = config.port === undefined ? undefined : String(config.port);
+  let user = config.user;
+  let database = config.database;
+  const secrets: string[] = [];
+  if (config.password) secrets.push(config.password);
+  if (config.connectionString) {
+    secrets.push(config.connectionString);
+    try {
+      const url = new URL(config.connectionString);
+      if (url.hostname) host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (url.port) port = url.port;
+      if (url.username) user = safeDecode(url.username);
+      const db = url.pathname.replace(/^\//, '');
+      if (db) database = safeDecode(db);
+      if (url.password) secrets.push(url.password, safeDecode(url.password));
+    } catch {
+      // Not URL-shaped (e.g. a key=value string): pg still parses it, the labels just stay generic.
+    }
+  }
+  const hostLabel = host ?? 'localhost';
+  return { target: `${hostLabel}:${port ?? '5432'}`, host: hostLabel, user, database, secrets };
+}
+
+function interpretRows(rows: readonly unknown[]): Outcome {
+  const row = rows[0];
+  if (row === undefined) return { ok: false, reason: 'claude_api_usage has no rows' };
+  const { available_balance: balance, updated_at: updatedAt } = row as Record<string, unknown>;
+  if (balance === null || balance === undefined) {
+    return { ok: false, reason: 'latest claude_api_usage row has no available_balance (NULL)' };
+  }
+  let available: Amount;
+  try {
+    available = parseAmount(typeof balance === 'string' ? balance : String(balance));
+  } catch {
+    const shown = oneLine(String(balance), 40);
+    return {
+      ok: false,
+      reason: `latest claude_api_usage row has an available_balance that is not a number (${shown})`,
+    };
+  }
+  let asOf: Date;
+  if (updatedAt === null || updatedAt === undefined) {
+    asOf = new Date(UNKNOWN_AS_OF_MS);
+  } else if (updatedAt instanceof Date && !Number.isNaN(updatedAt.getTime())) {
+    asOf = updatedAt;
+  } else {
+    const shown = oneLine(String(updatedAt), 40);
+    return {
+      ok: false,
+      reason: `latest claude_api_usage row has an updated_at that is not a point in time (${shown})`,
+    };
+  }
+  return { ok: true, available, asOf };
+}
+
+function timeoutReason(target: string, timeoutMs: number, phase: Phase): string {
+  return phase === 'connect'
+    ? `no connection to database ${target} within ${timeoutMs} ms`
+    : `database ${target} did not answer the query within ${timeoutMs} ms`;
+}
+
+function isTimeoutMessage(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : '';
+  return /timeout/i.test(message);
+}
+
+function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, phase: Phase): string {
+  const code = errorCode(error);
+  const message = errorText(error, facts.secrets);
+  const user = facts.user ?? /user "([^"]*)"/.exec(message)?.[1] ?? '(default)';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ETIMEDOUT':
+      return `cannot connect to database ${facts.target} (${code})`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve database host ${facts.host} (${code})`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `database ${facts.target} closed the connection (${code})`;
+    case '28P01':
+      return `database rejected the credentials for user "${user}"`;
+    case '28000':
+      return `database refused user "${user}": ${message}`;
+    case '3D000':
+      return `${message} on ${facts.target}`;
+    case '42P01':
+      return 'table claude_api_usage does not exist';
+    case '42703':
+      return `table claude_api_usage does not have the expected columns: ${message}`;
+    case '42501':
+      return `database user "${user}" may not read claude_api_usage: ${message}`;
+    case '57014':
+      return `database canceled the query: ${message}`;
+    case undefined:
+      break;
+    default:
+      if (
+        code.startsWith('ERR_TLS') ||
+        code.startsWith('ERR_SSL') ||
+        code.startsWith('CERT_') ||
+        code.includes('SELF_SIGNED')
+      ) {
+        return `TLS handshake with database ${facts.target} failed (${code})`;
+      }
+      return /^[0-9A-Z]{5}$/.test(code)
+        ? `database error ${code}: ${message}`
+        : `database ${facts.target} error: ${message} (${code})`;
+  }
+  if (/timeout exceeded when trying to connect|connection timeout|timeout expired/i.test(message)) {
+    return timeoutReason(facts.target, timeoutMs, 'connect');
+  }
+  if (/query read timeout/i.test(message)) return timeoutReason(facts.target, timeoutMs, 'query');
+  if (/password must be a string|SASL/i.test(message)) {
+    return `database asked for a password for user "${user}" but the configured one is missing or unusable`;
+  }
+  if (/connection terminated/i.test(message)) {
+    const during = phase === 'connect' ? 'connect' : 'the query';
+    return `database ${facts.target} closed the connection during ${during}`;
+  }
+  return `database ${facts.target} error: ${message}`;
+}
+
+/** The SQLSTATE or Node error code, looking inside AggregateError (multi-address connects) and `cause`. */
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const record = error as { code?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof record.code === 'string') return record.code;
+  if (Array.isArray(record.errors)) {
+    for (const inner of record.errors) {
+      const code = errorCode(inner);
+      if (code) return code;
+    }
+  }
+  if (record.cause !== undefined && record.cause !== error) return errorCode(record.cause);
+  return undefined;
+}
+
+function errorText(error: unknown, secrets: readonly string[]): string {
+  const text = error instanceof Error ? error.message || error.name : String(error);
+  return oneLine(redact(text, secrets), MAX_TEXT);
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  // Longest first, so a connection string is removed whole before its password alone is looked for.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret.length > 0) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+function oneLine(text: string, max: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
+  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

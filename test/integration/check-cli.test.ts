@@ -1,0 +1,207 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+
+// The compiled CLI, exactly as `npm run check` runs it (npm test builds before vitest runs).
+const CLI = join(import.meta.dirname, '../../dist/scripts/check.js');
+const KEY = 'sk-cli-SECRET-key-42';
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCheck(env: Record<string, string>, args: string[] = []): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      // A clean environment: only PATH and HOME from outside, so a developer's settings can't leak in.
+      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 30_000 },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const kimiBody = (available: number, voucher: number, cash: number) => ({
+  json: { code: 0, data: { available_balance: available, voucher_balance: voucher, cash_balance: cash }, scode: '0x0', status: true },
+});
+
+describe('npm run check (compiled CLI as a child process)', () => {
+  let moonshot: FakeMoonshot;
+  let claudeDb: TestDatabase;
+  let dir: string;
+  let env: Record<string, string>;
+
+  const setClaude = (amount: string | null, updatedAt = 'now()') =>
+    withClient(claudeDb.connectionString, async (c) => {
+      await c.query('DELETE FROM claude_api_usage');
+      await c.query(`INSERT INTO claude_api_usage (available_balance, updated_at) VALUES ($1, ${updatedAt})`, [amount]);
+    });
+
+  beforeAll(async () => {
+    expect(existsSync(CLI), 'run `npm run build` first (npm test does)').toBe(true);
+    moonshot = await startFakeMoonshot(kimiBody(12.34, 3.45, 8.89));
+    claudeDb = await createTestDatabase('cw_cli');
+    await withClient(claudeDb.connectionString, (c) =>
+      c.query('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamptz)'),
+    );
+  });
+  afterAll(async () => {
+    await moonshot?.close();
+    await claudeDb?.drop();
+  });
+  beforeEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = mkdtempSync(join(tmpdir(), 'cw-cli-'));
+    env = {
+      HOME: dir,
+      DATA_DIR: join(dir, 'data'),
+      BALANCE_LOG_DIR: join(dir, 'logs'),
+      MOONSHOT_API_KEY: KEY,
+      MOONSHOT_BASE_URL: moonshot.url,
+      CLAUDE_DB_URL: claudeDb.connectionString,
+      PROVIDER_TIMEOUT_MS: '3000',
+    };
+    moonshot.setReply(kimiBody(12.34, 3.45, 8.89));
+  });
+
+  const logs = () => ({
+    claude: readFileSync(join(dir, 'logs/claude/balance-log.txt'), 'utf8'),
+    moonshot: readFileSync(join(dir, 'logs/moonshot/balance-log.txt'), 'utf8'),
+  });
+  const TS = '\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}';
+
+  it('GIVEN both balances above threshold THEN it prints the seed summary and exits 0', async () => {
+    await setClaude('8.07');
+    const r = await runCheck(env);
+    expect(r.stdout).toBe(
+      [
+        '📊 **API Balance Summary**',
+        '',
+        '💳 **Claude:** $8.07 (threshold: $5.00)',
+        '🌙 **Kimi:** $12.34 available (threshold: $5.00)',
+        '',
+        'Runs every hour on the hour (UTC)',
+        'Posts to <#1415741789758816369>',
+        'Adds alerts if either < $5.00',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(0);
+    expect(logs().claude).toMatch(new RegExp(`^\\[${TS}\\] Claude: \\$8\\.07\\n$`));
+    expect(logs().moonshot).toMatch(new RegExp(`^${TS} \\| Available: \\$12\\.34 \\| Voucher: \\$3\\.45 \\| Cash: \\$8\\.89\\n$`));
+    expect(moonshot.requests.at(-1)?.authorization).toBe(`Bearer ${KEY}`);
+  });
+
+  it('GIVEN Kimi below threshold THEN the line turns ⚠️, the alert line is added and it exits 2', async () => {
+    await setClaude('8.07');
+    moonshot.setReply(kimiBody(4.8, 1.2, 3.6));
+    const r = await runCheck({ ...env, SUMMARY_CHANNEL_ID: '123456789012345678', SUMMARY_CRON: '30 * * * *' });
+    expect(r.stdout).toBe(
+      [
+        '📊 **API Balance Summary**',
+        '',
+        '💳 **Claude:** $8.07 (threshold: $5.00)',
+        '⚠️ **Kimi:** $4.80 available (threshold: $5.00)',
+        '',
+        '🌙 ⚠️ Kimi credits low!',
+        '',
+        'Runs every hour at :30 (UTC)',
+        'Posts to <#123456789012345678>',
+        'Adds alerts if either < $5.00',
+        '',
+      ].join('\n'),
+    );
+    expect(r.code).toBe(2);
+  });
+
+  it('GIVEN a balance exactly at the threshold THEN it is not low and exits 0', async () => {
+    await setClaude('5.00');
+    moonshot.setReply(kimiBody(5, 5, 0));
+    const r = await runCheck(env);
+    expect(r.stdout).toContain('💳 **Claude:** $5.00 (threshold: $5.00)');
+    expect(r.stdout).toContain('🌙 **Kimi:** $5.00 available (threshold: $5.00)');
+    expect(r.stdout).not.toContain('credits low');
+    expect(r.code).toBe(0);
+  });
+
+  it('GIVEN Moonshot failing THEN Claude is still shown, the reason is printed and logged, and it exits 1', async () => {
+    await setClaude('4.07');
+    moonshot.setReply({ status: 502, body: '<html><body>Bad Gateway</body></html>', headers: { 'content-type': 'text/html' } });
+    const r = await runCheck(env);
+    const lines = r.stdout.split('\n');
+    expect(lines[2]).toBe('⚠️ **Claude:** $4.07 (threshold: $5.00)');
+    expect(lines[3]).toMatch(/^❌ \*\*Kimi:\*\* unavailable: .*HTTP 502.* \(threshold: \$5\.00\)$/);
+    expect(r.stdout).toContain('💳 ⚠️ Claude credits low!');
+    expect(r.code).toBe(1);
+    expect(logs().moonshot).toMatch(new RegExp(`^${TS} \\| ERROR .*HTTP 502.*\\n$`));
+    expect(r.stdout + r.stderr + logs().moonshot).not.toContain(KEY);
+  });
+
+  it('GIVEN the Claude table is empty THEN Claude is a failure, never $0, and it exits 1', async () => {
+    await withClient(claudeDb.connectionString, (c) => c.query('DELETE FROM claude_api_usage'));
+    const r = await runCheck(env);
+    expect(r.stdout).toMatch(/❌ \*\*Claude:\*\* unavailable: .*no rows/);
+    expect(r.stdout).toContain('🌙 **Kimi:** $12.34 available');
+    expect(r.stdout).not.toContain('$0.00');
+    expect(logs().claude).toMatch(new RegExp(`^\\[${TS}\\] Claude: ERROR .*no rows.*\\n$`));
+    expect(r.code).toBe(1);
+  });
+
+  it('GIVEN an old Claude reading THEN the summary carries a stale note with its age', async () => {
+    await setClaude('8.07', "now() - interval '7 hours 12 minutes'");
+    const r = await runCheck(env);
+    expect(r.stdout).toContain('💳 **Claude:** $8.07 (threshold: $5.00)\n⏳ Claude reading is 7h 12m old (stale after 6h)\n');
+    expect(r.code).toBe(0);
+  });
+
+  it('GIVEN --provider kimi THEN it prints moonshot-balance.sh output, and its low block when low', async () => {
+    const ok = await runCheck(env, ['--provider', 'kimi']);
+    expect(ok.stdout).toBe('✅ Moonshot Balance Check\n💰 Available: $12.34\n🎁 Voucher: $3.45\n💵 Cash: $8.89\n');
+    expect(ok.code).toBe(0);
+    moonshot.setReply(kimiBody(1e-7, 0, 1e-7));
+    const low = await runCheck(env, ['--provider', 'kimi']);
+    expect(low.stdout).toBe(
+      '⚠️ **Moonshot API Balance Low!**\n\n💰 **Available:** $0.00\n🎁 **Voucher:** $0.00\n💵 **Cash:** $0.00\n',
+    );
+    expect(low.code).toBe(2);
+  });
+
+  it('GIVEN --json THEN the summary is JSON with exact amounts', async () => {
+    await setClaude('8.07');
+    const r = await runCheck(env, ['--json']);
+    const json = JSON.parse(r.stdout) as { providers: { provider: string; available?: string; state: string; threshold: string }[] };
+    expect(json.providers.map((p) => [p.provider, p.available, p.state, p.threshold])).toEqual([
+      ['claude', '8.07', 'ok', '5.00'],
+      ['kimi', '12.34', 'ok', '5.00'],
+    ]);
+    expect(r.code).toBe(0);
+  });
+
+  it('GIVEN invalid settings THEN it lists every problem and exits 1 without checking anything', async () => {
+    const before = moonshot.requests.length;
+    const r = await runCheck({
+      HOME: dir,
+      DATA_DIR: join(dir, 'data'),
+      PROVIDERS: 'claude,kimi',
+      DEFAULT_THRESHOLD: '5.123',
+      SUMMARY_CRON: 'every hour',
+    });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('MOONSHOT_API_KEY is missing');
+    expect(r.stderr).toContain('CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing');
+    expect(r.stderr).toContain('DEFAULT_THRESHOLD="5.123": use at most 2 decimals');
+    expect(r.stderr).toContain('SUMMARY_CRON="every hour" is not a cron pattern');
+    expect(moonshot.requests.length).toBe(before);
+  });
+});
