@@ -8,7 +8,12 @@ import { PROVIDER_INFO } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
 import type { Command, CommandContext } from './types.js';
 
-export const PERIODS = { '24h': 86_400_000, '7d': 7 * 86_400_000, '30d': 30 * 86_400_000, '90d': 90 * 86_400_000 } as const;
+export const PERIODS = {
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+  '90d': 90 * 86_400_000,
+} as const;
 export type Period = keyof typeof PERIODS;
 
 const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
@@ -16,7 +21,8 @@ const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`
 function reportBlock(r: HistoryReport, now: Date): string {
   const info = PROVIDER_INFO[r.provider];
   const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
-  const failed = r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
+  const failed =
+    r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
   const head = `${info.emoji} **${info.label}** · ${r.stats.count} reading${r.stats.count === 1 ? '' : 's'}${failed}`;
   if (!r.stats.enough) return `${head}\n   not enough history yet (${r.stats.text})`;
   const s = r.stats;
@@ -60,7 +66,9 @@ export function renderHistory(
   period: Period,
   now: Date,
 ): { content: string; files: AttachmentBuilder[] } {
-  const content = [`**Balance history · last ${period}**`, ...reports.map((r) => reportBlock(r, now))].join('\n');
+  const content = [`**Balance history · last ${period}**`, ...reports.map((r) => reportBlock(r, now))].join(
+    '\n',
+  );
   const plotted = reports.filter((r) => r.stats.enough);
   const files: AttachmentBuilder[] = [];
   for (const currency of [...new Set(plotted.map((r) => r.currency))]) {
@@ -77,7 +85,11 @@ export function renderHistory(
 }
 
 /** Builds every report for the command; also used by the benchmark. */
-export async function buildReports(ctx: CommandContext, only: string | null, period: Period): Promise<HistoryReport[]> {
+export async function buildReports(
+  ctx: CommandContext,
+  only: string | null,
+  period: Period,
+): Promise<HistoryReport[]> {
   const now = ctx.now();
   const statuses = ctx.service.providerIds.filter((p) => only === null || p === only);
   return Promise.all(
@@ -106,7 +118,9 @@ export default {
     const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
     const periodRaw = interaction.options.getString('period') ?? '7d';
     if (!(periodRaw in PERIODS)) {
-      throw new UserError(`Unknown period "${periodRaw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`);
+      throw new UserError(
+        `Unknown period "${periodRaw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`,
+      );
     }
     const period = periodRaw as Period;
     await interaction.deferReply();

@@ -4,12 +4,17 @@ import { formatDuration } from '../src/format.js';
 import { formatMoney } from '../src/money.js';
 import type { ProviderStatus, Summary } from '../src/service.js';
 import type { ProviderId } from '../src/types.js';
-import type { Command, CommandContext } from './types.js';
 import { checkProvider, providerOption } from './options.js';
+import type { Command, CommandContext } from './types.js';
 
 const STATE_TEXT = { ok: '✅ ok', low: '⚠️ low', failed: '❌ check failed' } as const;
 
-function statusBlock(s: ProviderStatus, forecast: Forecast | undefined, alert: string | null, now: Date): string {
+function statusBlock(
+  s: ProviderStatus,
+  forecast: Forecast | undefined,
+  alert: string | null,
+  now: Date,
+): string {
   const r = s.result;
   const threshold = formatMoney(s.threshold, r.currency);
   const lines: string[] = [];
@@ -26,7 +31,9 @@ function statusBlock(s: ProviderStatus, forecast: Forecast | undefined, alert: s
     );
     if (s.provider === 'claude' && s.ageMs !== null) {
       const limit = s.staleAfterMs === null ? '' : ` (stale after ${formatDuration(s.staleAfterMs)})`;
-      lines.push(`   ${s.stale ? '⏳' : '🕒'} reading is ${formatDuration(s.ageMs)} old${s.stale ? `, stale${limit}` : ''}`);
+      lines.push(
+        `   ${s.stale ? '⏳' : '🕒'} reading is ${formatDuration(s.ageMs)} old${s.stale ? `, stale${limit}` : ''}`,
+      );
     }
   }
   if (forecast) {
@@ -45,9 +52,13 @@ export async function renderBalance(
 ): Promise<string> {
   const now = ctx.now();
   const statuses = summary.statuses.filter((s) => only === null || s.provider === only);
-  const forecasts = await ctx.insight.forecasts({ ...summary, statuses }, now).catch(() => ({}) as Record<string, never>);
+  const forecasts = await ctx.insight
+    .forecasts({ ...summary, statuses }, now)
+    .catch(() => ({}) as Record<string, never>);
   const alerts = await Promise.all(
-    statuses.map((s) => (ctx.alertStatus ? ctx.alertStatus(s.provider).catch(() => null) : Promise.resolve(null))),
+    statuses.map((s) =>
+      ctx.alertStatus ? ctx.alertStatus(s.provider).catch(() => null) : Promise.resolve(null),
+    ),
   );
   const age = formatDuration(now.getTime() - summary.checkedAt.getTime());
   const head = `**Balances** · checked ${age} ago${cached ? ' (cached; use fresh:true to check now)' : ''}`;
@@ -61,19 +72,29 @@ export default {
       .setName('balance')
       .setDescription('Current prepaid credit balances, thresholds and runway')
       .addStringOption((o) => providerOption(o, providers, 'Only this provider'))
-      .addBooleanOption((o) => o.setName('fresh').setDescription('Check the providers now instead of using a reading up to a minute old')),
+      .addBooleanOption((o) =>
+        o
+          .setName('fresh')
+          .setDescription('Check the providers now instead of using a reading up to a minute old'),
+      ),
 
   async execute(interaction, ctx) {
     const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
     const fresh = interaction.options.getBoolean('fresh') ?? false;
     const cached = fresh ? null : ctx.service.peek(ctx.config.balanceCacheTtlMs);
     if (cached) {
-      await interaction.reply({ content: await renderBalance(cached, ctx, only, true), allowedMentions: { parse: [] } });
+      await interaction.reply({
+        content: await renderBalance(cached, ctx, only, true),
+        allowedMentions: { parse: [] },
+      });
       return;
     }
     // Providers may take up to PROVIDER_TIMEOUT_MS; Discord allows 3 s before the first answer.
     await interaction.deferReply();
     const summary = await ctx.service.checkAll();
-    await interaction.editReply({ content: await renderBalance(summary, ctx, only, false), allowedMentions: { parse: [] } });
+    await interaction.editReply({
+      content: await renderBalance(summary, ctx, only, false),
+      allowedMentions: { parse: [] },
+    });
   },
 } satisfies Command;

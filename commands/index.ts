@@ -15,7 +15,8 @@ export function loadCommands(options: CommandDataOptions): Map<string, Command> 
       throw new Error(`commands/${file}.ts must default-export { data, execute }`);
     }
     const name = c.data(options).name;
-    if (name !== file) throw new Error(`commands/${file}.ts defines /${name}; the file name must match the command name`);
+    if (name !== file)
+      throw new Error(`commands/${file}.ts defines /${name}; the file name must match the command name`);
     commands.set(name, c as Command);
   }
   return commands;

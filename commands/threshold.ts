@@ -35,7 +35,7 @@ export default {
       .addSubcommand((s) =>
         s
           .setName('reset')
-          .setDescription("Go back to the default threshold")
+          .setDescription('Go back to the default threshold')
           .addStringOption((o) => providerOption(o, providers, 'Provider', true)),
       ),
 
@@ -51,15 +51,21 @@ export default {
         const currency = ctx.service.currencyOf(p);
         const override = await store.override(p);
         const value = formatMoney(override ?? store.default, currency);
-        lines.push(`${PROVIDER_INFO[p].emoji} **${PROVIDER_INFO[p].label}:** ${value}${override ? '' : ' (default)'}`);
+        lines.push(
+          `${PROVIDER_INFO[p].emoji} **${PROVIDER_INFO[p].label}:** ${value}${override ? '' : ' (default)'}`,
+        );
       }
       const changes = await store.changes(5);
       if (changes.length > 0) {
         lines.push('', 'Recent changes:');
         for (const c of changes) {
-          const currency = ctx.service.providerIds.includes(c.provider) ? ctx.service.currencyOf(c.provider) : 'USD';
+          const currency = ctx.service.providerIds.includes(c.provider)
+            ? ctx.service.currencyOf(c.provider)
+            : 'USD';
           const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
-          lines.push(`• ${c.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`);
+          lines.push(
+            `• ${c.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+          );
         }
       }
       await reply(lines.join('\n'));
@@ -78,8 +84,13 @@ export default {
       const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
       ctx.service.invalidate();
       await ctx.onThresholdChanged?.(provider);
-      const old = change.oldValue === null ? `${formatMoney(store.default, currency)} (default)` : formatMoney(change.oldValue, currency);
-      await reply(`✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`);
+      const old =
+        change.oldValue === null
+          ? `${formatMoney(store.default, currency)} (default)`
+          : formatMoney(change.oldValue, currency);
+      await reply(
+        `✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`,
+      );
       return;
     }
     if (sub === 'reset') {
@@ -87,7 +98,9 @@ export default {
       ctx.service.invalidate();
       await ctx.onThresholdChanged?.(provider);
       const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
-      await reply(`✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`);
+      await reply(
+        `✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`,
+      );
       return;
     }
     throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);

@@ -34,7 +34,9 @@ export type Guard = 'admin';
 /** One slash command: `commands/<name>.ts` default-exports one of these. */
 export interface Command {
   /** The command's definition for the providers this deployment enables (option choices depend on them). */
-  data(options: CommandDataOptions): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
+  data(
+    options: CommandDataOptions,
+  ): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
   readonly guards?: readonly Guard[];
   execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;

@@ -22,7 +22,13 @@ export interface ClaudeDbConfig {
 
 export interface Config {
   readonly providers: readonly ProviderId[];
-  readonly moonshot: { readonly apiKey: string; readonly baseUrl: string; readonly currency: Currency } | null;
+  readonly moonshot: {
+    readonly apiKey: string;
+    readonly baseUrl: string;
+    readonly currency: Currency;
+  } | null;
+  /** Kimi's currency, known even without an API key (import-logs needs it). */
+  readonly moonshotCurrency: Currency;
   readonly claudeDb: ClaudeDbConfig | null;
   readonly defaultThreshold: Amount;
   readonly claudeStaleAfterMs: number;
@@ -100,8 +106,13 @@ const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
 export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
 
 /** Parses and validates the whole configuration at once; throws `ConfigError` listing every problem. */
-export function loadConfig(env: Env = readEnvironment()): Config {
+export function loadConfig(
+  env: Env = readEnvironment(),
+  options: { providerSettings?: 'required' | 'optional' } = {},
+): Config {
   const problems: string[] = [];
+  // Tools that never call a provider (import-logs) don't need the providers' secrets.
+  const providerSettingsRequired = options.providerSettings !== 'optional';
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
@@ -126,7 +137,11 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     }
     return n;
   };
-  const url = (name: string, fallback: string | undefined, protocols: readonly string[]): string | undefined => {
+  const url = (
+    name: string,
+    fallback: string | undefined,
+    protocols: readonly string[],
+  ): string | undefined => {
     const raw = get(name) ?? fallback;
     if (raw === undefined) return undefined;
     try {
@@ -142,7 +157,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const snowflake = (name: string, fallback?: string): string | undefined => {
     const raw = get(name) ?? fallback;
     if (raw !== undefined && !SNOWFLAKE.test(raw)) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a Discord id (17–20 digits); copy it with Developer Mode on`);
+      problems.push(
+        `${name}=${JSON.stringify(raw)} is not a Discord id (17–20 digits); copy it with Developer Mode on`,
+      );
       return undefined;
     }
     return raw;
@@ -153,7 +170,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
       new Cron(raw, { paused: true, timezone: 'UTC' }).stop();
       return raw;
     } catch (err) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`);
+      problems.push(
+        `${name}=${JSON.stringify(raw)} is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`,
+      );
       return fallback;
     }
   };
@@ -174,12 +193,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   const providers: ProviderId[] = [];
   for (const p of providerList) {
     if (!(PROVIDER_IDS as readonly string[]).includes(p)) {
-      problems.push(`PROVIDERS names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`);
+      problems.push(
+        `PROVIDERS names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`,
+      );
     } else if (!providers.includes(p as ProviderId)) {
       providers.push(p as ProviderId);
     }
   }
-  if (providerList.length === 0) problems.push(`PROVIDERS is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
+  if (providerList.length === 0)
+    problems.push(`PROVIDERS is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
   // Summaries list providers in a fixed order, whatever order PROVIDERS uses.
   providers.sort((a, b) => PROVIDER_IDS.indexOf(a) - PROVIDER_IDS.indexOf(b));
 
@@ -189,15 +211,23 @@ export function loadConfig(env: Env = readEnvironment()): Config {
   if (currencyRaw !== undefined && currencyRaw !== 'USD' && currencyRaw !== 'CNY') {
     problems.push(`MOONSHOT_CURRENCY=${JSON.stringify(currencyRaw)} must be USD or CNY`);
   }
+  // Currency follows the host (.cn bills in CNY) unless MOONSHOT_CURRENCY says otherwise.
+  const moonshotCurrency: Currency =
+    currencyRaw === 'USD' || currencyRaw === 'CNY'
+      ? currencyRaw
+      : moonshotBaseUrl !== undefined && new URL(moonshotBaseUrl).hostname.endsWith('.cn')
+        ? 'CNY'
+        : 'USD';
   if (providers.includes('kimi')) {
     const apiKey = get('MOONSHOT_API_KEY');
     if (apiKey === undefined) {
-      problems.push('MOONSHOT_API_KEY is missing; kimi is in PROVIDERS. Set it, or remove kimi from PROVIDERS');
+      if (providerSettingsRequired) {
+        problems.push(
+          'MOONSHOT_API_KEY is missing; kimi is in PROVIDERS. Set it, or remove kimi from PROVIDERS',
+        );
+      }
     } else if (moonshotBaseUrl !== undefined) {
-      const host = new URL(moonshotBaseUrl).hostname;
-      const currency: Currency =
-        currencyRaw === 'USD' || currencyRaw === 'CNY' ? currencyRaw : host.endsWith('.cn') ? 'CNY' : 'USD';
-      moonshot = { apiKey, baseUrl: moonshotBaseUrl, currency };
+      moonshot = { apiKey, baseUrl: moonshotBaseUrl, currency: moonshotCurrency };
     }
   }
 
@@ -210,7 +240,15 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     const claudeUrl = url('CLAUDE_DB_URL', undefined, ['postgres:', 'postgresql:']);
     const host = get('SUPABASE_DB_HOST');
     const sslFor = (h: string): ClaudeDbConfig['ssl'] =>
-      sslRaw === 'off' ? false : sslRaw === 'verify' ? 'verify' : sslRaw === 'require' ? 'require' : SUPABASE_HOST.test(h) ? 'require' : false;
+      sslRaw === 'off'
+        ? false
+        : sslRaw === 'verify'
+          ? 'verify'
+          : sslRaw === 'require'
+            ? 'require'
+            : SUPABASE_HOST.test(h)
+              ? 'require'
+              : false;
     if (claudeUrl !== undefined) {
       const u = new URL(claudeUrl);
       claudeDb = {
@@ -221,7 +259,9 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     } else if (get('CLAUDE_DB_URL') === undefined && host !== undefined) {
       const password = get('SUPABASE_DB_PASSWORD');
       if (password === undefined) {
-        problems.push('SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)');
+        problems.push(
+          'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+        );
       }
       const port = integer('SUPABASE_DB_PORT', 5432, 1, 65535);
       const database = get('SUPABASE_DB_NAME') ?? 'postgres';
@@ -234,7 +274,7 @@ export function loadConfig(env: Env = readEnvironment()): Config {
         ssl: sslFor(host),
         describe: `${host}:${port}/${database}`,
       };
-    } else if (get('CLAUDE_DB_URL') === undefined) {
+    } else if (get('CLAUDE_DB_URL') === undefined && providerSettingsRequired) {
       problems.push(
         'CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; claude is in PROVIDERS. Set it, or remove claude from PROVIDERS',
       );
@@ -257,20 +297,24 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${levels.join(', ')}`);
   }
 
-  const summaryChannelId = snowflake('SUMMARY_CHANNEL_ID', DEFAULT_SUMMARY_CHANNEL_ID) ?? DEFAULT_SUMMARY_CHANNEL_ID;
+  const summaryChannelId =
+    snowflake('SUMMARY_CHANNEL_ID', DEFAULT_SUMMARY_CHANNEL_ID) ?? DEFAULT_SUMMARY_CHANNEL_ID;
   const adminRoleIds = (get('ADMIN_ROLE_IDS') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const id of adminRoleIds) {
-    if (!SNOWFLAKE.test(id)) problems.push(`ADMIN_ROLE_IDS has ${JSON.stringify(id)}, which is not a Discord role id`);
+    if (!SNOWFLAKE.test(id))
+      problems.push(`ADMIN_ROLE_IDS has ${JSON.stringify(id)}, which is not a Discord role id`);
   }
 
   const recoveryRaw = get('RECOVERY_MARGIN') ?? '10%';
   const recoveryMatch = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(recoveryRaw);
   let recoveryMargin = 0.1;
   if (!recoveryMatch?.[1]) {
-    problems.push(`RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} must be a percentage such as 10% (or a fraction such as 0.1)`);
+    problems.push(
+      `RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} must be a percentage such as 10% (or a fraction such as 0.1)`,
+    );
   } else {
     const v = Number(recoveryMatch[1]);
     recoveryMargin = recoveryMatch[2] === '%' || v > 1 ? v / 100 : v;
@@ -281,16 +325,20 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const to of emailTo) {
-    if (!/^[^@\s]+@[^@\s]+$/.test(to)) problems.push(`ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address`);
+    if (!/^[^@\s]+@[^@\s]+$/.test(to))
+      problems.push(`ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address`);
   }
   const smtpUrl = url('SMTP_URL', undefined, ['smtp:', 'smtps:']) ?? null;
   const emailFrom = get('ALERT_EMAIL_FROM') ?? null;
-  if (smtpUrl !== null && emailTo.length === 0) problems.push('ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail');
-  if (smtpUrl === null && emailTo.length > 0) problems.push('SMTP_URL is missing; ALERT_EMAIL_TO is set, so say which server sends it');
+  if (smtpUrl !== null && emailTo.length === 0)
+    problems.push('ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail');
+  if (smtpUrl === null && emailTo.length > 0)
+    problems.push('SMTP_URL is missing; ALERT_EMAIL_TO is set, so say which server sends it');
 
   const config: Config = {
     providers,
     moonshot,
+    moonshotCurrency,
     claudeDb,
     defaultThreshold,
     claudeStaleAfterMs: durationMs('CLAUDE_STALE_AFTER', '6h', 's'),
@@ -302,7 +350,8 @@ export function loadConfig(env: Env = readEnvironment()): Config {
     logLevel: logLevel as Config['logLevel'],
     discord: {
       token: get('DISCORD_TOKEN') ?? null,
-      apiUrl: url('DISCORD_API_URL', 'https://discord.com/api', ['https:', 'http:']) ?? 'https://discord.com/api',
+      apiUrl:
+        url('DISCORD_API_URL', 'https://discord.com/api', ['https:', 'http:']) ?? 'https://discord.com/api',
       applicationId: snowflake('DISCORD_APPLICATION_ID') ?? null,
       guildId: snowflake('DISCORD_GUILD_ID') ?? null,
     },

@@ -8,7 +8,11 @@ import { type Config, ConfigError, loadConfig, readEnvironment } from './config.
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean' } }, allowPositionals: false, strict: true });
+  const { values } = parseArgs({
+    options: { 'dry-run': { type: 'boolean' } },
+    allowPositionals: false,
+    strict: true,
+  });
   let config: Config;
   try {
     config = loadConfig(readEnvironment());

@@ -46,7 +46,12 @@ export interface ChartLayout {
   /** True when there is nothing to plot and the chart only says "no data". */
   readonly empty: boolean;
   /** Columns of the y axis (`left`) and of `to` (`right`), rows of the top tick (`top`) and of the x axis (`bottom`). */
-  readonly plot: Rect;
+  readonly plot: {
+    readonly left: number;
+    readonly top: number;
+    readonly right: number;
+    readonly bottom: number;
+  };
   /** Time span of the x axis, epoch milliseconds. */
   readonly from: number;
   readonly to: number;
@@ -194,8 +199,7 @@ function legendRows(labels: readonly string[], scale: number, maxWidth: number):
   let used = 0;
   labels.forEach((label, i) => {
     const w = legendItemWidth(label, scale);
-    const gap = current.length > 0 ? LEGEND_GAP * scale : 0;
-    if (current.length > 0 && used + gap + w > maxWidth) {
+    if (current.length > 0 && used + LEGEND_GAP * scale + w > maxWidth) {
       rows.push(current);
       current = [];
       used = 0;
@@ -280,8 +284,13 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   let from = from0 ?? (empty ? (to0 ?? 0) - DAY : first);
   let to = to0 ?? (empty ? from + DAY : last);
   if (!(to > from)) {
-    from -= HOUR / 2;
-    to += HOUR / 2;
+    // A single instant, or data entirely on the wrong side of the one bound the caller fixed.
+    if (from0 !== undefined) to = from0 + DAY;
+    else if (to0 !== undefined) from = to0 - DAY;
+    else {
+      from -= HOUR / 2;
+      to += HOUR / 2;
+    }
   }
 
   // Only what is visible decides the value range, so a zoomed-in window is not flattened by old extremes.
@@ -326,7 +335,10 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   }
 
   const tickLength = 3 * s;
-  const yLabelWidth = Math.max(0, ...yTicks.map((v) => measureText(formatTickValue(v, options.currencySymbol), s)));
+  const yLabelWidth = Math.max(
+    0,
+    ...yTicks.map((v) => measureText(formatTickValue(v, options.currencySymbol), s)),
+  );
   const xLabelWidth = measureText('00-00', s);
   const plotLeft = margin + yLabelWidth + tickLength + 3 * s;
   const plotRight = width - 1 - Math.max(margin, Math.ceil(xLabelWidth / 2) + 2 * s);
@@ -371,7 +383,7 @@ export function layoutBalanceChart(series: ChartSeries[], options: ChartOptions)
 
 /**
  * Keeps, per pixel column, the first, lowest, highest and last point in time order (M4 decimation). The line
- * drawn through them is pixel-identical to the full one but costs a few segments per column, not thousands.
+ * drawn through them looks the same as the full one but costs a few segments per column, not thousands.
  */
 function decimate(points: readonly TimedValue[], layout: ChartLayout): Point[] {
   // One point either side of the window keeps the line running to the plot edge.
@@ -382,7 +394,7 @@ function decimate(points: readonly TimedValue[], layout: ChartLayout): Point[] {
 
   const out: Point[] = [];
   let column = Number.NaN;
-  // The column's first, lowest-value, highest-value and last point as [index, x, y]; y grows downwards.
+  // Index and position of the current column's first, lowest-value, highest-value and last point.
   let firstI = 0;
   let firstX = 0;
   let firstY = 0;
@@ -459,7 +471,12 @@ function overlaps(a: Rect, b: Rect): boolean {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-function drawFrame(raster: Raster, layout: FullLayout, series: readonly ChartSeries[], options: ChartOptions) {
+function drawFrame(
+  raster: Raster,
+  layout: FullLayout,
+  series: readonly ChartSeries[],
+  options: ChartOptions,
+) {
   const s = layout.textScale;
   const { plot } = layout;
   raster.text(options.title, 6 * s, layout.titleTop, TITLE_COLOR, s + 1);
@@ -469,14 +486,26 @@ function drawFrame(raster: Raster, layout: FullLayout, series: readonly ChartSer
     let x = layout.width - 6 * s - rowsWidth(row.items, labels, s);
     for (const i of row.items) {
       const color = layout.colors[i]!;
-      raster.fillRect(x, row.top + Math.floor((FONT_CAP_HEIGHT * s) / 2) - s, LEGEND_SWATCH * s, 2 * s, color);
+      raster.fillRect(
+        x,
+        row.top + Math.floor((FONT_CAP_HEIGHT * s) / 2) - s,
+        LEGEND_SWATCH * s,
+        2 * s,
+        color,
+      );
       x += (LEGEND_SWATCH + 4) * s;
       x += raster.text(labels[i] ?? '', x, row.top, TITLE_COLOR, s) + LEGEND_GAP * s;
     }
   }
 
   if (layout.empty) {
-    raster.strokeRect(plot.left, plot.top, plot.right - plot.left + 1, plot.bottom - plot.top + 1, AXIS_COLOR);
+    raster.strokeRect(
+      plot.left,
+      plot.top,
+      plot.right - plot.left + 1,
+      plot.bottom - plot.top + 1,
+      AXIS_COLOR,
+    );
     const message = 'no data';
     const w = measureText(message, s + 1);
     const x = Math.round((plot.left + plot.right - w) / 2);
@@ -520,7 +549,12 @@ export function renderBalanceChart(series: ChartSeries[], options: ChartOptions)
   const s = layout.textScale;
   const { plot } = layout;
   const { prepared } = layout;
-  const plotClip: Rect = { left: plot.left, top: plot.top - 2 * s, right: plot.right + 2 * s, bottom: plot.bottom + 2 };
+  const plotClip: Rect = {
+    left: plot.left,
+    top: plot.top - 2 * s,
+    right: plot.right + 2 * s,
+    bottom: plot.bottom + 2,
+  };
   const thresholdDash: [number, number] = [THRESHOLD_DASH[0] * s, THRESHOLD_DASH[1] * s];
   const projectionDash: [number, number] = [PROJECTION_DASH[0] * s, PROJECTION_DASH[1] * s];
 
@@ -544,7 +578,9 @@ export function renderBalanceChart(series: ChartSeries[], options: ChartOptions)
     }
     if (line.length > 0) raster.polyline(line, color, { width: s + 0.5 });
     if (last && last.at >= layout.from && last.at <= layout.to) {
-      raster.polyline([{ x: layout.xToPixel(last.at), y: layout.yToPixel(last.value) }], color, { width: 4 * s });
+      raster.polyline([{ x: layout.xToPixel(last.at), y: layout.yToPixel(last.value) }], color, {
+        width: 4 * s,
+      });
     }
   });
   raster.setClip();
@@ -563,8 +599,14 @@ export function renderBalanceChart(series: ChartSeries[], options: ChartOptions)
     for (let shift = 0; shift <= plot.right - plot.left - w - 8 * s && best?.ink !== 0; shift += 12 * s) {
       const left = plot.right - 4 * s - w - shift;
       for (const top of [row - s - 2 * s - h, row + 1 + 2 * s]) {
-        const rect = { left: left - inset, top: top - inset, right: left + w + inset, bottom: top + h + inset };
-        if (rect.top < plot.top || rect.bottom > plot.bottom || placed.some((q) => overlaps(q, rect))) continue;
+        const rect = {
+          left: left - inset,
+          top: top - inset,
+          right: left + w + inset,
+          bottom: top + h + inset,
+        };
+        if (rect.top < plot.top || rect.bottom > plot.bottom || placed.some((q) => overlaps(q, rect)))
+          continue;
         const ink = countInk(raster, rect);
         if (!best || ink < best.ink) best = { rect, ink };
         if (ink === 0) break;

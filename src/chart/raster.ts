@@ -262,7 +262,14 @@ export class Raster {
   }
 
   /** A crisp horizontal line over pixel columns `[x0, x1)`, rows `[y, y + thickness)`, optionally dashed. */
-  hLine(x0: number, x1: number, y: number, color: Rgb, thickness = 1, dash?: readonly [number, number]): void {
+  hLine(
+    x0: number,
+    x1: number,
+    y: number,
+    color: Rgb,
+    thickness = 1,
+    dash?: readonly [number, number],
+  ): void {
     if (!dash) {
       this.fillRect(x0, y, x1 - x0, thickness, color);
       return;
@@ -272,7 +279,14 @@ export class Raster {
   }
 
   /** A crisp vertical line over pixel rows `[y0, y1)`, columns `[x, x + thickness)`, optionally dashed. */
-  vLine(x: number, y0: number, y1: number, color: Rgb, thickness = 1, dash?: readonly [number, number]): void {
+  vLine(
+    x: number,
+    y0: number,
+    y1: number,
+    color: Rgb,
+    thickness = 1,
+    dash?: readonly [number, number],
+  ): void {
     if (!dash) {
       this.fillRect(x, y0, thickness, y1 - y0, color);
       return;

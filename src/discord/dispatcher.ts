@@ -30,8 +30,10 @@ const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext
 /** Replies privately, or edits the deferred reply, whichever the interaction still allows. */
 async function respond(interaction: RepliableInteraction, content: string): Promise<void> {
   const allowedMentions = { parse: [] as const };
-  if (interaction.deferred) await interaction.editReply({ content, allowedMentions, attachments: [], files: [] });
-  else if (interaction.replied) await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+  if (interaction.deferred)
+    await interaction.editReply({ content, allowedMentions, attachments: [], files: [] });
+  else if (interaction.replied)
+    await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions });
   else await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
 }
 
@@ -61,7 +63,8 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
         return;
       }
       if (!interaction.isChatInputCommand()) {
-        if (interaction.isRepliable()) await respond(interaction, 'creditwatch does not handle this kind of interaction.');
+        if (interaction.isRepliable())
+          await respond(interaction, 'creditwatch does not handle this kind of interaction.');
         return;
       }
       const command = commands.get(interaction.commandName);
@@ -76,14 +79,21 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
       for (const guard of command.guards ?? []) {
         const refusal = GUARDS[guard](interaction, ctx);
         if (refusal !== null) {
-          log.info({ command: interaction.commandName, user: interaction.user.id, guard }, 'refused by guard');
+          log.info(
+            { command: interaction.commandName, user: interaction.user.id, guard },
+            'refused by guard',
+          );
           await respond(interaction, refusal);
           return;
         }
       }
       await command.execute(interaction, ctx);
       log.debug(
-        { command: interaction.commandName, ms: Math.round(performance.now() - started), interactionId: interaction.id },
+        {
+          command: interaction.commandName,
+          ms: Math.round(performance.now() - started),
+          interactionId: interaction.id,
+        },
         'command done',
       );
     } catch (err) {
@@ -103,7 +113,8 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
         {
           err,
           interactionId: interaction.id,
-          command: interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
+          command:
+            interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
           user: interaction.user.id,
         },
         'interaction failed',

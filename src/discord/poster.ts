@@ -64,9 +64,12 @@ export class DiscordPoster implements Poster {
       }
     }
     this.log.error({ channelId, err: lastErr }, 'POST FAILED');
-    throw new Error(`POST FAILED to channel ${channelId}: ${(lastErr as Error)?.message ?? 'unknown error'}`, {
-      cause: lastErr,
-    });
+    throw new Error(
+      `POST FAILED to channel ${channelId}: ${(lastErr as Error)?.message ?? 'unknown error'}`,
+      {
+        cause: lastErr,
+      },
+    );
   }
 }
 
@@ -75,7 +78,11 @@ export class StdoutPoster implements Poster {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
   async post(channelId: string, message: OutgoingMessage): Promise<void> {
-    const files = message.files?.length ? `\n[attachments: ${message.files.map((f) => f.name).join(', ')}]` : '';
-    this.out.write(`--- dry run: post to <#${channelId}> at ${new Date().toISOString()} ---\n${message.content}${files}\n\n`);
+    const files = message.files?.length
+      ? `\n[attachments: ${message.files.map((f) => f.name).join(', ')}]`
+      : '';
+    this.out.write(
+      `--- dry run: post to <#${channelId}> at ${new Date().toISOString()} ---\n${message.content}${files}\n\n`,
+    );
   }
 }

@@ -18,14 +18,20 @@ export interface SummaryJobDeps {
 }
 
 /** The runway clause per provider for the hourly post (`~6 days left`). */
-export function runwayClauses(forecasts: Partial<Record<ProviderId, Forecast>>): Partial<Record<ProviderId, string>> {
+export function runwayClauses(
+  forecasts: Partial<Record<ProviderId, Forecast>>,
+): Partial<Record<ProviderId, string>> {
   const out: Partial<Record<ProviderId, string>> = {};
   for (const [p, f] of Object.entries(forecasts) as [ProviderId, Forecast][]) out[p] = f.describe;
   return out;
 }
 
 /** The hourly post's text for a summary: the seed's format plus one runway clause per provider. */
-export async function summaryPost(summary: Summary, deps: Pick<SummaryJobDeps, 'insight' | 'channelId' | 'cron'>, now: Date) {
+export async function summaryPost(
+  summary: Summary,
+  deps: Pick<SummaryJobDeps, 'insight' | 'channelId' | 'cron'>,
+  now: Date,
+) {
   const forecasts = await deps.insight.forecasts(summary, now);
   return formatSummary(
     summary,

@@ -1,0 +1,87 @@
+/**
+ * `npm run import-logs -- <file>...` — reads the seed's balance-log files into the history so
+ * forecasts work from day one. Idempotent: importing the same file twice adds nothing.
+ */
+import { readFile } from 'node:fs/promises';
+import { type Config, ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { parseBalanceLog } from '../src/import/parse-balance-log.js';
+import type { Currency } from '../src/money.js';
+import { openDatabase } from '../src/storage/db.js';
+import { HistoryStore, type ImportedReading } from '../src/storage/history.js';
+
+async function main(files: string[]): Promise<number> {
+  if (files.length === 0 || files.includes('--help') || files.includes('-h')) {
+    console.error(
+      'usage: npm run import-logs -- <balance-log file>...\n  e.g. npm run import-logs -- ~/.config/claude/balance-log.txt ~/.config/moonshot/balance-log.txt',
+    );
+    return files.length === 0 ? 1 : 0;
+  }
+  let config: Config;
+  try {
+    // Importing needs only the history store; provider secrets are not required for it.
+    config = loadConfig(readEnvironment(), { providerSettings: 'optional' });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`creditwatch: ${err.message}`);
+      return 1;
+    }
+    throw err;
+  }
+  // Kimi's currency follows the configured host, as live readings do.
+  const kimiCurrency: Currency = config.moonshot?.currency ?? config.moonshotCurrency;
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+  const history = new HistoryStore(db);
+  let failed = false;
+  const total = { imported: 0, existing: 0, skipped: 0 };
+  try {
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readFile(file, 'utf8');
+      } catch (err) {
+        console.error(
+          `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
+        failed = true;
+        continue;
+      }
+      const parsed = parseBalanceLog(text);
+      const readings: ImportedReading[] = parsed.readings.map((r) => ({
+        provider: r.provider,
+        currency: r.provider === 'kimi' ? kimiCurrency : 'USD',
+        at: r.at,
+        available: r.available,
+        ...(r.voucher ? { voucher: r.voucher } : {}),
+        ...(r.cash ? { cash: r.cash } : {}),
+      }));
+      const { inserted, existing } = await history.import(readings);
+      const skipped = parsed.counts.posted + parsed.counts.failures + parsed.counts.unparseable;
+      total.imported += inserted;
+      total.existing += existing;
+      total.skipped += skipped;
+      console.log(
+        `${file}: imported ${inserted}, already had ${existing}, skipped ${skipped} ` +
+          `(${parsed.counts.posted} POSTED, ${parsed.counts.failures} failed checks, ${parsed.counts.unparseable} unparseable)`,
+      );
+      for (const p of parsed.problems.slice(0, 5)) console.log(`  line ${p.line}: ${p.reason}`);
+      if (parsed.problems.length > 5)
+        console.log(`  … and ${parsed.problems.length - 5} more unparseable lines`);
+    }
+  } finally {
+    await db.close();
+  }
+  console.log(
+    `total: imported ${total.imported}, already had ${total.existing}, skipped ${total.skipped} → ${db.describe}`,
+  );
+  return failed ? 1 : 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`creditwatch: import failed: ${(err as Error).message}`);
+    process.exitCode = 1;
+  },
+);
