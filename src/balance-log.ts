@@ -17,7 +17,9 @@ function oneLine(text: string): string {
 export function balanceLogLine(r: CheckResult): string {
   const ts = logTimestamp(r.checkedAt);
   if (r.provider === 'claude') {
-    return r.ok ? `[${ts}] Claude: ${formatMoney(r.available, r.currency)}` : `[${ts}] Claude: ERROR ${oneLine(r.reason)}`;
+    return r.ok
+      ? `[${ts}] Claude: ${formatMoney(r.available, r.currency)}`
+      : `[${ts}] Claude: ERROR ${oneLine(r.reason)}`;
   }
   if (!r.ok) return `${ts} | ERROR ${oneLine(r.reason)}`;
   const part = (a: typeof r.available | undefined) => (a === undefined ? 'n/a' : formatMoney(a, r.currency));

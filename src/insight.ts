@@ -1,4 +1,10 @@
-import { computeForecast, type Forecast, type HistoryPoint, type HistorySummary, summarizeHistory } from './forecast.js';
+import {
+  computeForecast,
+  type Forecast,
+  type HistoryPoint,
+  type HistorySummary,
+  summarizeHistory,
+} from './forecast.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
 import type { HistoryStore, StoredReading } from './storage/history.js';
@@ -21,7 +27,8 @@ export interface HistoryReport {
 
 export function toPoints(rows: readonly StoredReading[]): HistoryPoint[] {
   const points: HistoryPoint[] = [];
-  for (const r of rows) if (r.ok) points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
+  for (const r of rows)
+    if (r.ok) points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
   return points;
 }
 
@@ -40,7 +47,11 @@ export class Insight {
 
   /** The forecast for one provider from the trailing window of its history. */
   async forecast(provider: ProviderId, threshold: Amount, currency: Currency, now: Date): Promise<Forecast> {
-    const rows = await this.history.range(provider, new Date(now.getTime() - this.lookbackDays * DAY_MS), now);
+    const rows = await this.history.range(
+      provider,
+      new Date(now.getTime() - this.lookbackDays * DAY_MS),
+      now,
+    );
     return computeForecast({ points: toPoints(rows), threshold, currency, now, windowDays: this.windowDays });
   }
 

@@ -138,8 +138,10 @@ export class BalanceService {
       this.deps.history.record(results),
       this.deps.balanceLog.append(results),
     ]);
-    if (recorded.status === 'rejected') this.log.error({ err: recorded.reason }, 'could not record readings in history');
-    if (logged.status === 'rejected') this.log.error({ err: logged.reason }, 'could not append to balance-log files');
+    if (recorded.status === 'rejected')
+      this.log.error({ err: recorded.reason }, 'could not record readings in history');
+    if (logged.status === 'rejected')
+      this.log.error({ err: logged.reason }, 'could not append to balance-log files');
     for (const s of summary.statuses) {
       this.log.info(
         {
@@ -170,7 +172,10 @@ export class BalanceService {
     });
     let timer: NodeJS.Timeout | undefined;
     const guard = new Promise<CheckResult>((resolve) => {
-      timer = setTimeout(() => resolve(failure(`no answer within ${this.deps.timeoutMs} ms`)), this.deps.timeoutMs + 1000);
+      timer = setTimeout(
+        () => resolve(failure(`no answer within ${this.deps.timeoutMs} ms`)),
+        this.deps.timeoutMs + 1000,
+      );
       timer.unref();
     });
     try {

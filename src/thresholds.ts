@@ -52,7 +52,12 @@ export class ThresholdStore {
   }
 
   /** Sets an override; returns the value it replaced (`null` = the default was in force). */
-  async set(provider: ProviderId, value: Amount, changedBy: string, now = new Date()): Promise<ThresholdChange> {
+  async set(
+    provider: ProviderId,
+    value: Amount,
+    changedBy: string,
+    now = new Date(),
+  ): Promise<ThresholdChange> {
     const old = await this.override(provider);
     await this.keyv.set(provider, amountToText(value));
     this.lastKnown.set(provider, value);

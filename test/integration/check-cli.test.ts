@@ -32,7 +32,12 @@ function runCheck(env: Record<string, string>, args: string[] = []): Promise<Run
 }
 
 const kimiBody = (available: number, voucher: number, cash: number) => ({
-  json: { code: 0, data: { available_balance: available, voucher_balance: voucher, cash_balance: cash }, scode: '0x0', status: true },
+  json: {
+    code: 0,
+    data: { available_balance: available, voucher_balance: voucher, cash_balance: cash },
+    scode: '0x0',
+    status: true,
+  },
 });
 
 describe('npm run check (compiled CLI as a child process)', () => {
@@ -44,7 +49,10 @@ describe('npm run check (compiled CLI as a child process)', () => {
   const setClaude = (amount: string | null, updatedAt = 'now()') =>
     withClient(claudeDb.connectionString, async (c) => {
       await c.query('DELETE FROM claude_api_usage');
-      await c.query(`INSERT INTO claude_api_usage (available_balance, updated_at) VALUES ($1, ${updatedAt})`, [amount]);
+      await c.query(
+        `INSERT INTO claude_api_usage (available_balance, updated_at) VALUES ($1, ${updatedAt})`,
+        [amount],
+      );
     });
 
   beforeAll(async () => {
@@ -98,14 +106,20 @@ describe('npm run check (compiled CLI as a child process)', () => {
     );
     expect(r.code).toBe(0);
     expect(logs().claude).toMatch(new RegExp(`^\\[${TS}\\] Claude: \\$8\\.07\\n$`));
-    expect(logs().moonshot).toMatch(new RegExp(`^${TS} \\| Available: \\$12\\.34 \\| Voucher: \\$3\\.45 \\| Cash: \\$8\\.89\\n$`));
+    expect(logs().moonshot).toMatch(
+      new RegExp(`^${TS} \\| Available: \\$12\\.34 \\| Voucher: \\$3\\.45 \\| Cash: \\$8\\.89\\n$`),
+    );
     expect(moonshot.requests.at(-1)?.authorization).toBe(`Bearer ${KEY}`);
   });
 
   it('GIVEN Kimi below threshold THEN the line turns ⚠️, the alert line is added and it exits 2', async () => {
     await setClaude('8.07');
     moonshot.setReply(kimiBody(4.8, 1.2, 3.6));
-    const r = await runCheck({ ...env, SUMMARY_CHANNEL_ID: '123456789012345678', SUMMARY_CRON: '30 * * * *' });
+    const r = await runCheck({
+      ...env,
+      SUMMARY_CHANNEL_ID: '123456789012345678',
+      SUMMARY_CRON: '30 * * * *',
+    });
     expect(r.stdout).toBe(
       [
         '📊 **API Balance Summary**',
@@ -136,7 +150,11 @@ describe('npm run check (compiled CLI as a child process)', () => {
 
   it('GIVEN Moonshot failing THEN Claude is still shown, the reason is printed and logged, and it exits 1', async () => {
     await setClaude('4.07');
-    moonshot.setReply({ status: 502, body: '<html><body>Bad Gateway</body></html>', headers: { 'content-type': 'text/html' } });
+    moonshot.setReply({
+      status: 502,
+      body: '<html><body>Bad Gateway</body></html>',
+      headers: { 'content-type': 'text/html' },
+    });
     const r = await runCheck(env);
     const lines = r.stdout.split('\n');
     expect(lines[2]).toBe('⚠️ **Claude:** $4.07 (threshold: $5.00)');
@@ -160,13 +178,17 @@ describe('npm run check (compiled CLI as a child process)', () => {
   it('GIVEN an old Claude reading THEN the summary carries a stale note with its age', async () => {
     await setClaude('8.07', "now() - interval '7 hours 12 minutes'");
     const r = await runCheck(env);
-    expect(r.stdout).toContain('💳 **Claude:** $8.07 (threshold: $5.00)\n⏳ Claude reading is 7h 12m old (stale after 6h)\n');
+    expect(r.stdout).toContain(
+      '💳 **Claude:** $8.07 (threshold: $5.00)\n⏳ Claude reading is 7h 12m old (stale after 6h)\n',
+    );
     expect(r.code).toBe(0);
   });
 
   it('GIVEN --provider kimi THEN it prints moonshot-balance.sh output, and its low block when low', async () => {
     const ok = await runCheck(env, ['--provider', 'kimi']);
-    expect(ok.stdout).toBe('✅ Moonshot Balance Check\n💰 Available: $12.34\n🎁 Voucher: $3.45\n💵 Cash: $8.89\n');
+    expect(ok.stdout).toBe(
+      '✅ Moonshot Balance Check\n💰 Available: $12.34\n🎁 Voucher: $3.45\n💵 Cash: $8.89\n',
+    );
     expect(ok.code).toBe(0);
     moonshot.setReply(kimiBody(1e-7, 0, 1e-7));
     const low = await runCheck(env, ['--provider', 'kimi']);
@@ -179,7 +201,9 @@ describe('npm run check (compiled CLI as a child process)', () => {
   it('GIVEN --json THEN the summary is JSON with exact amounts', async () => {
     await setClaude('8.07');
     const r = await runCheck(env, ['--json']);
-    const json = JSON.parse(r.stdout) as { providers: { provider: string; available?: string; state: string; threshold: string }[] };
+    const json = JSON.parse(r.stdout) as {
+      providers: { provider: string; available?: string; state: string; threshold: string }[];
+    };
     expect(json.providers.map((p) => [p.provider, p.available, p.state, p.threshold])).toEqual([
       ['claude', '8.07', 'ok', '5.00'],
       ['kimi', '12.34', 'ok', '5.00'],

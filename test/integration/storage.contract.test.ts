@@ -45,7 +45,12 @@ function postgresBackend(): Backend {
 const logger = createLogger('silent');
 const at = (iso: string) => new Date(iso);
 
-const ok = (provider: 'claude' | 'kimi', available: string, iso: string, extra: Partial<CheckResult> = {}): CheckResult =>
+const ok = (
+  provider: 'claude' | 'kimi',
+  available: string,
+  iso: string,
+  extra: Partial<CheckResult> = {},
+): CheckResult =>
   ({
     ok: true,
     provider,
@@ -84,7 +89,14 @@ for (const make of [sqliteBackend, postgresBackend]) {
       const h = new HistoryStore(db);
       await h.record([
         ok('kimi', '12.30', '2026-02-01T10:00:00Z'),
-        { ok: false, provider: 'kimi', currency: 'USD', reason: 'HTTP 502', checkedAt: at('2026-02-01T11:00:00Z'), latencyMs: 3 },
+        {
+          ok: false,
+          provider: 'kimi',
+          currency: 'USD',
+          reason: 'HTTP 502',
+          checkedAt: at('2026-02-01T11:00:00Z'),
+          latencyMs: 3,
+        },
         ok('kimi', '0.0000001', '2026-02-01T12:00:00Z'),
       ]);
       const rows = await h.range('kimi', at('2026-02-01T00:00:00Z'), at('2026-02-02T00:00:00Z'));
@@ -107,8 +119,18 @@ for (const make of [sqliteBackend, postgresBackend]) {
     it('GIVEN the same imported readings twice THEN the second import adds nothing', async () => {
       const h = new HistoryStore(db);
       const readings = [
-        { provider: 'claude' as const, currency: 'USD' as const, at: at('2026-01-29T09:00:00Z'), available: parseAmount('8.07') },
-        { provider: 'claude' as const, currency: 'USD' as const, at: at('2026-01-29T10:00:00Z'), available: parseAmount('8.05') },
+        {
+          provider: 'claude' as const,
+          currency: 'USD' as const,
+          at: at('2026-01-29T09:00:00Z'),
+          available: parseAmount('8.07'),
+        },
+        {
+          provider: 'claude' as const,
+          currency: 'USD' as const,
+          at: at('2026-01-29T10:00:00Z'),
+          available: parseAmount('8.05'),
+        },
       ];
       expect(await h.import(readings)).toEqual({ inserted: 2, existing: 0 });
       expect(await h.import(readings)).toEqual({ inserted: 0, existing: 2 });
@@ -148,7 +170,11 @@ for (const make of [sqliteBackend, postgresBackend]) {
       expect(reset.oldValue?.toFixed(2)).toBe('7.50');
       expect((await t.get('kimi')).toFixed(2)).toBe('5.00');
       const changes = await t.changes();
-      expect(changes.slice(0, 2).map((c) => [c.changedBy, c.oldValue?.toFixed(2) ?? null, c.newValue?.toFixed(2) ?? null])).toEqual([
+      expect(
+        changes
+          .slice(0, 2)
+          .map((c) => [c.changedBy, c.oldValue?.toFixed(2) ?? null, c.newValue?.toFixed(2) ?? null]),
+      ).toEqual([
         ['bob (2)', '7.50', null],
         ['alice (1)', null, '7.50'],
       ]);
@@ -157,7 +183,10 @@ for (const make of [sqliteBackend, postgresBackend]) {
     it('GIVEN two owners claiming one slot THEN exactly one wins', async () => {
       const a = new SlotClaims(db, 'a');
       const b = new SlotClaims(db, 'b');
-      const results = await Promise.all([a.claim('summary', '2026-01-01T10:00Z'), b.claim('summary', '2026-01-01T10:00Z')]);
+      const results = await Promise.all([
+        a.claim('summary', '2026-01-01T10:00Z'),
+        b.claim('summary', '2026-01-01T10:00Z'),
+      ]);
       expect(results.filter(Boolean)).toHaveLength(1);
       expect(await a.claim('summary', '2026-01-01T11:00Z')).toBe(true);
       await a.prune(new Date(Date.now() + 1000));
