@@ -12,6 +12,8 @@ export interface Job {
   stop(graceMs: number): Promise<void>;
 }
 
+let jobCounter = 0;
+
 /**
  * Schedules `run(slot)` on `pattern`. `slot` is the scheduled time of the run (the same on every
  * replica), so it can key a claim that makes one replica do the work.
@@ -44,7 +46,9 @@ export function scheduleJob(
     }
   };
 
-  const cron = new Cron(pattern, { name, timezone: 'UTC', protect: true }, async (self: Cron) => {
+  // croner keeps a process-wide registry of names; several bots in one process (tests) need distinct ones.
+  const cronName = `${name}#${++jobCounter}`;
+  const cron = new Cron(pattern, { name: cronName, timezone: 'UTC', protect: true }, async (self: Cron) => {
     // currentRun is the scheduled time, not when the timer happened to fire.
     const slot = self.currentRun() ?? new Date();
     slot.setMilliseconds(0);

@@ -1,0 +1,366 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Bot, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { parseAmount } from '../../src/money.js';
+import {
+  booleanOption,
+  type FakeDiscord,
+  numberOption,
+  Permission,
+  startFakeDiscord,
+  stringOption,
+  subcommand,
+} from '../support/fake-discord.js';
+import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+const MESSAGES_PATH = /^\/channels\/\d+\/messages$/;
+const KEY = 'sk-e2e-SECRET-0451';
+const logger = createLogger('silent');
+
+const kimiBody = (available: number, voucher: number, cash: number) => ({
+  json: {
+    code: 0,
+    data: { available_balance: available, voucher_balance: voucher, cash_balance: cash },
+    scode: '0x0',
+    status: true,
+  },
+});
+
+describe('the bot against a fake Discord (real discord.js client)', () => {
+  let fake: FakeDiscord;
+  let moonshot: FakeMoonshot;
+  let claudeDb: TestDatabase;
+  let dir: string;
+  const bots: Bot[] = [];
+
+  const env = (extra: Record<string, string> = {}) => ({
+    HOME: dir,
+    DATA_DIR: join(dir, 'data'),
+    BALANCE_LOG_DIR: join(dir, 'logs'),
+    PROVIDERS: 'claude,kimi',
+    MOONSHOT_API_KEY: KEY,
+    MOONSHOT_BASE_URL: moonshot.url,
+    CLAUDE_DB_URL: claudeDb.connectionString,
+    DISCORD_TOKEN: fake.token,
+    DISCORD_API_URL: fake.apiUrl,
+    SUMMARY_CHANNEL_ID: fake.channelId,
+    // Far away: scheduled posts are tested with their own bot below.
+    SUMMARY_CRON: '0 0 1 1 *',
+    ALERT_CRON: '0 0 1 1 *',
+    ADMIN_ROLE_IDS: fake.roleIds.Member ?? '',
+    ...extra,
+  });
+
+  const start = async (extra: Record<string, string> = {}) => {
+    const bot = await startBot(loadConfig(env(extra)), logger, {
+      dryRun: false,
+      rest: { retries: 2, timeout: 5000 },
+      postRetry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 400 },
+    });
+    bots.push(bot);
+    return bot;
+  };
+
+  let bot: Bot;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-e2e-'));
+    fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
+    moonshot = await startFakeMoonshot(kimiBody(12.34, 3.45, 8.89));
+    claudeDb = await createTestDatabase('cw_e2e');
+    await withClient(claudeDb.connectionString, async (c) => {
+      await c.query('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamptz)');
+      await c.query("INSERT INTO claude_api_usage VALUES (8.07, now() - interval '2 hours 5 minutes')");
+    });
+    bot = await start();
+  });
+
+  afterAll(async () => {
+    for (const b of bots) await b.stop(1000);
+    await fake?.close();
+    await moonshot?.close();
+    await claudeDb?.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN a fresh start THEN the client identified with only the Guilds intent and is in the guild', () => {
+    expect(fake.gateway.identifyCount).toBe(1);
+    expect(fake.gateway.identifies[0]?.intents).toBe(1);
+    expect(bot.client?.guilds.cache.has(fake.guildId)).toBe(true);
+  });
+
+  it('GIVEN /balance with an empty cache THEN it defers, checks, and shows every provider with voucher, cash, threshold, status and age', async () => {
+    const before = moonshot.requests.length;
+    const handle = fake.sendCommand({ name: 'balance' });
+    const callback = await handle.callback();
+    expect(callback.type).toBe(5);
+    const reply = await handle.final();
+    expect(moonshot.requests.length).toBe(before + 1);
+    expect(reply.content).toContain(
+      '🌙 **Kimi:** $12.34 available (voucher $3.45, cash $8.89) · threshold $5.00 · ✅ ok',
+    );
+    expect(reply.content).toContain('💳 **Claude:** $8.07 available · threshold $5.00 · ✅ ok');
+    expect(reply.content).toMatch(/🕒 reading is 2h [5-6]m old/);
+    expect(reply.allowedMentions).toEqual({ parse: [] });
+    expect(reply.content).not.toContain(KEY);
+  });
+
+  it('GIVEN a recent reading THEN /balance answers at once from the cache, and fresh:true checks again', async () => {
+    const before = moonshot.requests.length;
+    const cached = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
+    const cb = await cached.callback();
+    expect(cb.type).toBe(4);
+    expect(cb.content).toContain('(cached; use fresh:true to check now)');
+    expect(cb.content).toContain('Kimi');
+    expect(cb.content).not.toContain('Claude');
+    expect(moonshot.requests.length).toBe(before);
+
+    moonshot.setReply(kimiBody(4.5, 1, 3.5));
+    const fresh = fake.sendCommand({ name: 'balance', options: [booleanOption('fresh', true)] });
+    expect((await fresh.callback()).type).toBe(5);
+    const reply = await fresh.final();
+    expect(moonshot.requests.length).toBe(before + 1);
+    expect(reply.content).toContain(
+      '⚠️ **Kimi:** $4.50 available (voucher $1.00, cash $3.50) · threshold $5.00 · ⚠️ low',
+    );
+    moonshot.setReply(kimiBody(12.34, 3.45, 8.89));
+  });
+
+  it('GIVEN a provider option that is not enabled THEN the user is told which are', async () => {
+    const handle = fake.sendCommand({
+      name: 'balance',
+      options: [stringOption('provider', 'openai<@everyone>')],
+    });
+    const reply = await handle.final();
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toContain('Unknown provider');
+    expect(reply.content).toContain('Kimi (kimi)');
+  });
+
+  it('GIVEN recorded history THEN /balance-history shows the statistics, top-ups and a PNG chart', async () => {
+    const now = Date.now();
+    const hour = 3_600_000;
+    const results = [];
+    // 48 hourly Kimi readings spending $0.10/h with one $5 top-up in the middle.
+    for (let i = 48; i >= 1; i--) {
+      const available = 20 - (48 - i) * 0.1 + (i <= 24 ? 5 : 0);
+      results.push({
+        ok: true as const,
+        provider: 'kimi' as const,
+        currency: 'USD' as const,
+        available: parseAmount(available.toFixed(2)),
+        voucher: parseAmount('0'),
+        cash: parseAmount(available.toFixed(2)),
+        asOf: new Date(now - i * hour),
+        checkedAt: new Date(now - i * hour),
+        latencyMs: 10,
+      });
+    }
+    await bot.core.history.record(results);
+    const handle = fake.sendCommand({
+      name: 'balance-history',
+      options: [stringOption('provider', 'kimi'), stringOption('period', '7d')],
+    });
+    expect((await handle.callback()).type).toBe(5);
+    const reply = await handle.final();
+    expect(reply.content).toContain('**Balance history · last 7d**');
+    expect(reply.content).toContain('🌙 **Kimi**');
+    expect(reply.content).toContain('first $20.00');
+    // The $5 top-up lands between two hourly readings, after $0.10 of spend: +$4.90 is what was observed.
+    expect(reply.content).toContain('top-ups (not spend): +$4.90');
+    expect(reply.content).toMatch(/📉 \$\d+\.\d{2}\/day/);
+    expect(reply.files).toHaveLength(1);
+    expect(reply.files[0]?.name).toBe('balance-7d-usd.png');
+    expect(reply.files[0]?.data.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+  });
+
+  it('GIVEN fewer than two readings for a provider THEN /balance-history says there is not enough history yet', async () => {
+    const handle = fake.sendCommand({
+      name: 'balance-history',
+      options: [stringOption('provider', 'claude'), stringOption('period', '24h')],
+    });
+    const reply = await handle.final();
+    expect(reply.content).toContain('not enough history yet');
+    expect(reply.files).toHaveLength(0);
+  });
+
+  it('GIVEN a member without Manage Server THEN /threshold set is refused privately and nothing changes', async () => {
+    const handle = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 9)])],
+      permissions: Permission.SendMessages | Permission.ViewChannel,
+    });
+    const reply = await handle.final();
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toContain('You need the Manage Server permission');
+    expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('5.00');
+  });
+
+  it('GIVEN invalid amounts THEN /threshold set refuses each with the reason', async () => {
+    for (const [amount, reason] of [
+      [5.123, 'at most 2 decimals'],
+      [-1, 'from 0 to 1000000'],
+      [2_000_000, 'at most 1000000'],
+      [1e-7, 'from 0 to 1000000'],
+    ] as const) {
+      const handle = fake.sendCommand({
+        name: 'threshold',
+        options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', amount)])],
+        permissions: Permission.ManageGuild,
+      });
+      const reply = await handle.final();
+      expect(reply.ephemeral).toBe(true);
+      expect(reply.content).toContain('Threshold not changed');
+      expect(reply.content).toContain(reason);
+    }
+    expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('5.00');
+  });
+
+  it('GIVEN an admin (Manage Server, or an ADMIN_ROLE_IDS role) THEN /threshold set and reset change the threshold, audited', async () => {
+    const set = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 7.5)])],
+      permissions: Permission.ManageGuild,
+    });
+    const reply = await set.final();
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toBe(
+      '✅ Kimi threshold set to $7.50 (was $5.00 (default)). The next post and alert check use it.',
+    );
+    expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('7.50');
+
+    const byRole = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'claude'), numberOption('amount', 6)])],
+      permissions: Permission.SendMessages,
+      roles: [fake.roleIds.Member!],
+    });
+    expect((await byRole.final()).content).toContain('Claude threshold set to $6.00');
+
+    const reset = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('reset', [stringOption('provider', 'claude')])],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await reset.final()).content).toContain(
+      'Claude threshold reset to the default $5.00 (was $6.00)',
+    );
+    const changes = await bot.core.thresholds.changes();
+    expect(
+      changes.map((c) => [c.provider, c.oldValue?.toFixed(2) ?? null, c.newValue?.toFixed(2) ?? null]),
+    ).toEqual([
+      ['claude', '6.00', null],
+      ['claude', null, '6.00'],
+      ['kimi', null, '7.50'],
+    ]);
+    expect(changes[2]?.changedBy).toContain('412349985117863937');
+  });
+
+  it('GIVEN /threshold in a DM THEN it is refused as guild-only', async () => {
+    const handle = fake.sendCommand({ name: 'threshold', options: [subcommand('show')], guildId: null });
+    const reply = await handle.final();
+    expect(reply.content).toContain('only works in a server');
+  });
+
+  it('GIVEN a threshold change THEN it survives a restart of the bot', async () => {
+    await bot.stop(1000);
+    bot = await start();
+    const handle = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('show')],
+      permissions: Permission.ManageGuild,
+    });
+    const reply = await handle.final();
+    expect(reply.content).toContain('🌙 **Kimi:** $7.50\n');
+    expect(reply.content).toContain('💳 **Claude:** $5.00 (default)');
+    expect(reply.content).toContain('Recent changes:');
+  });
+
+  it('GIVEN an unknown command and an autocomplete request THEN both are answered and the bot carries on', async () => {
+    const unknown = fake.sendCommand({ name: 'credits' });
+    expect((await unknown.final()).content).toContain('Unknown command /credits');
+    const auto = fake.sendCommand({
+      name: 'balance',
+      kind: 'autocomplete',
+      options: [stringOption('provider', 'k', true)],
+    });
+    const cb = await auto.callback();
+    expect(cb.type).toBe(8);
+    expect(cb.choices).toEqual([{ name: 'kimi', value: 'kimi' }]);
+  });
+
+  it('GIVEN a dropped gateway connection THEN the client resumes (no new IDENTIFY) and keeps answering', async () => {
+    const identifies = fake.gateway.identifyCount;
+    const resumes = fake.gateway.resumeCount;
+    await fake.dropGatewayConnection();
+    await fake.waitFor(() => fake.gateway.resumeCount === resumes + 1, 10_000, 'resume');
+    expect(fake.gateway.identifyCount).toBe(identifies);
+    const handle = fake.sendCommand({ name: 'balance', options: [booleanOption('fresh', true)] });
+    expect((await handle.final()).content).toContain('Kimi');
+  });
+
+  it('GIVEN a per-second SUMMARY_CRON THEN the summary is posted to the channel, pinging nobody, with thresholds in force', async () => {
+    const scheduled = await start({ DATA_DIR: bot.core.config.dataDir, SUMMARY_CRON: '*/1 * * * * *' });
+    try {
+      const message = await fake.waitForMessage(
+        (m) => m.content?.startsWith('📊 **API Balance Summary**') ?? false,
+        5000,
+      );
+      expect(message.channelId).toBe(fake.channelId);
+      expect(message.allowedMentions).toEqual({ parse: [], roles: [] });
+      expect(message.content).toContain('🌙 **Kimi:** $12.34 available (threshold: $7.50)');
+      expect(message.content).toContain('💳 **Claude:** $8.07 (threshold: $5.00)');
+      expect(message.content).toContain('Posts to <#');
+    } finally {
+      await scheduled.stop(1000);
+    }
+  });
+
+  it('GIVEN Discord answers a post with 500 and then 429 THEN the post is retried, the wait honoured, and it lands once', async () => {
+    fake.failNext({ method: 'POST', pathPattern: MESSAGES_PATH }, [
+      { status: 500 },
+      { status: 429, retryAfter: 0.3 },
+    ]);
+    const sent = fake.messages.length;
+    const t0 = Date.now();
+    await bot.poster.post(fake.channelId, { content: 'retry me' });
+    const posts = fake.requests.filter(
+      (r) => r.method === 'POST' && MESSAGES_PATH.test(r.path) && r.time >= t0,
+    );
+    expect(posts.map((r) => r.status)).toEqual([500, 429, 200]);
+    expect(posts[2]!.time - posts[1]!.respondedAt).toBeGreaterThanOrEqual(290);
+    expect(fake.messages.slice(sent).map((m) => m.content)).toEqual(['retry me']);
+  });
+
+  it('GIVEN Discord keeps failing THEN the post gives up with POST FAILED after its retries', async () => {
+    fake.failNext(
+      { method: 'POST', pathPattern: MESSAGES_PATH },
+      Array.from({ length: 12 }, () => ({ status: 503 as const })),
+    );
+    await expect(bot.poster.post(fake.channelId, { content: 'lost' })).rejects.toThrow(/POST FAILED/);
+    // Drain what is left of the injected failures so later posts are unaffected.
+    fake.failNext({ method: 'POST', pathPattern: /^$/ }, []);
+  });
+
+  it('GIVEN an unexpected error inside a command THEN the user gets a generic reply with the interaction id', async () => {
+    // Break the history store under the running bot: the command fails in a way it does not expect.
+    await bot.core.db.kysely.destroy();
+    const handle = fake.sendCommand({ name: 'balance-history' });
+    const reply = await handle.final();
+    expect(reply.content).toContain('Something went wrong on our side');
+    expect(reply.content).toContain(handle.id);
+    // The bot is still up and answers the next interaction.
+    const next = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('bogus')],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await next.final()).content).toBeTruthy();
+  });
+});
