@@ -114,7 +114,7 @@ describe('the bot as a process', () => {
     expect(fake.requests.filter((q) => q.path === '/applications/@me').length).toBe(before);
     // Only the enabled provider is offered.
     const balance = (
-      fake.registrations.at(-1)?.body as { name: string; options: { name: string; choices?: unknown[] }[] }[]
+      fake.registrations.at(-1)!.body as { name: string; options: { name: string; choices?: unknown[] }[] }[]
     ).find((c) => c.name === 'balance');
     expect(balance?.options.find((o) => o.name === 'provider')?.choices).toEqual([
       { name: 'Kimi', value: 'kimi' },
