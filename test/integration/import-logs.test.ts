@@ -1,0 +1,88 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/storage/db.js';
+import { HistoryStore } from '../../src/storage/history.js';
+
+const SCRIPT = join(import.meta.dirname, '../../dist/scripts/import-logs.js');
+
+function run(env: Record<string, string>, files: string[]) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+    execFile(
+      process.execPath,
+      [SCRIPT, ...files],
+      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 20_000 },
+      (err, stdout, stderr) =>
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
+    );
+  });
+}
+
+const CLAUDE_LOG = [
+  '[2026-01-29 09:00:00] Claude: $8.07',
+  '[2026-01-29 10:00:00] Claude: $     8.05',
+  '[2026-01-29 11:00:00] Claude: $',
+  '[2026-01-29 12:00:00] Claude: $8.03',
+  'garbage line',
+  '',
+].join('\n');
+
+const MOONSHOT_LOG = [
+  '2026-01-29 09:00:00 | Available: $12.34 | Voucher: $3.45 | Cash: $8.89',
+  '[2026-01-29 09:00:00] POSTED: 🌙 Kimi Balance: $12.34 (voucher: $3.45, cash: $8.89)',
+  '2026-01-29 10:00:00 | Available: $12.32 | Voucher: $3.45 | Cash: $8.87',
+  '[2026-01-29 11:00:00] Moonshot: $12.30',
+  '2026-01-29 12:00:00 | Available: $null | Voucher: $null | Cash: $null',
+  '',
+].join('\n');
+
+describe('npm run import-logs', () => {
+  let dir: string;
+  let env: Record<string, string>;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-import-'));
+    writeFileSync(join(dir, 'claude.txt'), CLAUDE_LOG);
+    writeFileSync(join(dir, 'moonshot.txt'), MOONSHOT_LOG);
+    // No provider secrets: importing needs only the history store.
+    env = { HOME: dir, DATA_DIR: join(dir, 'data'), PROVIDERS: 'claude,kimi' };
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('GIVEN the seed log formats THEN readings are imported, the rest skipped and counted, and a second import adds nothing', async () => {
+    const first = await run(env, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(first.stdout).toContain('claude.txt: imported 3, already had 0, skipped 2');
+    expect(first.stdout).toContain('moonshot.txt: imported 3, already had 0, skipped 2 (1 POSTED');
+    expect(first.stdout).toContain('total: imported 6, already had 0, skipped 4');
+
+    const second = await run(env, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
+    expect(second.code).toBe(0);
+    expect(second.stdout).toContain('total: imported 0, already had 6, skipped 4');
+
+    const db = await openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'data/creditwatch.sqlite') });
+    try {
+      const h = new HistoryStore(db);
+      const from = new Date('2026-01-29T00:00:00Z');
+      const to = new Date('2026-01-30T00:00:00Z');
+      const kimi = await h.range('kimi', from, to);
+      expect(kimi.map((r) => (r.ok ? [r.checkedAt.toISOString(), r.available.toFixed(2)] : null))).toEqual([
+        ['2026-01-29T09:00:00.000Z', '12.34'],
+        ['2026-01-29T10:00:00.000Z', '12.32'],
+        ['2026-01-29T11:00:00.000Z', '12.30'],
+      ]);
+      const claude = await h.range('claude', from, to);
+      expect(claude.map((r) => (r.ok ? r.available.toFixed(2) : null))).toEqual(['8.07', '8.05', '8.03']);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('GIVEN a missing file THEN it says so and exits 1', async () => {
+    const r = await run(env, [join(dir, 'nope.txt')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nope.txt: cannot read (ENOENT)');
+  });
+});
