@@ -322,6 +322,33 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     }
   });
 
+  it('GIVEN two replicas on one Postgres THEN each scheduled slot is posted exactly once', async () => {
+    const shared = await createTestDatabase('cw_replicas');
+    const replicaEnv = { DATABASE_URL: shared.connectionString, SUMMARY_CRON: '*/1 * * * * *' };
+    const before = fake.messages.length;
+    const a = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-a') });
+    const b = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-b') });
+    try {
+      await fake.waitFor(
+        () => fake.messages.slice(before).filter((m) => m.content?.startsWith('📊')).length >= 3,
+        8000,
+        'three scheduled posts',
+      );
+    } finally {
+      await a.stop(2000);
+      await b.stop(2000);
+    }
+    const posts = fake.messages.slice(before).filter((m) => m.content?.startsWith('📊'));
+    const slots = await withClient(shared.connectionString, (c) =>
+      c.query<{ n: string }>("SELECT count(*) AS n FROM schedule_slots WHERE job = 'summary'"),
+    );
+    expect(posts.length).toBe(Number(slots.rows[0]?.n));
+    // One post per second-slot: two replicas posting the same slot would land within a few ms of each other.
+    const times = posts.map((m) => m.receivedAt).sort((x, y) => x - y);
+    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(500);
+    await shared.drop();
+  });
+
   it('GIVEN Discord answers a post with 500 and then 429 THEN the post is retried, the wait honoured, and it lands once', async () => {
     fake.failNext({ method: 'POST', pathPattern: MESSAGES_PATH }, [
       { status: 500 },
