@@ -6,8 +6,15 @@ import { type Core, createCore } from './app.js';
 import type { Config } from './config.js';
 import { createDiscordClient } from './discord/client.js';
 import { createDispatcher } from './discord/dispatcher.js';
-import { DEFAULT_POST_RETRY, DiscordPoster, type Poster, type RetryPolicy, StdoutPoster } from './discord/poster.js';
+import {
+  DEFAULT_POST_RETRY,
+  DiscordPoster,
+  type Poster,
+  type RetryPolicy,
+  StdoutPoster,
+} from './discord/poster.js';
 import { Insight } from './insight.js';
+import { type Alerts, startAlerts } from './jobs/alerts.js';
 import { type Job, scheduleJob } from './jobs/job.js';
 import { summaryRun } from './jobs/summary.js';
 import type { Logger } from './logger.js';
@@ -20,6 +27,8 @@ export interface BotOptions {
   readonly rest?: Partial<RESTOptions>;
   readonly postRetry?: RetryPolicy;
   readonly out?: NodeJS.WritableStream;
+  /** The clock every part of the bot reads (tests move it; production uses the system clock). */
+  readonly now?: () => Date;
 }
 
 export interface Bot {
@@ -28,6 +37,7 @@ export interface Bot {
   readonly poster: Poster;
   readonly jobs: readonly Job[];
   readonly context: CommandContext;
+  readonly alerts: Alerts;
   /** Stops the schedule, waits up to `graceMs` for work in progress, closes the client and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -37,24 +47,38 @@ export interface Bot {
  * scheduled jobs and every command.
  */
 export async function startBot(config: Config, logger: Logger, options: BotOptions): Promise<Bot> {
-  const core = await createCore(config, logger, options.providers ? { providers: options.providers } : {});
+  const now = options.now ?? (() => new Date());
+  const core = await createCore(config, logger, {
+    now,
+    ...(options.providers ? { providers: options.providers } : {}),
+  });
   let client: Client | null = null;
   const jobs: Job[] = [];
+  let alerts: Alerts | null = null;
   try {
     const insight = new Insight(core.history);
+    // Alerts start after the poster exists; the commands reach them through these two late-bound hooks.
     const context: CommandContext = {
       config,
       service: core.service,
       insight,
       logger,
-      now: () => new Date(),
+      now,
+      alertStatus: (provider) => alerts?.status(provider) ?? Promise.resolve(null),
+      onThresholdChanged: async (provider) => {
+        // Not awaited: the reply to /threshold must go out within Discord's 3 s, and sending alerts may retry.
+        void alerts?.reevaluate(provider);
+      },
     };
 
     let poster: Poster;
     if (options.dryRun) {
       poster = new StdoutPoster(options.out);
     } else {
-      client = createDiscordClient({ apiUrl: config.discord.apiUrl, ...(options.rest ? { rest: options.rest } : {}) });
+      client = createDiscordClient({
+        apiUrl: config.discord.apiUrl,
+        ...(options.rest ? { rest: options.rest } : {}),
+      });
       poster = new DiscordPoster(client.rest, logger, options.postRetry ?? DEFAULT_POST_RETRY);
       const commands = loadCommands({ providers: core.service.providerIds });
       const dispatch = createDispatcher(commands, context);
@@ -62,10 +86,15 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       client.on(Events.InteractionCreate, (i) => void dispatch(i));
       client.on(Events.Error, (err) => log.error({ err }, 'discord client error'));
       client.on(Events.Warn, (message) => log.warn({ message }, 'discord client warning'));
-      client.on(Events.ShardDisconnect, (event, shard) => log.warn({ code: event.code, shard }, 'gateway disconnected'));
+      client.on(Events.ShardDisconnect, (event, shard) =>
+        log.warn({ code: event.code, shard }, 'gateway disconnected'),
+      );
       client.on(Events.ShardResume, (shard, replayed) => log.info({ shard, replayed }, 'gateway resumed'));
       client.rest.on('rateLimited', (info) =>
-        log.warn({ route: info.route, retryAfter: info.retryAfter, global: info.global }, 'rate limited by Discord'),
+        log.warn(
+          { route: info.route, retryAfter: info.retryAfter, global: info.global },
+          'rate limited by Discord',
+        ),
       );
       const ready = new Promise<void>((resolve) => client!.once(Events.ClientReady, () => resolve()));
       await client.login(config.discord.token!);
@@ -89,8 +118,17 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         logger,
       ),
     );
+    const started = startAlerts({ config, core, insight, poster, logger, dryRun: options.dryRun, now });
+    alerts = started;
+    jobs.push(started.job);
     logger.info(
-      { dryRun: options.dryRun, cron: config.summaryCron, next: jobs[0]?.nextRun()?.toISOString(), store: core.db.describe },
+      {
+        dryRun: options.dryRun,
+        cron: config.summaryCron,
+        next: jobs[0]?.nextRun()?.toISOString(),
+        alertCron: config.alerts.cron,
+        store: core.db.describe,
+      },
       'creditwatch started',
     );
 
@@ -101,10 +139,12 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       poster,
       jobs,
       context,
+      alerts: started,
       async stop(graceMs = 5000) {
         if (stopped) return;
         stopped = true;
         await Promise.all(jobs.map((j) => j.stop(graceMs)));
+        await started.close(graceMs);
         await client?.destroy();
         await core.close();
         logger.info('creditwatch stopped');
@@ -112,6 +152,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
     };
   } catch (err) {
     await Promise.all(jobs.map((j) => j.stop(0)));
+    await alerts?.close(0);
     await client?.destroy();
     await core.close();
     throw err;

@@ -1,0 +1,362 @@
+import type { Forecast } from '../forecast.js';
+import { type Amount, amountToText, Big, type Currency, parseAmount } from '../money.js';
+import type { ProviderStatus } from '../service.js';
+import type { ProviderId } from '../types.js';
+
+/** Bumped when {@link AlertState} changes shape; a stored state of another version is discarded. */
+export const ALERT_STATE_VERSION = 1;
+
+/** What a provider's balance was last judged to be. Held (not changed) while its check is failing. */
+export type BalanceLevel = 'ok' | 'low';
+
+/**
+ * The headline state shown in `/balance`: `failing` (after the failure alert) wins over `low`, which wins
+ * over `stale` (a Claude reading older than its limit), which wins over `ok`. `unknown` until a check answers.
+ */
+export type AlertHeadline = 'unknown' | 'ok' | 'low' | 'stale' | 'failing';
+
+/**
+ * One provider's persisted alert state. Plain JSON (times as ISO 8601, amounts as decimal text), so it
+ * can be stored as is and read back by any replica.
+ */
+export interface AlertState {
+  readonly version: typeof ALERT_STATE_VERSION;
+  readonly provider: ProviderId;
+  /** When this record was first written; with `seq` it names one evaluation across replicas. */
+  readonly createdAt: string;
+  /** Incremented by every evaluation. */
+  readonly seq: number;
+  readonly state: AlertHeadline;
+  /** When the headline state began (for `failing`: the first failed check of the run of failures). */
+  readonly since: string;
+  readonly currency: Currency;
+  /** The threshold of the last evaluation. */
+  readonly threshold: string;
+  /** `null` until the first successful reading. */
+  readonly balance: BalanceLevel | null;
+  readonly balanceSince: string | null;
+  /** The last successful reading's amount and its `asOf`. */
+  readonly lastBalance: string | null;
+  readonly lastBalanceAt: string | null;
+  /** `checkedAt` of the newest check evaluated: a result not newer than this is a re-judgement, not a check. */
+  readonly lastCheckedAt: string | null;
+  /** When the low alert or the last reminder went out; reminders count from here. */
+  readonly lastNotifiedAt: string | null;
+  readonly reminders: number;
+  /** Sum of the rises between readings during the current low episode (the top-ups). */
+  readonly episodeRise: string;
+  readonly consecutiveFailures: number;
+  readonly failingSince: string | null;
+  readonly failingAlerted: boolean;
+  readonly lastFailure: string | null;
+  /** When the current reading became stale (its `asOf` + the stale limit); `null` when fresh. */
+  readonly staleSince: string | null;
+  readonly staleNotified: boolean;
+  /** The runway warning went out in the current ok episode. */
+  readonly runwayWarned: boolean;
+  readonly updatedAt: string;
+}
+
+/** The alert settings the engine needs (the `alerts` section of the configuration). */
+export interface AlertSettings {
+  /** Fraction above the threshold a low balance must reach to count as recovered (0.1 = 10 %). */
+  readonly recoveryMargin: number;
+  /** Consecutive failed checks before the "check failing" alert. */
+  readonly failureAfter: number;
+  /** Reminder interval while a balance stays low. */
+  readonly repeatMs: number;
+  /** Warn when the forecast reaches the threshold within this many days; 0 turns the warning off. */
+  readonly runwayDays: number;
+}
+
+export type AlertKind = 'low' | 'reminder' | 'recovered' | 'failing' | 'check-recovered' | 'runway' | 'stale';
+
+/** Something worth telling people, with every fact the messages need. */
+export interface AlertNotification {
+  readonly kind: AlertKind;
+  readonly provider: ProviderId;
+  readonly currency: Currency;
+  /** When the evaluation that raised it ran. */
+  readonly at: Date;
+  readonly threshold: Amount;
+  /** The balance now; for `failing`, the last known one (`null` if there never was one). */
+  readonly available: Amount | null;
+  /** `low`, `reminder`, `recovered`: the level a low balance must reach to recover. */
+  readonly recoverAt?: Amount;
+  /** `recovered`: total of the rises during the low episode, when there were any. */
+  readonly topUp?: Amount;
+  /** Start of the episode: low since (`reminder`, `recovered`), failing since, stale since. */
+  readonly since?: Date;
+  /** `failing`, `check-recovered`: consecutive failed checks. */
+  readonly failures?: number;
+  /** `failing`: why the latest check failed (safe to show). */
+  readonly reason?: string;
+  /** `runway`: when the forecast reaches the threshold, how many days away, at what rate. */
+  readonly runway?: { readonly reachesAt: Date; readonly days: number; readonly ratePerDay: Amount };
+  /** `stale`: the reading's age and the limit. */
+  readonly ageMs?: number;
+  readonly staleAfterMs?: number;
+}
+
+export interface EvaluationInput {
+  readonly status: ProviderStatus;
+  readonly forecast?: Forecast;
+  readonly now: Date;
+  readonly settings: AlertSettings;
+}
+
+export interface Evaluation {
+  readonly next: AlertState;
+  readonly notifications: AlertNotification[];
+}
+
+type Draft = { -readonly [K in keyof AlertState]: AlertState[K] };
+
+/** The level a low balance must reach to count as recovered: threshold × (1 + margin). */
+export function recoveryLevel(threshold: Amount, margin: number): Amount {
+  return threshold.times(new Big(1).plus(margin));
+}
+
+/**
+ * The alert state machine: pure, no I/O, no clock but `now`. Given the previous state (or `null` the
+ * first time) and one provider's judged status, returns the next state and what to notify.
+ *
+ * - ok → low (`available < threshold`) notifies `low`; so does the first evaluation when it is low.
+ * - low → ok only when `available ≥ threshold × (1 + recoveryMargin)`, notifying `recovered` (with the
+ *   top-ups seen during the episode); in between the state stays low and says nothing.
+ * - While low, a `reminder` every `repeatMs` after the last low alert or reminder.
+ * - `failureAfter` consecutive failed checks notify `failing` once; the next successful check notifies
+ *   `check-recovered`. A failed check never changes the balance level, and while `failing` the balance
+ *   notifications (low, reminder, runway) are held until the provider answers again.
+ * - While ok, `runway` once per ok episode when the forecast reaches the threshold within `runwayDays`;
+ *   it re-arms on recovery from low, or once the forecast moves beyond twice that window (a top-up).
+ * - A stale reading is still judged by its amount; the first stale evaluation of an episode notifies
+ *   `stale`, and freshness coming back clears it silently.
+ * - A result not newer than the last one evaluated (a re-judgement after a threshold change) counts as no
+ *   check at all: the last known balance is judged against the current threshold, nothing else moves.
+ */
+export function evaluate(prev: AlertState | null, input: EvaluationInput): Evaluation {
+  const { status, now, settings } = input;
+  const result = status.result;
+  const iso = now.toISOString();
+  const s: Draft = prev ? { ...prev } : initialState(status, iso);
+  s.seq = (prev?.seq ?? 0) + 1;
+  s.updatedAt = iso;
+  s.currency = result.currency;
+  s.threshold = amountToText(status.threshold);
+  const notes: AlertNotification[] = [];
+  const common = {
+    provider: status.provider,
+    currency: result.currency,
+    at: now,
+    threshold: status.threshold,
+  };
+  const lastKnown = (): Amount | null => (s.lastBalance === null ? null : parseAmount(s.lastBalance));
+
+  const fresh = prev?.lastCheckedAt == null || result.checkedAt.getTime() > Date.parse(prev.lastCheckedAt);
+  if (fresh) s.lastCheckedAt = result.checkedAt.toISOString();
+
+  if (!result.ok) {
+    if (fresh) {
+      s.consecutiveFailures += 1;
+      s.failingSince ??= iso;
+      s.lastFailure = result.reason;
+      if (!s.failingAlerted && s.consecutiveFailures >= settings.failureAfter) {
+        s.failingAlerted = true;
+        notes.push({
+          ...common,
+          kind: 'failing',
+          available: lastKnown(),
+          since: new Date(s.failingSince),
+          failures: s.consecutiveFailures,
+          reason: result.reason,
+        });
+      }
+    }
+    return { next: withHeadline(s, prev), notifications: notes };
+  }
+
+  let amount: Amount;
+  if (fresh) {
+    if (s.failingAlerted) {
+      notes.push({
+        ...common,
+        kind: 'check-recovered',
+        available: result.available,
+        since: new Date(s.failingSince ?? iso),
+        failures: s.consecutiveFailures,
+      });
+    }
+    s.consecutiveFailures = 0;
+    s.failingSince = null;
+    s.failingAlerted = false;
+    s.lastFailure = null;
+    const before = lastKnown();
+    if (s.balance === 'low' && before !== null && result.available.gt(before)) {
+      s.episodeRise = amountToText(parseAmount(s.episodeRise).plus(result.available.minus(before)));
+    }
+    s.lastBalance = amountToText(result.available);
+    s.lastBalanceAt = result.asOf.toISOString();
+    amount = result.available;
+
+    if (status.stale) {
+      if (s.staleSince === null) {
+        const startedMs =
+          status.staleAfterMs === null ? now.getTime() : result.asOf.getTime() + status.staleAfterMs;
+        s.staleSince = new Date(Math.min(startedMs, now.getTime())).toISOString();
+      }
+      if (!s.staleNotified) {
+        s.staleNotified = true;
+        notes.push({
+          ...common,
+          kind: 'stale',
+          available: amount,
+          since: new Date(s.staleSince),
+          ...(status.ageMs === null ? {} : { ageMs: status.ageMs }),
+          ...(status.staleAfterMs === null ? {} : { staleAfterMs: status.staleAfterMs }),
+        });
+      }
+    } else {
+      s.staleSince = null;
+      s.staleNotified = false;
+    }
+  } else {
+    // Re-judging an old result: the newest thing known is the stored balance, if any.
+    const known = lastKnown();
+    if (known === null || s.failingAlerted) return { next: withHeadline(s, prev), notifications: notes };
+    amount = known;
+  }
+
+  const recoverAt = recoveryLevel(status.threshold, settings.recoveryMargin);
+  const low = amount.lt(status.threshold);
+  if (s.balance !== 'low') {
+    if (low) {
+      s.balance = 'low';
+      s.balanceSince = iso;
+      s.lastNotifiedAt = iso;
+      s.reminders = 0;
+      s.episodeRise = '0';
+      notes.push({ ...common, kind: 'low', available: amount, recoverAt });
+    } else {
+      if (s.balance === null) s.balanceSince = iso;
+      s.balance = 'ok';
+      runway(s, input, amount, notes, common);
+    }
+  } else if (amount.gte(recoverAt)) {
+    const rise = parseAmount(s.episodeRise);
+    notes.push({
+      ...common,
+      kind: 'recovered',
+      available: amount,
+      recoverAt,
+      since: new Date(s.balanceSince ?? iso),
+      ...(rise.gt(0) ? { topUp: rise } : {}),
+    });
+    s.balance = 'ok';
+    s.balanceSince = iso;
+    s.lastNotifiedAt = null;
+    s.reminders = 0;
+    s.episodeRise = '0';
+    s.runwayWarned = false;
+    runway(s, input, amount, notes, common);
+  } else if (s.lastNotifiedAt !== null && now.getTime() - Date.parse(s.lastNotifiedAt) >= settings.repeatMs) {
+    s.lastNotifiedAt = iso;
+    s.reminders += 1;
+    notes.push({
+      ...common,
+      kind: 'reminder',
+      available: amount,
+      recoverAt,
+      since: new Date(s.balanceSince ?? iso),
+    });
+  }
+  return { next: withHeadline(s, prev), notifications: notes };
+}
+
+function runway(
+  s: Draft,
+  input: EvaluationInput,
+  amount: Amount,
+  notes: AlertNotification[],
+  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold'>,
+): void {
+  const f = input.forecast;
+  const days = input.settings.runwayDays;
+  if (days <= 0 || !f || f.status === 'insufficient') return;
+  if (f.status === 'idle') {
+    s.runwayWarned = false;
+    return;
+  }
+  if (f.belowThreshold || f.reachesThresholdAt === null) return;
+  // Hysteresis: a forecast wobbling around the window must not re-arm the warning.
+  if (f.daysToThreshold > 2 * days) {
+    s.runwayWarned = false;
+    return;
+  }
+  if (s.runwayWarned || f.daysToThreshold > days) return;
+  s.runwayWarned = true;
+  notes.push({
+    ...common,
+    kind: 'runway',
+    available: amount,
+    runway: { reachesAt: f.reachesThresholdAt, days: f.daysToThreshold, ratePerDay: f.ratePerDay },
+  });
+}
+
+function initialState(status: ProviderStatus, iso: string): Draft {
+  return {
+    version: ALERT_STATE_VERSION,
+    provider: status.provider,
+    createdAt: iso,
+    seq: 0,
+    state: 'unknown',
+    since: iso,
+    currency: status.result.currency,
+    threshold: amountToText(status.threshold),
+    balance: null,
+    balanceSince: null,
+    lastBalance: null,
+    lastBalanceAt: null,
+    lastCheckedAt: null,
+    lastNotifiedAt: null,
+    reminders: 0,
+    episodeRise: '0',
+    consecutiveFailures: 0,
+    failingSince: null,
+    failingAlerted: false,
+    lastFailure: null,
+    staleSince: null,
+    staleNotified: false,
+    runwayWarned: false,
+    updatedAt: iso,
+  };
+}
+
+function withHeadline(s: Draft, prev: AlertState | null): AlertState {
+  let state: AlertHeadline;
+  let since: string | null;
+  if (s.failingAlerted) [state, since] = ['failing', s.failingSince];
+  else if (s.balance === 'low') [state, since] = ['low', s.balanceSince];
+  else if (s.staleSince !== null) [state, since] = ['stale', s.staleSince];
+  else if (s.balance === 'ok') [state, since] = ['ok', s.updatedAt];
+  else [state, since] = ['unknown', s.updatedAt];
+  s.state = state;
+  s.since = prev?.state === state ? prev.since : (since ?? s.updatedAt);
+  return s;
+}
+
+/** Whether `value` is a stored state this version can use (anything else is discarded and started over). */
+export function isAlertState(value: unknown, provider: ProviderId): value is AlertState {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Partial<AlertState>;
+  return (
+    v.version === ALERT_STATE_VERSION &&
+    v.provider === provider &&
+    typeof v.seq === 'number' &&
+    typeof v.state === 'string' &&
+    typeof v.since === 'string' &&
+    typeof v.threshold === 'string' &&
+    typeof v.episodeRise === 'string' &&
+    typeof v.consecutiveFailures === 'number'
+  );
+}

@@ -1,0 +1,137 @@
+import { formatDuration } from '../format.js';
+import { type Amount, amountToText, formatMoney } from '../money.js';
+import { PROVIDER_INFO } from '../types.js';
+import type { AlertKind, AlertNotification } from './engine.js';
+
+const MINUTE_MS = 60_000;
+
+/** `2026-11-27 10:00 UTC`: to the minute, rounded. */
+export function formatUtc(date: Date): string {
+  const rounded = new Date(Math.round(date.getTime() / MINUTE_MS) * MINUTE_MS);
+  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+/** Kinds that call for someone to act, so they may ping `ALERT_MENTION_ROLE_ID`; good news never pings. */
+export function isUrgent(kind: AlertKind): boolean {
+  return kind !== 'recovered' && kind !== 'check-recovered';
+}
+
+/** `~14 hours`, `~3 days`, `under an hour`. */
+function within(days: number): string {
+  const hours = days * 24;
+  if (hours < 1) return 'under an hour';
+  if (hours < 47.5) {
+    const h = Math.round(hours);
+    return `~${h} hour${h === 1 ? '' : 's'}`;
+  }
+  return `~${Math.round(days)} days`;
+}
+
+/**
+ * The alert as one message: Discord markdown (`markdown: true`, the seed's emoji and labels, the low alert
+ * starting with the seed's `🌙 ⚠️ Kimi credits low!`) or plain text for webhooks and e-mail.
+ */
+export function alertText(n: AlertNotification, markdown: boolean): string {
+  const { label, emoji } = PROVIDER_INFO[n.provider];
+  const money = (a: Amount): string => formatMoney(a, n.currency);
+  const bold = (t: string): string => (markdown ? `**${t}**` : t);
+  // The seed says "available" for Kimi's figure and nothing for Claude's.
+  const balance = (a: Amount | null): string =>
+    a === null ? 'no balance known yet' : `${bold(money(a))}${n.provider === 'kimi' ? ' available' : ''}`;
+  const threshold = `(threshold: ${money(n.threshold)})`;
+  const since = n.since ?? n.at;
+  const lasted = formatDuration(n.at.getTime() - since.getTime());
+
+  switch (n.kind) {
+    case 'low':
+      return `${emoji} ⚠️ ${label} credits low! ${balance(n.available)} ${threshold} · recovers at ${money(n.recoverAt ?? n.threshold)}`;
+    case 'reminder':
+      return (
+        `${emoji} ⏰ ${label} credits still low: ${balance(n.available)} ${threshold} · ` +
+        `low since ${formatUtc(since)} (${lasted}) · recovers at ${money(n.recoverAt ?? n.threshold)}`
+      );
+    case 'recovered': {
+      const how = n.topUp
+        ? `topped up +${money(n.topUp)}`
+        : `back above ${money(n.recoverAt ?? n.threshold)}`;
+      return `${emoji} ✅ ${label} credits recovered: ${balance(n.available)} ${threshold} · ${how} · low for ${lasted}`;
+    }
+    case 'failing': {
+      const count = n.failures ?? 0;
+      const last = n.available === null ? 'no balance known yet' : `last known ${money(n.available)}`;
+      return (
+        `${emoji} ❌ ${label} balance check failing: ${n.reason ?? 'unknown reason'} · ` +
+        `${count} failed check${count === 1 ? '' : 's'} in a row since ${formatUtc(since)} · ${last} · ` +
+        'balance alerts are held until it answers'
+      );
+    }
+    case 'check-recovered': {
+      const count = n.failures ?? 0;
+      return (
+        `${emoji} ✅ ${label} balance check recovered after ${count} failed check${count === 1 ? '' : 's'} ` +
+        `(${lasted}): ${balance(n.available)} ${threshold}`
+      );
+    }
+    case 'runway': {
+      const r = n.runway;
+      const when = r ? `in ${within(r.days)} (~${formatUtc(r.reachesAt)})` : 'soon';
+      const rate = r ? ` at ${money(r.ratePerDay)}/day` : '';
+      return `${emoji} 📉 ${label} credits reach the threshold ${money(n.threshold)} ${when}${rate}: ${balance(n.available)}`;
+    }
+    case 'stale': {
+      const age = n.ageMs === undefined ? '' : `: ${formatDuration(n.ageMs)} old`;
+      const limit = n.staleAfterMs === undefined ? '' : ` (stale after ${formatDuration(n.staleAfterMs)})`;
+      const amount = n.available === null ? '' : ` · alerts judge its last figure, ${money(n.available)}`;
+      return `${emoji} ⏳ ${label} balance reading is stale${age}${limit}${amount}`;
+    }
+  }
+}
+
+/** E-mail subject, e.g. `[creditwatch] Kimi credits low: $4.80 (threshold $5.00)`. */
+export function alertSubject(n: AlertNotification): string {
+  const { label } = PROVIDER_INFO[n.provider];
+  const money = (a: Amount): string => formatMoney(a, n.currency);
+  const figures = n.available === null ? '' : `: ${money(n.available)} (threshold ${money(n.threshold)})`;
+  const head: Record<AlertKind, string> = {
+    low: `${label} credits low${figures}`,
+    reminder: `${label} credits still low${figures}`,
+    recovered: `${label} credits recovered${figures}`,
+    failing: `${label} balance check failing`,
+    'check-recovered': `${label} balance check recovered`,
+    runway: `${label} credits reach the threshold${n.runway ? ` in ${within(n.runway.days)}` : ''}`,
+    stale: `${label} balance reading is stale`,
+  };
+  return `[creditwatch] ${head[n.kind]}`;
+}
+
+/**
+ * The webhook body: Slack-compatible `text` plus the facts as fields (amounts as exact decimal text, times
+ * as ISO 8601), so a receiver can route on `kind` and `provider` without parsing the text.
+ */
+export function alertPayload(n: AlertNotification): Record<string, unknown> {
+  const text = (a: Amount | undefined) => (a === undefined ? undefined : amountToText(a));
+  const body: Record<string, unknown> = {
+    text: alertText(n, false),
+    source: 'creditwatch',
+    kind: n.kind,
+    provider: n.provider,
+    label: PROVIDER_INFO[n.provider].label,
+    currency: n.currency,
+    available: n.available === null ? null : amountToText(n.available),
+    threshold: amountToText(n.threshold),
+    recoverAt: text(n.recoverAt),
+    topUp: text(n.topUp),
+    since: n.since?.toISOString(),
+    failures: n.failures,
+    reason: n.reason,
+    runway: n.runway && {
+      reachesAt: n.runway.reachesAt.toISOString(),
+      days: Math.round(n.runway.days * 100) / 100,
+      ratePerDay: amountToText(n.runway.ratePerDay.round(4)),
+    },
+    ageMs: n.ageMs,
+    at: n.at.toISOString(),
+  };
+  for (const k of Object.keys(body)) if (body[k] === undefined) delete body[k];
+  return body;
+}

@@ -1,0 +1,220 @@
+import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createTransport } from 'nodemailer';
+import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { type Dispatcher, request } from 'undici';
+import type { Poster } from '../discord/poster.js';
+import type { Logger } from '../logger.js';
+import type { AlertNotification } from './engine.js';
+import { alertPayload, alertSubject, alertText, isUrgent } from './messages.js';
+
+/** One place alerts go. `send` throws when the alert was not delivered; its message never holds a secret. */
+export interface AlertChannel {
+  readonly name: string;
+  send(n: AlertNotification): Promise<void>;
+  /** Releases connections; the channel is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+/** What {@link sendToAll} did with one alert. */
+export interface Delivery {
+  readonly delivered: string[];
+  readonly failed: string[];
+}
+
+/**
+ * Sends one alert through every channel at once. A failing channel never stops the others; each failure
+ * is logged with the channel's name (`ALERT NOT DELIVERED`).
+ */
+export async function sendToAll(
+  channels: readonly AlertChannel[],
+  n: AlertNotification,
+  logger: Logger,
+): Promise<Delivery> {
+  const results = await Promise.allSettled(channels.map((c) => c.send(n)));
+  const delivery: Delivery = { delivered: [], failed: [] };
+  results.forEach((r, i) => {
+    const channel = channels[i]!.name;
+    if (r.status === 'fulfilled') {
+      delivery.delivered.push(channel);
+    } else {
+      delivery.failed.push(channel);
+      const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      logger.error({ channel, provider: n.provider, kind: n.kind, error }, 'ALERT NOT DELIVERED');
+    }
+  });
+  logger.info({ provider: n.provider, kind: n.kind, ...delivery }, 'alert sent');
+  return delivery;
+}
+
+/**
+ * Discord, through the same {@link Poster} as the summaries (stdout in a dry run). Alerts that call for
+ * action start with the mention of `mentionRoleId` and allow pinging that role only.
+ */
+export function discordChannel(
+  poster: Poster,
+  channelId: string,
+  mentionRoleId: string | null,
+): AlertChannel {
+  return {
+    name: 'discord',
+    async send(n) {
+      const text = alertText(n, true);
+      if (mentionRoleId !== null && isUrgent(n.kind)) {
+        await poster.post(channelId, {
+          content: `<@&${mentionRoleId}> ${text}`,
+          mentionRoleIds: [mentionRoleId],
+        });
+      } else {
+        await poster.post(channelId, { content: text });
+      }
+    },
+  };
+}
+
+/** Options for {@link webhookChannel}. */
+export interface WebhookOptions {
+  /** May hold a secret in its path or query (Slack, Discord, ntfy tokens): it is never logged. */
+  readonly url: string;
+  readonly logger: Logger;
+  /** Bound on one attempt, connect to body. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Attempts in all, the first included. Default 4. */
+  readonly attempts?: number;
+  /** First backoff; doubled per attempt up to `maxDelayMs`. Default 1 s. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly dispatcher?: Dispatcher;
+}
+
+/** Thrown (and retried) when a webhook attempt fails; its message names the host only. */
+class WebhookError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'WebhookError';
+  }
+}
+
+/**
+ * A JSON POST of {@link alertPayload} (Slack-compatible `text` plus the facts) to `url`. Network errors,
+ * timeouts, 5xx and 429 are retried with exponential backoff (429 honours `Retry-After`, within
+ * `maxDelayMs`); other 4xx are not. Only the URL's host ever reaches a log or an error message.
+ */
+export function webhookChannel(options: WebhookOptions): AlertChannel {
+  const url = new URL(options.url);
+  const host = url.host;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const baseDelayMs = options.baseDelayMs ?? 1000;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const log = options.logger.child({ channel: 'webhook', host });
+  // Error texts from the HTTP stack may quote what was requested; keep the path and query out of them.
+  const secrets = [options.url, url.href, `${url.pathname}${url.search}`].filter((s) => s.length > 1);
+  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('…'), text);
+
+  const attempt = async (body: string): Promise<void> => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'creditwatch' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      const what = timedOut ? `no answer within ${timeoutMs} ms` : e.message;
+      const code = e.code && !what.includes(e.code) ? `${e.code} ` : '';
+      throw new WebhookError(`webhook ${host}: ${scrub(`${code}${what}`)}`, true);
+    }
+    await res.body.dump().catch(() => undefined);
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) return;
+    const retryAfter = Number(res.headers['retry-after']);
+    throw new WebhookError(
+      `webhook ${host} answered HTTP ${status}`,
+      status >= 500 || status === 429 || status === 408,
+      status === 429 && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+    );
+  };
+
+  return {
+    name: 'webhook',
+    async send(n) {
+      const body = JSON.stringify(alertPayload(n));
+      let last: WebhookError | null = null;
+      for (let i = 1; i <= attempts; i++) {
+        try {
+          await attempt(body);
+          if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
+          return;
+        } catch (err) {
+          last =
+            err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
+          if (!last.retryable || i === attempts) break;
+          const delayMs = Math.min(maxDelayMs, last.retryAfterMs ?? baseDelayMs * 2 ** (i - 1));
+          log.warn({ attempt: i, delayMs, error: last.message }, 'webhook failed; retrying');
+          await sleep(delayMs);
+        }
+      }
+      throw new Error(
+        `${last?.message ?? `webhook ${host} failed`} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
+      );
+    },
+  };
+}
+
+/** Options for {@link emailChannel}. */
+export interface EmailOptions {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; nodemailer's URL form. Never logged. */
+  readonly smtpUrl: string;
+  readonly to: readonly string[];
+  /** Sender; default the SMTP user when it is an address, else `creditwatch@<this host>`. */
+  readonly from: string | null;
+  /** Bound on connecting, the greeting and each socket wait. Default 15 s. */
+  readonly timeoutMs?: number;
+}
+
+/** E-mail through SMTP with nodemailer: the alert's subject and its plain text. */
+export function emailChannel(options: EmailOptions): AlertChannel {
+  const url = new URL(options.smtpUrl);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const user = decodeURIComponent(url.username);
+  const from = options.from ?? (user.includes('@') ? user : `creditwatch@${hostname()}`);
+  const password = decodeURIComponent(url.password);
+  const scrub = (text: string): string => (password.length > 0 ? text.split(password).join('…') : text);
+  const transport = createTransport(
+    new SMTPTransport({
+      url: options.smtpUrl,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    }),
+  );
+  return {
+    name: 'email',
+    async send(n) {
+      try {
+        await transport.sendMail({
+          from,
+          to: [...options.to],
+          subject: alertSubject(n),
+          text: `${alertText(n, false)}\n\n-- \ncreditwatch, ${n.at.toISOString()}\n`,
+        });
+      } catch (err) {
+        throw new Error(`e-mail via ${url.hostname}: ${scrub((err as Error).message)}`);
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Bot, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import {
+  type FakeDiscord,
+  numberOption,
+  Permission,
+  startFakeDiscord,
+  stringOption,
+  subcommand,
+} from '../support/fake-discord.js';
+import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+
+const KEY = 'sk-alerts-e2e-SECRET-1138';
+
+const kimiBody = (available: number) => ({
+  json: {
+    code: 0,
+    data: { available_balance: available, voucher_balance: 0, cash_balance: available },
+    scode: '0x0',
+    status: true,
+  },
+});
+
+describe('alerts through the bot against a fake Discord (real discord.js client)', () => {
+  let fake: FakeDiscord;
+  let moonshot: FakeMoonshot;
+  let dir: string;
+  let bot: Bot;
+  let role: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-alerts-e2e-'));
+    fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
+    moonshot = await startFakeMoonshot(kimiBody(12));
+    role = fake.roleIds.Member ?? '';
+    const config = loadConfig({
+      HOME: dir,
+      DATA_DIR: join(dir, 'data'),
+      BALANCE_LOG_DIR: join(dir, 'logs'),
+      PROVIDERS: 'kimi',
+      MOONSHOT_API_KEY: KEY,
+      MOONSHOT_BASE_URL: moonshot.url,
+      DISCORD_TOKEN: fake.token,
+      DISCORD_API_URL: fake.apiUrl,
+      SUMMARY_CHANNEL_ID: fake.channelId,
+      ALERT_MENTION_ROLE_ID: role,
+      SUMMARY_CRON: '0 0 1 1 *',
+      ALERT_CRON: '0 0 1 1 *',
+    });
+    bot = await startBot(config, createLogger('silent'), {
+      dryRun: false,
+      rest: { retries: 1, timeout: 5000 },
+      postRetry: { attempts: 2, baseDelayMs: 100, maxDelayMs: 200 },
+    });
+  });
+
+  afterAll(async () => {
+    await bot?.stop(1000);
+    await fake?.close();
+    await moonshot?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN the balance falls below the threshold THEN one alert in the alert channel pings only the mention role', async () => {
+    await bot.alerts.job.trigger(new Date('2030-01-01T10:00:00Z'));
+    moonshot.setReply(kimiBody(4.8));
+    await bot.alerts.job.trigger(new Date('2030-01-01T10:05:00Z'));
+    const alert = await fake.waitForMessage((m) => m.content?.includes('Kimi credits low!') ?? false);
+    expect(alert.channelId).toBe(fake.channelId);
+    expect(alert.content).toBe(
+      `<@&${role}> 🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50`,
+    );
+    expect(alert.allowedMentions).toEqual({ parse: [], roles: [role] });
+
+    await bot.alerts.job.trigger(new Date('2030-01-01T10:10:00Z'));
+    expect(fake.messages.filter((m) => m.content?.includes('Kimi credits'))).toHaveLength(1);
+  });
+
+  it('GIVEN an alert state THEN /balance shows it and since when', async () => {
+    const reply = await fake.sendCommand({ name: 'balance' }).final();
+    expect(reply.content).toMatch(
+      /🔔 alert state: low since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(reminder every 24h\)/,
+    );
+  });
+
+  it('GIVEN /threshold lowers the threshold THEN the recovery is posted at once, pinging nobody', async () => {
+    const before = moonshot.requests.length;
+    const set = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 4)])],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await set.final()).content).toContain('Kimi threshold set to $4.00');
+    const recovered = await fake.waitForMessage(
+      (m) => m.content?.includes('Kimi credits recovered') ?? false,
+    );
+    expect(recovered.content).toMatch(
+      /^🌙 ✅ Kimi credits recovered: \*\*\$4\.80\*\* available \(threshold: \$4\.00\) · back above \$4\.40 · low for \d+s$/,
+    );
+    expect(recovered.allowedMentions).toEqual({ parse: [], roles: [] });
+    // Re-judged from the last check: the provider was not asked again.
+    expect(moonshot.requests.length).toBe(before);
+  });
+});
