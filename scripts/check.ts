@@ -22,7 +22,11 @@ async function main(): Promise<number> {
   let args: { provider?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
   try {
     args = parseArgs({
-      options: { provider: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        provider: { type: 'string' },
+        json: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
       allowPositionals: false,
     }).values;
   } catch (err) {
@@ -66,7 +70,10 @@ async function main(): Promise<number> {
       console.log(formatKimiCheck(summary.statuses[0]));
     } else {
       console.log(
-        formatSummary(summary, { schedule: describeSchedule(config.summaryCron), channelId: config.summaryChannelId }),
+        formatSummary(summary, {
+          schedule: describeSchedule(config.summaryCron),
+          channelId: config.summaryChannelId,
+        }),
       );
     }
     return exitCodeFor(summary);

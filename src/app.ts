@@ -29,7 +29,8 @@ export interface Core {
 }
 
 /** The providers the configuration enables, in summary order. */
-export function createProviders(config: Config): BalanceProvider[] {
+export function createProviders(config: Config, now?: () => Date): BalanceProvider[] {
+  const clock = now ? { now } : {};
   return config.providers.map((id) => {
     if (id === 'kimi') {
       const m = config.moonshot!;
@@ -38,6 +39,7 @@ export function createProviders(config: Config): BalanceProvider[] {
         apiKey: m.apiKey,
         currency: m.currency,
         timeoutMs: config.providerTimeoutMs,
+        ...clock,
       });
     }
     return createClaudeProvider({
@@ -45,6 +47,7 @@ export function createProviders(config: Config): BalanceProvider[] {
       currency: 'USD',
       timeoutMs: config.providerTimeoutMs,
       staleAfterMs: config.claudeStaleAfterMs,
+      ...clock,
     });
   });
 }
@@ -53,7 +56,10 @@ export function createProviders(config: Config): BalanceProvider[] {
 export function claudeConnection(db: NonNullable<Config['claudeDb']>): ClaudeDbConfig {
   const { describe: _describe, ssl, ...rest } = db;
   // 'require' is libpq's sslmode=require: encrypted, certificate not checked (Supabase's CA is not a public one).
-  return { ...rest, ssl: ssl === 'verify' ? true : ssl === 'require' ? { rejectUnauthorized: false } : false };
+  return {
+    ...rest,
+    ssl: ssl === 'verify' ? true : ssl === 'require' ? { rejectUnauthorized: false } : false,
+  };
 }
 
 /** Opens the database (running migrations) and builds the shared balance service. */
@@ -66,9 +72,14 @@ export async function createCore(
   // keyv sets `namespace` on its store, so each namespace gets its own adapter over the shared table.
   const keyv = (namespace: string): Keyv<string> =>
     new Keyv<string>({ store: new SqlKeyvStore(db), namespace, emitErrors: false, throwOnErrors: true });
-  const thresholds = new ThresholdStore(keyv('thresholds'), db, config.defaultThreshold, logger.child({ module: 'thresholds' }));
+  const thresholds = new ThresholdStore(
+    keyv('thresholds'),
+    db,
+    config.defaultThreshold,
+    logger.child({ module: 'thresholds' }),
+  );
   const history = new HistoryStore(db);
-  const providers = options.providers ?? createProviders(config);
+  const providers = options.providers ?? createProviders(config, options.now);
   const service = new BalanceService({
     providers,
     history,

@@ -142,9 +142,16 @@ export async function openDatabase(opts: { databaseUrl: string | null; sqlitePat
   if (opts.databaseUrl !== null) {
     const url = new URL(opts.databaseUrl);
     // int8 (epoch ms) as a JS number: safe until the year 287396.
-    const types = { getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text') };
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 5, types, connectionTimeoutMillis: 10_000 });
+    const types = {
+      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+    };
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: 5,
+      types,
+      connectionTimeoutMillis: 10_000,
+    });
     // An idle client losing its connection must not crash the process; the next query reports it.
     pool.on('error', () => {});
     db = {
@@ -176,7 +183,9 @@ export async function openDatabase(opts: { databaseUrl: string | null; sqlitePat
     if (error) throw error;
   } catch (err) {
     await db.close().catch(() => {});
-    throw new Error(`cannot prepare the database (${db.describe}): ${(err as Error).message}`, { cause: err });
+    throw new Error(`cannot prepare the database (${db.describe}): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return db;
 }
