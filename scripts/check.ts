@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { createCore, createProviders } from '../src/app.js';
 import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
 import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from '../src/format.js';
+import { forecastToJson, Insight } from '../src/insight.js';
 import { createLogger } from '../src/logger.js';
 import { exitCodeFor } from '../src/service.js';
 import { PROVIDER_IDS, type ProviderId } from '../src/types.js';
@@ -65,7 +66,11 @@ async function main(): Promise<number> {
   try {
     const summary = await core.service.checkAll();
     if (args.json) {
-      console.log(JSON.stringify(summaryToJson(summary), null, 2));
+      const forecasts = await new Insight(core.history).forecasts(summary, new Date());
+      const extras = Object.fromEntries(
+        Object.entries(forecasts).map(([p, f]) => [p, { forecast: forecastToJson(f) }]),
+      );
+      console.log(JSON.stringify(summaryToJson(summary, extras), null, 2));
     } else if (only === 'kimi' && summary.statuses[0]) {
       console.log(formatKimiCheck(summary.statuses[0]));
     } else {

@@ -94,3 +94,33 @@ export class Insight {
     };
   }
 }
+
+/** A forecast as plain JSON (`npm run check -- --json`): exact decimal strings, ISO times. */
+export function forecastToJson(f: Forecast): Record<string, unknown> {
+  const base = {
+    status: f.status,
+    describe: f.describe,
+    confidence: f.confidence,
+    basedOn: {
+      observations: f.basedOn.observations,
+      days: Number(f.basedOn.days.toFixed(2)),
+      fellBack: f.basedOn.fellBack,
+    },
+  };
+  if (f.status === 'insufficient') return { ...base, reason: f.reason };
+  const measured = {
+    ...base,
+    ratePerDay: f.ratePerDay.toFixed(2),
+    spend: f.spend.toFixed(2),
+    topUps: f.topUps.map((t) => ({ at: t.at.toISOString(), amount: t.amount.toFixed(2) })),
+  };
+  if (f.status === 'idle') return measured;
+  return {
+    ...measured,
+    belowThreshold: f.belowThreshold,
+    reachesThresholdAt: f.reachesThresholdAt?.toISOString() ?? null,
+    runsOutAt: f.runsOutAt.toISOString(),
+    daysToThreshold: Number(f.daysToThreshold.toFixed(2)),
+    daysToZero: Number(f.daysToZero.toFixed(2)),
+  };
+}

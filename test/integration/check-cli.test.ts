@@ -202,12 +202,21 @@ describe('npm run check (compiled CLI as a child process)', () => {
     await setClaude('8.07');
     const r = await runCheck(env, ['--json']);
     const json = JSON.parse(r.stdout) as {
-      providers: { provider: string; available?: string; state: string; threshold: string }[];
+      providers: {
+        provider: string;
+        available?: string;
+        state: string;
+        threshold: string;
+        forecast?: { status: string; describe: string };
+      }[];
     };
     expect(json.providers.map((p) => [p.provider, p.available, p.state, p.threshold])).toEqual([
       ['claude', '8.07', 'ok', '5.00'],
       ['kimi', '12.34', 'ok', '5.00'],
     ]);
+    // Rate and runway ride along; earlier runs in this directory were wiped, so there is too little history yet.
+    expect(json.providers.map((p) => p.forecast?.status)).toEqual(['insufficient', 'insufficient']);
+    expect(json.providers[1]?.forecast?.describe).toBe('not enough history');
     expect(r.code).toBe(0);
   });
 
