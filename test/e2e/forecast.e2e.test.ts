@@ -1,0 +1,90 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Bot, startBot } from '../../src/bot.js';
+import { loadConfig } from '../../src/config.js';
+import { summaryPost } from '../../src/jobs/summary.js';
+import { createLogger } from '../../src/logger.js';
+import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
+import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const utcMinute = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+
+describe('spend insight end to end: history through the service, forecast through /balance', () => {
+  let fake: FakeDiscord;
+  let moonshot: FakeMoonshot;
+  let dir: string;
+  let bot: Bot;
+  let clock = Date.parse('2026-11-20T00:00:00Z');
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-forecast-'));
+    fake = await startFakeDiscord({ heartbeatIntervalMs: 1000 });
+    moonshot = await startFakeMoonshot();
+    const config = loadConfig({
+      HOME: dir,
+      DATA_DIR: join(dir, 'data'),
+      BALANCE_LOG_DIR: join(dir, 'logs'),
+      PROVIDERS: 'kimi',
+      MOONSHOT_API_KEY: 'sk-forecast',
+      MOONSHOT_BASE_URL: moonshot.url,
+      DISCORD_TOKEN: fake.token,
+      DISCORD_API_URL: fake.apiUrl,
+      SUMMARY_CHANNEL_ID: fake.channelId,
+      SUMMARY_CRON: '0 0 1 1 *',
+      ALERT_CRON: '0 0 1 1 *',
+    });
+    bot = await startBot(config, createLogger('silent'), {
+      dryRun: false,
+      rest: { retries: 1 },
+      now: () => new Date(clock),
+    });
+  });
+  afterAll(async () => {
+    await bot?.stop(1000);
+    await fake?.close();
+    await moonshot?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN 5 days of checks spending $1.50/day THEN /balance shows the rate and the day it runs out', async () => {
+    // 21 checks, 6 hours apart, $0.375 each: exactly $1.50 a day.
+    let balance = 30;
+    for (let i = 0; i <= 20; i++) {
+      moonshot.setReply({
+        json: {
+          code: 0,
+          data: { available_balance: balance, voucher_balance: 0, cash_balance: balance },
+          scode: '0x0',
+          status: true,
+        },
+      });
+      await bot.core.service.checkAll();
+      if (i < 20) {
+        clock += 6 * HOUR;
+        balance -= 0.375;
+      }
+    }
+    const last = clock;
+    const handle = fake.sendCommand({ name: 'balance' });
+    // The last check is fresh (same clock), so the answer comes straight from the cache.
+    expect((await handle.callback()).type).toBe(4);
+    const content = (await handle.final()).content ?? '';
+    expect(content).toContain('🌙 **Kimi:** $22.50 available');
+    expect(content).toContain('📉 $1.50/day');
+    expect(content).toContain(`runs out ~${utcMinute(last + (22.5 / 1.5) * DAY)}`);
+    expect(content).toContain(`threshold $5.00 ~${utcMinute(last + ((22.5 - 5) / 1.5) * DAY)}`);
+    expect(content).toContain('21 readings (high confidence)');
+
+    // The hourly post carries the short clause.
+    const post = await summaryPost(
+      (await bot.core.service.current(60_000)).summary,
+      { insight: bot.context.insight, channelId: fake.channelId, cron: '0 * * * *' },
+      new Date(clock),
+    );
+    expect(post).toContain('🌙 **Kimi:** $22.50 available (threshold: $5.00) · ~15 days left');
+  });
+});
