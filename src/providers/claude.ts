@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
 import {
   Client,
@@ -10,7 +9,17 @@ import {
   types,
 } from 'pg';
 import { type Amount, amountToText, parseAmount } from '../money.js';
-import type { BalanceProvider, BalanceReading, CheckResult } from '../types.js';
+import type { BalanceProvider, BalanceReading } from '../types.js';
+import {
+  boundedCheck,
+  errorCode,
+  errorText,
+  type Failure,
+  MAX_REASON,
+  oneLine,
+  type Redactor,
+  redact,
+} from './shared.js';
 
 /**
  * Where the `claude_api_usage` table lives. Either a `connectionString` (`postgres://user:pass@host:5432/db`)
@@ -59,9 +68,6 @@ export const CLAUDE_BALANCE_QUERY =
  */
 export const UNKNOWN_AS_OF_MS = 0;
 
-const MAX_TEXT = 200;
-const MAX_REASON = 400;
-
 /** True when the reading's figure is older than `staleAfterMs` at `now` (always true for an unknown age). */
 export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
   const asOf = reading.asOf.getTime();
@@ -88,9 +94,12 @@ export class ClaudeDbError extends Error {
   }
 }
 
-type Outcome =
-  | { readonly ok: true; readonly available: Amount; readonly asOf: Date }
-  | { readonly ok: false; readonly reason: string };
+interface Reading {
+  readonly ok: true;
+  readonly available: Amount;
+  readonly asOf: Date;
+}
+type Outcome = Reading | Failure;
 
 type Phase = 'connect' | 'query';
 
@@ -140,57 +149,22 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     return interpretRows(rows);
   }
 
-  async function check(): Promise<CheckResult> {
-    const started = performance.now();
-    let checkedAt: Date;
-    try {
-      checkedAt = now();
-    } catch {
-      checkedAt = new Date();
-    }
-    const finish = (outcome: Outcome): CheckResult => {
-      const latencyMs = Math.round(performance.now() - started);
-      if (!outcome.ok) {
-        const reason = oneLine(redact(outcome.reason, facts.secrets), MAX_REASON);
-        return { ok: false, provider: 'claude', currency, reason, checkedAt, latencyMs };
-      }
+  const check = boundedCheck<Reading>('claude', options, {
+    isClosed: () => closed,
+    redactor: facts.redact,
+    begin() {
+      const state: { phase: Phase; abandoned: boolean } = { phase: 'connect', abandoned: false };
       return {
-        ok: true,
-        provider: 'claude',
-        currency,
-        available: outcome.available,
-        asOf: outcome.asOf,
-        checkedAt,
-        latencyMs,
+        run: () => attempt(state),
+        fail: (error) => describeDbError(error, facts, timeoutMs, state.phase),
+        timeout() {
+          state.abandoned = true;
+          return timeoutReason(facts.target, timeoutMs, state.phase);
+        },
       };
-    };
-    if (closed) return finish({ ok: false, reason: 'claude provider is closed' });
-
-    const state: { phase: Phase; abandoned: boolean } = { phase: 'connect', abandoned: false };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => {
-        state.abandoned = true;
-        resolve({ ok: false, reason: timeoutReason(facts.target, timeoutMs, state.phase) });
-      }, timeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([
-        attempt(state).catch(
-          (error: unknown): Outcome => ({
-            ok: false,
-            reason: describeDbError(error, facts, timeoutMs, state.phase),
-          }),
-        ),
-        deadline,
-      ]);
-      return finish(outcome);
-    } catch (error) {
-      return finish({ ok: false, reason: `unexpected error: ${errorText(error, facts.secrets)}` });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+    },
+    figures: ({ available, asOf }) => ({ available, asOf }),
+  });
 
   return {
     id: 'claude',
@@ -248,10 +222,7 @@ export async function recordClaudeBalance(
     return { available: outcome.available, updatedAt: outcome.asOf };
   } catch (error) {
     if (error instanceof ClaudeDbError) throw error;
-    const reason = oneLine(
-      redact(describeDbError(error, facts, timeoutMs, phase), facts.secrets),
-      MAX_REASON,
-    );
+    const reason = oneLine(facts.redact(describeDbError(error, facts, timeoutMs, phase)), MAX_REASON);
     throw new ClaudeDbError(reason, facts.target, errorCode(error));
   } finally {
     await client.end().catch(() => undefined);
@@ -304,8 +275,8 @@ interface TargetFacts {
   readonly host: string;
   readonly user: string | undefined;
   readonly database: string | undefined;
-  /** Texts that must never appear in a reason. */
-  readonly secrets: readonly string[];
+  /** Removes every text that must never appear in a reason (password, connection string). */
+  readonly redact: Redactor;
 }
 
 function describeTarget(config: ClaudeDbConfig): TargetFacts {
@@ -330,7 +301,13 @@ function describeTarget(config: ClaudeDbConfig): TargetFacts {
     }
   }
   const hostLabel = host ?? 'localhost';
-  return { target: `${hostLabel}:${port ?? '5432'}`, host: hostLabel, user, database, secrets };
+  return {
+    target: `${hostLabel}:${port ?? '5432'}`,
+    host: hostLabel,
+    user,
+    database,
+    redact: (text) => redact(text, secrets),
+  };
 }
 
 function interpretRows(rows: readonly unknown[]): Outcome {
@@ -378,7 +355,7 @@ function isTimeoutMessage(error: unknown): boolean {
 
 function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, phase: Phase): string {
   const code = errorCode(error);
-  const message = errorText(error, facts.secrets);
+  const message = errorText(error, facts.redact);
   const user = facts.user ?? /user "([^"]*)"/.exec(message)?.[1] ?? '(default)';
   switch (code) {
     case 'ECONNREFUSED':
@@ -434,41 +411,6 @@ function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, 
     return `database ${facts.target} closed the connection during ${during}`;
   }
   return `database ${facts.target} error: ${message}`;
-}
-
-/** The SQLSTATE or Node error code, looking inside AggregateError (multi-address connects) and `cause`. */
-function errorCode(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const record = error as { code?: unknown; errors?: unknown; cause?: unknown };
-  if (typeof record.code === 'string') return record.code;
-  if (Array.isArray(record.errors)) {
-    for (const inner of record.errors) {
-      const code = errorCode(inner);
-      if (code) return code;
-    }
-  }
-  if (record.cause !== undefined && record.cause !== error) return errorCode(record.cause);
-  return undefined;
-}
-
-function errorText(error: unknown, secrets: readonly string[]): string {
-  const text = error instanceof Error ? error.message || error.name : String(error);
-  return oneLine(redact(text, secrets), MAX_TEXT);
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  // Longest first, so a connection string is removed whole before its password alone is looked for.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length > 0) out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}
-
-function oneLine(text: string, max: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
-  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 function safeDecode(text: string): string {

@@ -1,7 +1,7 @@
-import { performance } from 'node:perf_hooks';
 import { Agent, type Dispatcher, request } from 'undici';
 import { type Amount, type Currency, parseAmount } from '../money.js';
-import type { BalanceProvider, CheckResult } from '../types.js';
+import type { BalanceProvider } from '../types.js';
+import { boundedCheck, clip, errorCode, errorText, type Failure, type Redactor, redact } from './shared.js';
 
 /** Options for {@link createKimiProvider}. */
 export interface KimiProviderOptions {
@@ -23,13 +23,15 @@ export interface KimiProviderOptions {
 export const KIMI_BALANCE_PATH = '/v1/users/me/balance';
 
 const MAX_BODY_BYTES = 1024 * 1024;
-const MAX_PROVIDER_TEXT = 200;
-const MAX_REASON = 400;
 const BALANCE_FIELDS = ['available_balance', 'voucher_balance', 'cash_balance'] as const;
 
-type Outcome =
-  | { readonly ok: true; readonly available: Amount; readonly voucher: Amount; readonly cash: Amount }
-  | { readonly ok: false; readonly reason: string };
+interface Reading {
+  readonly ok: true;
+  readonly available: Amount;
+  readonly voucher: Amount;
+  readonly cash: Amount;
+}
+type Outcome = Reading | Failure;
 
 /**
  * Reads the Moonshot (Kimi) balance from `GET {baseUrl}/v1/users/me/balance`.
@@ -43,7 +45,6 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
   }
   const url = balanceUrl(options.baseUrl);
   const target = hostLabel(url);
-  const now = options.now ?? (() => new Date());
   // undici's own timeouts are a backstop; the deadline below is what normally ends a slow check.
   const backstopMs = timeoutMs + 1000;
   const ownAgent = options.dispatcher
@@ -55,7 +56,7 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
         bodyTimeout: backstopMs,
       });
   const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
-  const scrub = (text: string): string => oneLine(redact(text, apiKey), MAX_REASON);
+  const redactor = keyRedactor(apiKey);
   let closed = false;
 
   async function attempt(signal: AbortSignal, progress: { headers: number | undefined }): Promise<Outcome> {
@@ -74,64 +75,26 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
     if (body === undefined) {
       return { ok: false, reason: `response body is larger than ${MAX_BODY_BYTES} bytes` };
     }
-    return interpret(response.statusCode, body, apiKey);
+    return interpret(response.statusCode, body, redactor);
   }
 
-  async function check(): Promise<CheckResult> {
-    const started = performance.now();
-    let checkedAt: Date;
-    try {
-      checkedAt = now();
-    } catch {
-      checkedAt = new Date();
-    }
-    const finish = (outcome: Outcome): CheckResult => {
-      const latencyMs = Math.round(performance.now() - started);
-      if (!outcome.ok) {
-        return { ok: false, provider: 'kimi', currency, reason: scrub(outcome.reason), checkedAt, latencyMs };
-      }
+  const check = boundedCheck<Reading>('kimi', options, {
+    isClosed: () => closed,
+    redactor,
+    begin() {
+      const controller = new AbortController();
+      const progress: { headers: number | undefined } = { headers: undefined };
       return {
-        ok: true,
-        provider: 'kimi',
-        currency,
-        available: outcome.available,
-        voucher: outcome.voucher,
-        cash: outcome.cash,
-        asOf: checkedAt,
-        checkedAt,
-        latencyMs,
+        run: () => attempt(controller.signal, progress),
+        fail: (error) => describeTransportError(error, target, timeoutMs, progress.headers, redactor),
+        timeout() {
+          controller.abort(new Error(`kimi check exceeded ${timeoutMs} ms`));
+          return timeoutReason(timeoutMs, progress.headers);
+        },
       };
-    };
-    if (closed) {
-      return finish({ ok: false, reason: 'kimi provider is closed' });
-    }
-
-    const controller = new AbortController();
-    const progress: { headers: number | undefined } = { headers: undefined };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<Outcome>((resolve) => {
-      timer = setTimeout(() => {
-        controller.abort(new Error(`kimi check exceeded ${timeoutMs} ms`));
-        resolve({ ok: false, reason: timeoutReason(timeoutMs, progress.headers) });
-      }, timeoutMs);
-    });
-    try {
-      const outcome = await Promise.race([
-        attempt(controller.signal, progress).catch(
-          (error: unknown): Outcome => ({
-            ok: false,
-            reason: describeTransportError(error, target, timeoutMs, progress.headers, apiKey),
-          }),
-        ),
-        deadline,
-      ]);
-      return finish(outcome);
-    } catch (error) {
-      return finish({ ok: false, reason: `unexpected error: ${errorText(error, apiKey)}` });
-    } finally {
-      clearTimeout(timer);
-    }
-  }
+    },
+    figures: ({ available, voucher, cash }, checkedAt) => ({ available, voucher, cash, asOf: checkedAt }),
+  });
 
   return {
     id: 'kimi',
@@ -179,7 +142,7 @@ async function readBody(body: AsyncIterable<Buffer>): Promise<string | undefined
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function interpret(status: number, body: string, secret: string): Outcome {
+function interpret(status: number, body: string, redactor: Redactor): Outcome {
   const empty = body.trim() === '';
   let json: unknown;
   let isJson = false;
@@ -196,7 +159,7 @@ function interpret(status: number, body: string, secret: string): Outcome {
     const prefix = `Moonshot API returned HTTP ${status}`;
     if (empty) return { ok: false, reason: `${prefix} with an empty body` };
     if (!isJson) return { ok: false, reason: `${prefix} with a non-JSON body` };
-    const message = providerMessage(json, secret);
+    const message = providerMessage(json, redactor);
     return { ok: false, reason: message ? `${prefix}: ${message}` : `${prefix} without an error message` };
   }
 
@@ -205,14 +168,15 @@ function interpret(status: number, body: string, secret: string): Outcome {
   if (!isRecord(json)) return { ok: false, reason: `response body is not a JSON object (got ${kind(json)})` };
 
   if (json.code !== 0) {
-    const message = providerMessage(json, secret);
+    const message = providerMessage(json, redactor);
     if (json.code === undefined) {
       return {
         ok: false,
         reason: message ? `Moonshot API returned an error: ${message}` : 'response has no code field',
       };
     }
-    const code = typeof json.code === 'number' ? String(json.code) : clip(JSON.stringify(json.code), secret);
+    const code =
+      typeof json.code === 'number' ? String(json.code) : clip(JSON.stringify(json.code), redactor);
     return { ok: false, reason: `Moonshot API returned code ${code}${message ? `: ${message}` : ''}` };
   }
 
@@ -233,19 +197,19 @@ function interpret(status: number, body: string, secret: string): Outcome {
 }
 
 /** Moonshot's `{"error":{"message","type"}}`, or a top-level `message`/`msg`, clipped. */
-function providerMessage(json: unknown, secret: string): string | undefined {
+function providerMessage(json: unknown, redactor: Redactor): string | undefined {
   if (!isRecord(json)) return undefined;
   const error = json.error;
   if (isRecord(error)) {
-    const message = typeof error.message === 'string' ? clip(error.message, secret) : undefined;
-    const type = typeof error.type === 'string' ? clip(error.type, secret) : undefined;
+    const message = typeof error.message === 'string' ? clip(error.message, redactor) : undefined;
+    const type = typeof error.type === 'string' ? clip(error.type, redactor) : undefined;
     if (message && type) return `${message} (${type})`;
     return message ?? type;
   }
-  if (typeof error === 'string' && error.trim() !== '') return clip(error, secret);
+  if (typeof error === 'string' && error.trim() !== '') return clip(error, redactor);
   for (const key of ['message', 'msg'] as const) {
     const value = json[key];
-    if (typeof value === 'string' && value.trim() !== '') return clip(value, secret);
+    if (typeof value === 'string' && value.trim() !== '') return clip(value, redactor);
   }
   return undefined;
 }
@@ -261,7 +225,7 @@ function describeTransportError(
   target: string,
   timeoutMs: number,
   status: number | undefined,
-  secret: string,
+  redactor: Redactor,
 ): string {
   const code = errorCode(error);
   switch (code) {
@@ -295,27 +259,8 @@ function describeTransportError(
       ) {
         return `TLS handshake with ${target} failed (${code})`;
       }
-      return `request to ${target} failed: ${errorText(error, secret)}${code ? ` (${code})` : ''}`;
+      return `request to ${target} failed: ${errorText(error, redactor)}${code ? ` (${code})` : ''}`;
   }
-}
-
-/** The code of a Node/undici error, looking inside AggregateError (happy-eyeballs connects) too. */
-function errorCode(error: unknown): string | undefined {
-  if (!isRecord(error)) return undefined;
-  if (typeof error.code === 'string') return error.code;
-  if (Array.isArray(error.errors)) {
-    for (const inner of error.errors) {
-      const code = errorCode(inner);
-      if (code) return code;
-    }
-  }
-  if (error.cause !== undefined && error.cause !== error) return errorCode(error.cause);
-  return undefined;
-}
-
-function errorText(error: unknown, secret: string): string {
-  if (error instanceof Error) return clip(error.message || error.name, secret);
-  return clip(String(error), secret);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -328,20 +273,7 @@ function kind(value: unknown): string {
   return typeof value;
 }
 
-/** Provider-supplied text: redacted first, so clipping can never leave a fragment of the key behind. */
-function clip(text: string, secret: string): string {
-  return oneLine(redact(text, secret), MAX_PROVIDER_TEXT);
-}
-
-function oneLine(text: string, max: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
-  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
-
 /** Removes the key and any bearer token, even when a server echoes them back. */
-function redact(text: string, secret: string): string {
-  let out = text;
-  if (secret.length > 0) out = out.split(secret).join('[redacted]');
-  return out.replace(/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
+function keyRedactor(key: string): Redactor {
+  return (text) => redact(text, [key]).replace(/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
 }

@@ -13,18 +13,9 @@ import {
   stringOption,
   subcommand,
 } from '../support/fake-discord.js';
-import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 
 const KEY = 'sk-alerts-e2e-SECRET-1138';
-
-const kimiBody = (available: number) => ({
-  json: {
-    code: 0,
-    data: { available_balance: available, voucher_balance: 0, cash_balance: available },
-    scode: '0x0',
-    status: true,
-  },
-});
 
 describe('alerts through the bot against a fake Discord (real discord.js client)', () => {
   let fake: FakeDiscord;
@@ -36,7 +27,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cw-alerts-e2e-'));
     fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
-    moonshot = await startFakeMoonshot(kimiBody(12));
+    moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
     role = fake.roleIds.Member ?? '';
     const config = loadConfig({
       HOME: dir,
@@ -68,7 +59,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
 
   it('GIVEN the balance falls below the threshold THEN one alert in the alert channel pings only the mention role', async () => {
     await bot.alerts.job.trigger(new Date('2030-01-01T10:00:00Z'));
-    moonshot.setReply(kimiBody(4.8));
+    moonshot.setReply(moonshotBalance(4.8, 0, 4.8));
     await bot.alerts.job.trigger(new Date('2030-01-01T10:05:00Z'));
     const alert = await fake.waitForMessage((m) => m.content?.includes('Kimi credits low!') ?? false);
     expect(alert.channelId).toBe(fake.channelId);

@@ -15,22 +15,13 @@ import {
   stringOption,
   subcommand,
 } from '../support/fake-discord.js';
-import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const MESSAGES_PATH = /^\/channels\/\d+\/messages$/;
 const KEY = 'sk-e2e-SECRET-0451';
 const logger = createLogger('silent');
-
-const kimiBody = (available: number, voucher: number, cash: number) => ({
-  json: {
-    code: 0,
-    data: { available_balance: available, voucher_balance: voucher, cash_balance: cash },
-    scode: '0x0',
-    status: true,
-  },
-});
 
 describe('the bot against a fake Discord (real discord.js client)', () => {
   let fake: FakeDiscord;
@@ -72,7 +63,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cw-e2e-'));
     fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
-    moonshot = await startFakeMoonshot(kimiBody(12.34, 3.45, 8.89));
+    moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
     claudeDb = await createTestDatabase('cw_e2e');
     await withClient(claudeDb.connectionString, async (c) => {
       await c.query('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamptz)');
@@ -121,7 +112,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(cb.content).not.toContain('Claude');
     expect(moonshot.requests.length).toBe(before);
 
-    moonshot.setReply(kimiBody(4.5, 1, 3.5));
+    moonshot.setReply(moonshotBalance(4.5, 1, 3.5));
     const fresh = fake.sendCommand({ name: 'balance', options: [booleanOption('fresh', true)] });
     expect((await fresh.callback()).type).toBe(5);
     const reply = await fresh.final();
@@ -129,7 +120,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(reply.content).toContain(
       '⚠️ **Kimi:** $4.50 available (voucher $1.00, cash $3.50) · threshold $5.00 · ⚠️ low',
     );
-    moonshot.setReply(kimiBody(12.34, 3.45, 8.89));
+    moonshot.setReply(moonshotBalance(12.34, 3.45, 8.89));
   });
 
   it('GIVEN a provider option that is not enabled THEN the user is told which are', async () => {

@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { summaryPost } from '../../src/jobs/summary.js';
 import { createLogger } from '../../src/logger.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
-import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -54,14 +54,7 @@ describe('spend insight end to end: history through the service, forecast throug
     // 21 checks, 6 hours apart, $0.375 each: exactly $1.50 a day.
     let balance = 30;
     for (let i = 0; i <= 20; i++) {
-      moonshot.setReply({
-        json: {
-          code: 0,
-          data: { available_balance: balance, voucher_balance: 0, cash_balance: balance },
-          scode: '0x0',
-          status: true,
-        },
-      });
+      moonshot.setReply(moonshotBalance(balance, 0, balance));
       await bot.core.service.checkAll();
       if (i < 20) {
         clock += 6 * HOUR;

@@ -1,7 +1,6 @@
 import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AlertNotification } from '../../src/alerts/engine.js';
 import {
@@ -15,9 +14,11 @@ import type { OutgoingMessage, Poster } from '../../src/discord/poster.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { parseAmount } from '../../src/money.js';
 import { getClosedPort } from '../support/fake-moonshot.js';
+import { parseMail, startSmtpReceiver, startWebhookReceiver } from '../support/receivers.js';
 
 const SECRET_PATH = '/services/T000/B000/SECRET-PATH-d41d8cd9';
 const SECRET_QUERY = '?token=SECRET-QUERY-8f00b204';
+const SECRET_HOOK = `${SECRET_PATH}${SECRET_QUERY}`;
 const ROLE = '222222222222222222';
 const CHANNEL = '111111111111111111';
 
@@ -47,98 +48,6 @@ function memoryLogger(): { logger: Logger; text: () => string } {
   };
 }
 
-interface Received {
-  readonly url: string;
-  readonly contentType: string | undefined;
-  readonly body: Record<string, unknown>;
-}
-
-/** A local webhook receiver: answers each POST with the next scripted status (then 200), records it. */
-async function startReceiver(statuses: number[] = []): Promise<{
-  url: string;
-  received: Received[];
-  close(): Promise<void>;
-}> {
-  const received: Received[] = [];
-  const script = [...statuses];
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      received.push({
-        url: req.url ?? '',
-        contentType: req.headers['content-type'],
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
-      });
-      const status = script.shift() ?? 200;
-      res.writeHead(status, status === 429 ? { 'retry-after': '0' } : {});
-      res.end(status === 200 ? 'ok' : 'nope');
-    });
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}${SECRET_PATH}${SECRET_QUERY}`,
-    received,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-interface Mail {
-  readonly from: string | undefined;
-  readonly to: string[];
-  readonly raw: string;
-}
-
-/** A local SMTP server (plain, no auth, no STARTTLS) that keeps every message. */
-async function startSmtp(): Promise<{ url: string; mails: Mail[]; close(): Promise<void> }> {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : undefined,
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    mails,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** The decoded header value and text body of a raw message (quoted-printable or 7bit, as nodemailer writes). */
-function parseMail(raw: string): { subject: string; body: string } {
-  const [head = '', ...rest] = raw.split(/\r?\n\r?\n/);
-  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
-  const subject = /^Subject: (.*)$/im.exec(unfolded)?.[1] ?? '';
-  let body = rest.join('\n\n');
-  if (/Content-Transfer-Encoding: quoted-printable/i.test(unfolded)) {
-    const bytes = body
-      .replace(/=\r?\n/g, '')
-      .replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
-    body = Buffer.from(bytes, 'latin1').toString('utf8');
-  }
-  return { subject, body };
-}
-
 class RecordingPoster implements Poster {
   readonly posts: { channelId: string; message: OutgoingMessage }[] = [];
   async post(channelId: string, message: OutgoingMessage): Promise<void> {
@@ -158,7 +67,7 @@ describe('alert channels', () => {
 
   describe('webhook', () => {
     it('GIVEN the receiver answers 500 once THEN the alert is retried and delivered as JSON with a text field', async () => {
-      const receiver = await startReceiver([500]);
+      const receiver = await startWebhookReceiver({ path: SECRET_HOOK, statuses: [500] });
       cleanup.push(receiver.close);
       const webhook = webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 10 });
       await webhook.send(LOW);
@@ -181,14 +90,14 @@ describe('alert channels', () => {
     });
 
     it('GIVEN a 429 THEN it waits (Retry-After) and retries', async () => {
-      const receiver = await startReceiver([429]);
+      const receiver = await startWebhookReceiver({ path: SECRET_HOOK, statuses: [429] });
       cleanup.push(receiver.close);
       await webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 10 }).send(LOW);
       expect(receiver.received).toHaveLength(2);
     });
 
     it('GIVEN a 4xx other than 429 THEN it fails at once without retrying', async () => {
-      const receiver = await startReceiver([404]);
+      const receiver = await startWebhookReceiver({ path: SECRET_HOOK, statuses: [404] });
       cleanup.push(receiver.close);
       const webhook = webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 10 });
       await expect(webhook.send(LOW)).rejects.toThrow(/answered HTTP 404 \(after 4 attempts\)/);
@@ -197,7 +106,7 @@ describe('alert channels', () => {
 
     it('GIVEN nothing listens THEN every attempt fails and the error names the host, never the secret', async () => {
       const port = await getClosedPort();
-      const url = `http://127.0.0.1:${port}${SECRET_PATH}${SECRET_QUERY}`;
+      const url = `http://127.0.0.1:${port}${SECRET_HOOK}`;
       const webhook = webhookChannel({ url, logger: mem.logger, attempts: 3, baseDelayMs: 5 });
       const error = await webhook.send(LOW).then(
         () => null,
@@ -232,7 +141,7 @@ describe('alert channels', () => {
 
   describe('e-mail', () => {
     it('GIVEN a local SMTP server THEN the alert arrives with its subject and text', async () => {
-      const smtp = await startSmtp();
+      const smtp = await startSmtpReceiver();
       cleanup.push(smtp.close);
       const email = emailChannel({
         smtpUrl: smtp.url,
@@ -303,13 +212,13 @@ describe('alert channels', () => {
   describe('sendToAll', () => {
     it('GIVEN one failing channel THEN the others still deliver and the failure is logged with its name', async () => {
       const poster = new RecordingPoster();
-      const smtp = await startSmtp();
+      const smtp = await startSmtpReceiver();
       cleanup.push(smtp.close);
       const port = await getClosedPort();
       const email = emailChannel({ smtpUrl: smtp.url, to: ['ops@example.com'], from: 'cw@example.com' });
       cleanup.push(async () => email.close?.());
       const broken: AlertChannel = webhookChannel({
-        url: `http://127.0.0.1:${port}${SECRET_PATH}${SECRET_QUERY}`,
+        url: `http://127.0.0.1:${port}${SECRET_HOOK}`,
         logger: mem.logger,
         attempts: 2,
         baseDelayMs: 5,

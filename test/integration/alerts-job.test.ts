@@ -1,10 +1,6 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -13,8 +9,20 @@ import { Insight } from '../../src/insight.js';
 import { type Alerts, startAlerts } from '../../src/jobs/alerts.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { parseAmount } from '../../src/money.js';
-import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import {
+  type FakeMoonshot,
+  type FakeReply,
+  moonshotBalance,
+  startFakeMoonshot,
+} from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import {
+  parseMail,
+  type SmtpReceiver,
+  startSmtpReceiver,
+  startWebhookReceiver,
+  type WebhookReceiver,
+} from '../support/receivers.js';
 
 const MINUTE = 60_000;
 const KEY = 'sk-alerts-SECRET-key-77';
@@ -22,71 +30,11 @@ const ALERT_CHANNEL = '333333333333333333';
 const ROLE = '444444444444444444';
 const HOOK_SECRET = '/hooks/SECRET-hook-token';
 
-const kimi = (available: number) => ({
-  json: {
-    code: 0,
-    data: { available_balance: available, voucher_balance: 0, cash_balance: available },
-    scode: '0x0',
-    status: true,
-  },
-});
-
 class RecordingPoster implements Poster {
   readonly posts: { channelId: string; message: OutgoingMessage }[] = [];
   async post(channelId: string, message: OutgoingMessage): Promise<void> {
     this.posts.push({ channelId, message });
   }
-}
-
-/** Webhook receiver and SMTP server shared by the whole file; `take()` drains what arrived since the last call. */
-interface Sinks {
-  webhookUrl: string;
-  smtpUrl: string;
-  hooks: Record<string, unknown>[];
-  mails: string[];
-  close(): Promise<void>;
-}
-
-async function startSinks(): Promise<Sinks> {
-  const hooks: Record<string, unknown>[] = [];
-  const mails: string[] = [];
-  const http = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      hooks.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>);
-      res.end('ok');
-    });
-  });
-  http.listen(0, '127.0.0.1');
-  await once(http, 'listening');
-  const smtp = new SMTPServer({
-    secure: false,
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    onData(stream, _session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        const raw = Buffer.concat(chunks).toString('utf8');
-        mails.push(/^Subject: (.*)$/im.exec(raw.replace(/\r?\n[ \t]+/g, ' '))?.[1] ?? '');
-        callback();
-      });
-    },
-  });
-  smtp.listen(0, '127.0.0.1');
-  await once(smtp.server, 'listening');
-  return {
-    webhookUrl: `http://127.0.0.1:${(http.address() as AddressInfo).port}${HOOK_SECRET}`,
-    smtpUrl: `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`,
-    hooks,
-    mails,
-    async close() {
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
-      await new Promise<void>((resolve) => smtp.close(() => resolve()));
-    },
-  };
 }
 
 /** One running process's worth of alerting: a core on the shared store plus the alert check. */
@@ -99,7 +47,8 @@ interface Instance {
 
 describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + recording poster)', () => {
   let moonshot: FakeMoonshot;
-  let sinks: Sinks;
+  let webhook: WebhookReceiver;
+  let smtp: SmtpReceiver;
   let dir: string;
   let clock: number;
   let lines: string[];
@@ -119,8 +68,8 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     // Never due during a test run: every run here is triggered by hand, at a scripted time.
     ALERT_CRON: '0 0 1 1 *',
     ALERT_REPEAT: '30m',
-    ALERT_WEBHOOK_URL: sinks.webhookUrl,
-    SMTP_URL: sinks.smtpUrl,
+    ALERT_WEBHOOK_URL: webhook.url,
+    SMTP_URL: smtp.url,
     ALERT_EMAIL_TO: 'ops@example.com',
     ALERT_EMAIL_FROM: 'creditwatch@example.com',
     ...extra,
@@ -147,10 +96,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
   }
 
   /** Sets the fake's balance, moves the clock 5 minutes and runs the check for that slot. */
-  async function step(
-    instances: Instance[],
-    reply: ReturnType<typeof kimi> | { status: number; body: string },
-  ) {
+  async function step(instances: Instance[], reply: FakeReply) {
     moonshot.setReply(reply);
     clock += 5 * MINUTE;
     const slot = new Date(clock);
@@ -161,28 +107,30 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
   function drain(instances: Instance[]) {
     const discord = instances.flatMap((i) => i.poster.posts.splice(0));
     return {
-      kinds: sinks.hooks.splice(0).map((h) => h.kind),
-      mails: sinks.mails.splice(0),
+      kinds: webhook.received.splice(0).map((h) => h.body.kind),
+      mails: smtp.mails.splice(0).map((m) => parseMail(m.raw).subject),
       discord: discord.map((p) => p.message.content),
       posts: discord,
     };
   }
 
   beforeAll(async () => {
-    moonshot = await startFakeMoonshot(kimi(12));
-    sinks = await startSinks();
+    moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
+    webhook = await startWebhookReceiver({ path: HOOK_SECRET });
+    smtp = await startSmtpReceiver();
   });
   afterAll(async () => {
     await moonshot?.close();
-    await sinks?.close();
+    await webhook?.close();
+    await smtp?.close();
   });
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cw-alerts-'));
     clock = Date.now();
     lines = [];
     logger = createLogger('info', { write: (line: string) => void lines.push(line) });
-    sinks.hooks.length = 0;
-    sinks.mails.length = 0;
+    webhook.received.length = 0;
+    smtp.mails.length = 0;
   });
   afterEach(async () => {
     for (const i of [...running]) await i.close();
@@ -195,10 +143,10 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
 
   it('GIVEN 12 → 4.80 → 4.70 → (restart) → 4.90 → 5.20 → 6.00 THEN one low alert and one recovery, on every channel', async () => {
     let bot = await start();
-    await step([bot], kimi(12));
+    await step([bot], moonshotBalance(12, 0, 12));
     expect(drain([bot]).kinds).toEqual([]);
 
-    await step([bot], kimi(4.8));
+    await step([bot], moonshotBalance(4.8, 0, 4.8));
     const low = drain([bot]);
     expect(low.kinds).toEqual(['low']);
     expect(low.mails).toEqual(['[creditwatch] Kimi credits low: $4.80 (threshold $5.00)']);
@@ -212,7 +160,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
       },
     ]);
 
-    await step([bot], kimi(4.7));
+    await step([bot], moonshotBalance(4.7, 0, 4.7));
     expect(drain([bot]).kinds).toEqual([]);
 
     // A restart: the state is read back from the SQLite file, so nothing is repeated.
@@ -222,12 +170,12 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
       /^alert state: low since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(reminder every 30m\)$/,
     );
 
-    await step([bot], kimi(4.9));
+    await step([bot], moonshotBalance(4.9, 0, 4.9));
     expect(drain([bot]).kinds).toEqual([]);
-    await step([bot], kimi(5.2));
+    await step([bot], moonshotBalance(5.2, 0, 5.2));
     expect(drain([bot]).kinds).toEqual([]);
 
-    await step([bot], kimi(6));
+    await step([bot], moonshotBalance(6, 0, 6));
     const recovered = drain([bot]);
     expect(recovered.kinds).toEqual(['recovered']);
     expect(recovered.mails).toEqual(['[creditwatch] Kimi credits recovered: $6.00 (threshold $5.00)']);
@@ -239,7 +187,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
 
   it('GIVEN three failing checks THEN one failure alert; a fourth adds nothing; an answer sends "check recovered"', async () => {
     const bot = await start();
-    await step([bot], kimi(12));
+    await step([bot], moonshotBalance(12, 0, 12));
     const down = { status: 503, body: 'upstream down' };
     await step([bot], down);
     await step([bot], down);
@@ -254,27 +202,27 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     );
     await step([bot], down);
     expect(drain([bot]).kinds).toEqual([]);
-    await step([bot], kimi(11));
+    await step([bot], moonshotBalance(11, 0, 11));
     expect(drain([bot]).kinds).toEqual(['check-recovered']);
   });
 
   it('GIVEN a balance that stays low THEN a reminder after ALERT_REPEAT (30m), and only then', async () => {
     const bot = await start();
-    await step([bot], kimi(4));
+    await step([bot], moonshotBalance(4, 0, 4));
     expect(drain([bot]).kinds).toEqual(['low']);
-    for (let i = 0; i < 5; i++) await step([bot], kimi(3.9));
+    for (let i = 0; i < 5; i++) await step([bot], moonshotBalance(3.9, 0, 3.9));
     expect(drain([bot]).kinds).toEqual([]);
-    await step([bot], kimi(3.8));
+    await step([bot], moonshotBalance(3.8, 0, 3.8));
     const reminder = drain([bot]);
     expect(reminder.kinds).toEqual(['reminder']);
     expect(reminder.mails).toEqual(['[creditwatch] Kimi credits still low: $3.80 (threshold $5.00)']);
-    await step([bot], kimi(3.8));
+    await step([bot], moonshotBalance(3.8, 0, 3.8));
     expect(drain([bot]).kinds).toEqual([]);
   });
 
   it('GIVEN a raised threshold THEN re-evaluation alerts at once, without calling the provider again', async () => {
     const bot = await start();
-    await step([bot], kimi(8));
+    await step([bot], moonshotBalance(8, 0, 8));
     const calls = moonshot.requests.length;
     await bot.core.thresholds.set('kimi', parseAmount('10'), 'test');
     bot.core.service.invalidate();
@@ -302,7 +250,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
       const both = [a, b];
       const seen: string[] = [];
       for (const amount of [12, 4.8, 4.7, 4.9, 5.2, 6]) {
-        await step(both, kimi(amount));
+        await step(both, moonshotBalance(amount, 0, amount));
         const d = drain(both);
         expect(d.mails).toHaveLength(d.kinds.length);
         expect(d.discord).toHaveLength(d.kinds.length);

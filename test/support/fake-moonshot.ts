@@ -35,13 +35,23 @@ export interface FakeMoonshot {
   close(): Promise<void>;
 }
 
+/** Moonshot's documented success body, with these numbers. */
+function balanceBody(available: number, voucher: number, cash: number) {
+  return {
+    code: 0,
+    data: { available_balance: available, voucher_balance: voucher, cash_balance: cash },
+    scode: '0x0',
+    status: true,
+  };
+}
+
 /** Moonshot's documented success reply. */
-export const MOONSHOT_OK_BODY = {
-  code: 0,
-  data: { available_balance: 49.58894, voucher_balance: 46.58893, cash_balance: 3.00001 },
-  scode: '0x0',
-  status: true,
-};
+export const MOONSHOT_OK_BODY = balanceBody(49.58894, 46.58893, 3.00001);
+
+/** A success reply reporting this balance (`available` = `voucher` + `cash` is not checked). */
+export function moonshotBalance(available: number, voucher: number, cash: number): FakeReply {
+  return { json: balanceBody(available, voucher, cash) };
+}
 
 /** Starts a real HTTP server on 127.0.0.1 (ephemeral port); every request gets the current reply. */
 export async function startFakeMoonshot(

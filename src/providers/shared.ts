@@ -1,0 +1,138 @@
+import { performance } from 'node:perf_hooks';
+import type { Currency } from '../money.js';
+import type { BalanceReading, CheckResult, ProviderId } from '../types.js';
+
+/** Longest piece of outside text (a server's message, an error) quoted in a reason. */
+const MAX_TEXT = 200;
+/** Longest failure reason. */
+export const MAX_REASON = 400;
+
+/** Removes a provider's secrets from a text. */
+export type Redactor = (text: string) => string;
+
+/** Replaces each secret, longest first: a connection string goes whole before its password alone. */
+export function redact(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
+    if (secret.length > 0) out = out.split(secret).join('[redacted]');
+  }
+  return out;
+}
+
+/** Control characters and runs of whitespace become one space; longer than `max` is cut with an ellipsis. */
+export function oneLine(text: string, max: number): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
+  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+/** The code of a Node/undici/pg error (or SQLSTATE), looking inside AggregateError and `cause` too. */
+export function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const record = error as { code?: unknown; errors?: unknown; cause?: unknown };
+  if (typeof record.code === 'string') return record.code;
+  if (Array.isArray(record.errors)) {
+    for (const inner of record.errors) {
+      const code = errorCode(inner);
+      if (code) return code;
+    }
+  }
+  if (record.cause !== undefined && record.cause !== error) return errorCode(record.cause);
+  return undefined;
+}
+
+/** Outside text for a reason: redacted first, so clipping can never leave a fragment of a secret behind. */
+export function clip(text: string, redactor: Redactor): string {
+  return oneLine(redactor(text), MAX_TEXT);
+}
+
+/** An error's message (or name), or the thrown value as text, {@link clip}ped. */
+export function errorText(error: unknown, redactor: Redactor): string {
+  return clip(error instanceof Error ? error.message || error.name : String(error), redactor);
+}
+
+/** A check that found nothing usable, and why (not yet redacted). */
+export interface Failure {
+  readonly ok: false;
+  readonly reason: string;
+}
+
+/** The figures of a reading that come from the provider; the rest is filled in by {@link boundedCheck}. */
+export type Figures = Pick<BalanceReading, 'available' | 'voucher' | 'cash' | 'asOf'>;
+
+/** One check's work, with its own state. */
+export interface Attempt<Success extends { readonly ok: true }> {
+  /** Does the work; a rejection becomes a failure via `fail`. */
+  run(): Promise<Success | Failure>;
+  /** The reason for a rejected `run`. */
+  fail(error: unknown): string;
+  /** Called once when the deadline passes before `run` settles: stops the work and says why. */
+  timeout(): string;
+}
+
+/** The settings every provider's options carry. */
+export interface CheckSettings {
+  readonly currency: Currency;
+  /** Hard upper bound for one check. */
+  readonly timeoutMs: number;
+  /** The clock that dates checks; the system clock when omitted. */
+  readonly now?: () => Date;
+}
+
+/** What is particular to one provider's check. */
+export interface CheckWork<Success extends { readonly ok: true }> {
+  readonly isClosed: () => boolean;
+  /** Applied to every reason before it leaves the provider. */
+  readonly redactor: Redactor;
+  /** Starts the work of one check. */
+  readonly begin: () => Attempt<Success>;
+  /** The reading's figures from a success; `checkedAt` is when the check started. */
+  readonly figures: (success: Success, checkedAt: Date) => Figures;
+}
+
+/**
+ * The `check()` every provider shares: dated by `now()` (the system clock if that throws), timed, raced
+ * against a hard `timeoutMs` deadline, never throwing; a failure's reason is redacted and one line.
+ */
+export function boundedCheck<Success extends { readonly ok: true }>(
+  provider: ProviderId,
+  { currency, timeoutMs, now = () => new Date() }: CheckSettings,
+  work: CheckWork<Success>,
+): () => Promise<CheckResult> {
+  const { redactor } = work;
+  return async () => {
+    const started = performance.now();
+    let checkedAt: Date;
+    try {
+      checkedAt = now();
+    } catch {
+      checkedAt = new Date();
+    }
+    const finish = (outcome: Success | Failure): CheckResult => {
+      const latencyMs = Math.round(performance.now() - started);
+      if (!outcome.ok) {
+        const reason = oneLine(redactor(outcome.reason), MAX_REASON);
+        return { ok: false, provider, currency, reason, checkedAt, latencyMs };
+      }
+      return { ok: true, provider, currency, ...work.figures(outcome, checkedAt), checkedAt, latencyMs };
+    };
+    if (work.isClosed()) return finish({ ok: false, reason: `${provider} provider is closed` });
+
+    const attempt = work.begin();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<Failure>((resolve) => {
+      timer = setTimeout(() => resolve({ ok: false, reason: attempt.timeout() }), timeoutMs);
+    });
+    try {
+      const outcome = await Promise.race([
+        attempt.run().catch((error: unknown): Failure => ({ ok: false, reason: attempt.fail(error) })),
+        deadline,
+      ]);
+      return finish(outcome);
+    } catch (error) {
+      return finish({ ok: false, reason: `unexpected error: ${errorText(error, redactor)}` });
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
