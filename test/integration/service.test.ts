@@ -1,0 +1,125 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Core, createCore } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { parseAmount } from '../../src/money.js';
+import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
+import { createTestDatabase } from '../support/postgres.js';
+
+/** A provider under the test's control: answers `value`, or never answers at all. */
+function scripted(id: ProviderId, behaviour: { value?: string; hang?: boolean; throws?: boolean }) {
+  let calls = 0;
+  const provider: BalanceProvider = {
+    id,
+    currency: 'USD',
+    async check(): Promise<CheckResult> {
+      calls++;
+      if (behaviour.throws) throw new Error('provider bug');
+      if (behaviour.hang) return new Promise<CheckResult>(() => {});
+      const now = new Date();
+      return {
+        ok: true,
+        provider: id,
+        currency: 'USD',
+        available: parseAmount(behaviour.value ?? '10'),
+        asOf: now,
+        checkedAt: now,
+        latencyMs: 1,
+      };
+    },
+    close: async () => {},
+  };
+  return { provider, calls: () => calls };
+}
+
+function captureLogs() {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { logger: createLogger('info', stream), lines };
+}
+
+describe('BalanceService', () => {
+  let dir: string;
+  let core: Core | undefined;
+  afterEach(async () => {
+    await core?.close();
+    core = undefined;
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const config = (extra: Record<string, string> = {}) => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-service-'));
+    return loadConfig(
+      {
+        HOME: dir,
+        DATA_DIR: join(dir, 'data'),
+        BALANCE_LOG_DIR: join(dir, 'logs'),
+        PROVIDERS: 'claude,kimi',
+        PROVIDER_TIMEOUT_MS: '200',
+        ...extra,
+      },
+      { providerSettings: 'optional' },
+    );
+  };
+
+  it('GIVEN a provider that never answers and one that throws THEN both are failures with reasons and the run still completes', async () => {
+    const { logger } = captureLogs();
+    const hang = scripted('claude', { hang: true });
+    const bug = scripted('kimi', { throws: true });
+    core = await createCore(config(), logger, { providers: [hang.provider, bug.provider] });
+    const summary = await core.service.checkAll();
+    expect(summary.statuses.map((s) => [s.provider, s.state, s.result.ok ? null : s.result.reason])).toEqual([
+      ['claude', 'failed', 'no answer within 200 ms'],
+      ['kimi', 'failed', 'internal error while checking (see the bot log)'],
+    ]);
+    expect(summary.anyFailed).toBe(true);
+  });
+
+  it('GIVEN two callers at once THEN they share one round of provider calls', async () => {
+    const { logger } = captureLogs();
+    const a = scripted('claude', { value: '8.07' });
+    const b = scripted('kimi', { value: '12.34' });
+    core = await createCore(config(), logger, { providers: [a.provider, b.provider] });
+    const [x, y] = await Promise.all([core.service.checkAll(), core.service.checkAll()]);
+    expect(x).toBe(y);
+    expect([a.calls(), b.calls()]).toEqual([1, 1]);
+    expect((await core.service.current(60_000)).cached).toBe(true);
+    expect([a.calls(), b.calls()]).toEqual([1, 1]);
+  });
+
+  it('GIVEN the history database goes away THEN checks still return their readings, the log files still get their lines, and the outage is logged', async () => {
+    const pg = await createTestDatabase('cw_outage');
+    const { logger, lines } = captureLogs();
+    const a = scripted('claude', { value: '8.07' });
+    const b = scripted('kimi', { value: '4.20' });
+    core = await createCore(config({ DATABASE_URL: pg.connectionString }), logger, {
+      providers: [a.provider, b.provider],
+    });
+    await core.thresholds.set('kimi', parseAmount('4'), 'test');
+    expect((await core.service.checkAll()).statuses[1]?.state).toBe('ok');
+    // The outage: the database disappears under the running service.
+    await pg.drop();
+    const summary = await core.service.checkAll();
+    expect(summary.statuses.map((s) => (s.result.ok ? s.result.available.toFixed(2) : null))).toEqual([
+      '8.07',
+      '4.20',
+    ]);
+    // The threshold last read (4.00) still applies, not the default: an outage doesn't turn 4.20 into "low".
+    expect(summary.statuses[1]?.state).toBe('ok');
+    const log = readFileSync(join(dir, 'logs/moonshot/balance-log.txt'), 'utf8').trim().split('\n');
+    expect(log).toHaveLength(2);
+    expect(log[1]).toMatch(/\| Available: \$4\.20 \|/);
+    const text = lines.join('');
+    expect(text).toContain('could not record readings in history');
+    expect(text).toContain('threshold store unreachable');
+  });
+});
