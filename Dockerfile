@@ -3,13 +3,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
-COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
-COPY tsconfig.json tsconfig.build.json ./
-COPY src ./src
-COPY commands ./commands
-COPY scripts ./scripts
-RUN npm run build && npm prune --omit=dev
+COPY . .
+# npm ci builds too (the `prepare` script); then drop the dev dependencies.
+RUN npm ci --no-audit --no-fund && npm prune --omit=dev
 
 # Run: production dependencies and compiled code only, as a non-root user, under an init process.
 FROM node:20-bookworm-slim

@@ -61,7 +61,7 @@ async function main(): Promise<number> {
   // The CLI's stdout is its output; routine logs would only be noise on a cron mail.
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
   const logger = createLogger(level);
-  const providers = createProviders(only ? { ...config, providers: [only] } : config);
+  const providers = await createProviders(only ? { ...config, providers: [only] } : config);
   const core = await createCore(config, logger, { providers });
   try {
     const summary = await core.service.checkAll();

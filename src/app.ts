@@ -4,8 +4,7 @@ import Keyv from 'keyv';
 import { BalanceLog } from './balance-log.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
-import { type ClaudeDbConfig, createClaudeProvider } from './providers/claude.js';
-import { createKimiProvider } from './providers/kimi.js';
+import type { ClaudeDbConfig } from './providers/claude.js';
 import { BalanceService } from './service.js';
 import { type Db, openDatabase } from './storage/db.js';
 import { HistoryStore } from './storage/history.js';
@@ -28,28 +27,35 @@ export interface Core {
   close(): Promise<void>;
 }
 
-/** The providers the configuration enables, in summary order. */
-export function createProviders(config: Config, now?: () => Date): BalanceProvider[] {
+/**
+ * The providers the configuration enables, in summary order. A provider's module is loaded only when
+ * it is enabled, so a CLI run without kimi never loads undici.
+ */
+export async function createProviders(config: Config, now?: () => Date): Promise<BalanceProvider[]> {
   const clock = now ? { now } : {};
-  return config.providers.map((id) => {
-    if (id === 'kimi') {
-      const m = config.moonshot!;
-      return createKimiProvider({
-        baseUrl: m.baseUrl,
-        apiKey: m.apiKey,
-        currency: m.currency,
+  return Promise.all(
+    config.providers.map(async (id) => {
+      if (id === 'kimi') {
+        const { createKimiProvider } = await import('./providers/kimi.js');
+        const m = config.moonshot!;
+        return createKimiProvider({
+          baseUrl: m.baseUrl,
+          apiKey: m.apiKey,
+          currency: m.currency,
+          timeoutMs: config.providerTimeoutMs,
+          ...clock,
+        });
+      }
+      const { createClaudeProvider } = await import('./providers/claude.js');
+      return createClaudeProvider({
+        ...claudeConnection(config.claudeDb!),
+        currency: 'USD',
         timeoutMs: config.providerTimeoutMs,
+        staleAfterMs: config.claudeStaleAfterMs,
         ...clock,
       });
-    }
-    return createClaudeProvider({
-      ...claudeConnection(config.claudeDb!),
-      currency: 'USD',
-      timeoutMs: config.providerTimeoutMs,
-      staleAfterMs: config.claudeStaleAfterMs,
-      ...clock,
-    });
-  });
+    }),
+  );
 }
 
 /** pg connection settings for the Claude table from the configuration. */
@@ -79,7 +85,7 @@ export async function createCore(
     logger.child({ module: 'thresholds' }),
   );
   const history = new HistoryStore(db);
-  const providers = options.providers ?? createProviders(config, options.now);
+  const providers = options.providers ?? (await createProviders(config, options.now));
   const service = new BalanceService({
     providers,
     history,

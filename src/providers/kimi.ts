@@ -1,4 +1,4 @@
-import { Agent, type Dispatcher, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import { type Amount, type Currency, parseAmount } from '../money.js';
 import type { BalanceProvider } from '../types.js';
 import { boundedCheck, clip, errorCode, errorText, type Failure, type Redactor, redact } from './shared.js';
@@ -45,6 +45,7 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
   }
   const url = balanceUrl(options.baseUrl);
   const target = hostLabel(url);
+  const { origin, pathname, search } = new URL(url);
   // undici's own timeouts are a backstop; the deadline below is what normally ends a slow check.
   const backstopMs = timeoutMs + 1000;
   const ownAgent = options.dispatcher
@@ -60,14 +61,16 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
   let closed = false;
 
   async function attempt(signal: AbortSignal, progress: { headers: number | undefined }): Promise<Outcome> {
-    const response = await request(url, {
+    // The dispatcher's own request (documented Dispatcher API), not undici's top-level helper.
+    const response = await dispatcher.request({
+      origin,
+      path: `${pathname}${search}`,
       method: 'GET',
       headers: {
         authorization: `Bearer ${apiKey}`,
         accept: 'application/json',
         'user-agent': 'creditwatch',
       },
-      dispatcher,
       signal,
     });
     progress.headers = response.statusCode;

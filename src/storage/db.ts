@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SQLite from 'better-sqlite3';
 import {
+  DEFAULT_MIGRATION_TABLE,
   type Generated,
   Kysely,
   type Migration,
@@ -133,6 +134,30 @@ class StaticMigrations implements MigrationProvider {
 }
 
 /**
+ * `true` when every migration has already run, in order. The Migrator's own way to find that out costs
+ * half a dozen statements (tables, lock, transaction) on every open, which the CLI pays on each run.
+ * Anything else, a fresh database included, goes through the Migrator with its checks.
+ */
+async function upToDate(db: Db): Promise<boolean> {
+  const names = Object.keys(migrations(db.dialect)).sort();
+  const table = sql.table(DEFAULT_MIGRATION_TABLE);
+  const executed = sql<{ name: string }>`select name from ${table} order by timestamp, name`;
+  try {
+    const { rows } = await executed.execute(db.kysely);
+    return rows.length === names.length && rows.every((row, i) => row.name === names[i]);
+  } catch (err) {
+    // No migration table yet: a new database. Any other failure (unreachable, refused) is reported as before.
+    if (isMissingTable(err)) return false;
+    throw err;
+  }
+}
+
+function isMissingTable(err: unknown): boolean {
+  // Postgres: SQLSTATE 42P01 undefined_table; SQLite: "no such table: …".
+  return (err as { code?: unknown }).code === '42P01' || /^no such table/.test((err as Error).message);
+}
+
+/**
  * Opens the history/settings database and applies pending migrations: Postgres when `databaseUrl`
  * is set (shared by replicas), else the embedded SQLite file (WAL, so the CLI and a running bot can
  * use it at the same time).
@@ -178,9 +203,11 @@ export async function openDatabase(opts: { databaseUrl: string | null; sqlitePat
     };
   }
   try {
-    const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrations(db.dialect) });
-    const { error } = await migrator.migrateToLatest();
-    if (error) throw error;
+    if (!(await upToDate(db))) {
+      const migrator = new Migrator({ db: db.kysely, provider: new StaticMigrations(db.dialect) });
+      const { error } = await migrator.migrateToLatest();
+      if (error) throw error;
+    }
   } catch (err) {
     await db.close().catch(() => {});
     throw new Error(`cannot prepare the database (${db.describe}): ${(err as Error).message}`, {

@@ -7,7 +7,7 @@ import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.j
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 
 // The compiled CLI, exactly as `npm run check` runs it (npm test builds before vitest runs).
-const CLI = join(import.meta.dirname, '../../dist/scripts/check.js');
+const CLI = join(import.meta.dirname, '../../dist/check.cjs');
 const KEY = 'sk-cli-SECRET-key-42';
 
 interface Run {
