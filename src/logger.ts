@@ -1,4 +1,11 @@
-import { type DestinationStream, destination, type Logger, pino, stdTimeFunctions } from 'pino';
+import {
+  type DestinationStream,
+  destination,
+  type Logger,
+  pino,
+  stdSerializers,
+  stdTimeFunctions,
+} from 'pino';
 
 export type { Logger };
 
@@ -30,6 +37,25 @@ export const REDACT_PATHS = [
   'config.databaseUrl',
 ];
 
+// Discord interaction and webhook URLs carry a token in their path (`/interactions/<id>/<token>/callback`),
+// and discord.js puts the URL in its errors; credentials may also ride in a URL's user-info part.
+const TOKEN_IN_PATH = /\/(interactions|webhooks)\/(\d+)\/[\w.-]{16,}/g;
+const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
+
+/** Removes tokens and URL credentials from a string that is about to be logged. */
+export function scrubSecrets(text: string): string {
+  return text.replace(TOKEN_IN_PATH, '/$1/$2/[token]').replace(USERINFO, '$1[redacted]@');
+}
+
+function scrubDeep(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return scrubSecrets(value);
+  if (depth > 4 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);
+  return out;
+}
+
 /** The one root logger; modules take `logger.child({ module })`. */
 export function createLogger(level: string, stream?: DestinationStream): Logger {
   return pino(
@@ -37,6 +63,7 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
       level,
       base: { app: 'creditwatch' },
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      serializers: { err: (err: Error) => scrubDeep(stdSerializers.err(err)) },
       timestamp: stdTimeFunctions.isoTime,
     },
     stream ?? destination({ dest: 2, sync: true }),
