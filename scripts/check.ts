@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createCore, createProviders } from '../src/app.js';
-import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { configOrExplain, runCli } from '../src/cli.js';
 import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from '../src/format.js';
 import { forecastToJson, Insight } from '../src/insight.js';
 import { createLogger } from '../src/logger.js';
@@ -43,16 +43,8 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig(readEnvironment());
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`creditwatch: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrExplain();
+  if (config === null) return 1;
   const only = args.provider as ProviderId | undefined;
   if (only !== undefined && !config.providers.includes(only)) {
     console.error(`creditwatch: ${only} is not enabled (PROVIDERS=${config.providers.join(',')})`);
@@ -87,12 +79,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`creditwatch: check failed: ${(err as Error).message}`);
-    process.exitCode = 1;
-  },
-);
+runCli(main, 'check failed');

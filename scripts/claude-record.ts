@@ -3,7 +3,7 @@
  * (creating the table when absent), for teams without a scrape job.
  */
 import { claudeConnection } from '../src/app.js';
-import { ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { configOrExplain, runCli } from '../src/cli.js';
 import { formatMoney, parseAmount } from '../src/money.js';
 import { recordClaudeBalance } from '../src/providers/claude.js';
 
@@ -13,16 +13,9 @@ async function main(): Promise<number> {
     console.error('usage: npm run claude:record -- <amount>   e.g. npm run claude:record -- 8.07');
     return 1;
   }
-  let config: ReturnType<typeof loadConfig>;
-  try {
-    config = loadConfig({ ...readEnvironment(), PROVIDERS: 'claude' });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`creditwatch: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  // Only the Claude table's settings matter here, whatever PROVIDERS says.
+  const config = configOrExplain({ overrides: { PROVIDERS: 'claude' } });
+  if (config === null) return 1;
   const db = config.claudeDb!;
   const amount = parseAmount(raw);
   await recordClaudeBalance({ ...claudeConnection(db), timeoutMs: config.providerTimeoutMs }, amount);
@@ -30,12 +23,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`creditwatch: could not record the balance: ${(err as Error).message}`);
-    process.exitCode = 1;
-  },
-);
+runCli(main, 'could not record the balance');

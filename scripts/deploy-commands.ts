@@ -6,19 +6,11 @@
 import { REST } from '@discordjs/rest';
 import { type APIApplication, Routes } from 'discord.js';
 import { commandPayloads, loadCommands } from '../commands/index.js';
-import { type Config, ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { configOrExplain, runCli } from '../src/cli.js';
 
 async function main(): Promise<number> {
-  let config: Config;
-  try {
-    config = loadConfig(readEnvironment());
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`creditwatch: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  const config = configOrExplain();
+  if (config === null) return 1;
   const token = config.discord.token;
   if (token === null) {
     console.error('creditwatch: DISCORD_TOKEN is missing; deploy-commands needs the bot token.');
@@ -42,13 +34,5 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    // discord.js REST errors carry the route and status, never the token.
-    console.error(`creditwatch: could not register commands: ${(err as Error).message}`);
-    process.exitCode = 1;
-  },
-);
+// discord.js REST errors carry the route and status, never the token.
+runCli(main, 'could not register commands');

@@ -3,7 +3,7 @@
  * forecasts work from day one. Idempotent: importing the same file twice adds nothing.
  */
 import { readFile } from 'node:fs/promises';
-import { type Config, ConfigError, loadConfig, readEnvironment } from '../src/config.js';
+import { configOrExplain, runCli } from '../src/cli.js';
 import { parseBalanceLog } from '../src/import/parse-balance-log.js';
 import type { Currency } from '../src/money.js';
 import { openDatabase } from '../src/storage/db.js';
@@ -16,17 +16,9 @@ async function main(files: string[]): Promise<number> {
     );
     return files.length === 0 ? 1 : 0;
   }
-  let config: Config;
-  try {
-    // Importing needs only the history store; provider secrets are not required for it.
-    config = loadConfig(readEnvironment(), { providerSettings: 'optional' });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`creditwatch: ${err.message}`);
-      return 1;
-    }
-    throw err;
-  }
+  // Importing needs only the history store; provider secrets are not required for it.
+  const config = configOrExplain({ providerSettings: 'optional' });
+  if (config === null) return 1;
   // Kimi's currency follows the configured host, as live readings do.
   const kimiCurrency: Currency = config.moonshot?.currency ?? config.moonshotCurrency;
   const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
@@ -76,12 +68,4 @@ async function main(files: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`creditwatch: import failed: ${(err as Error).message}`);
-    process.exitCode = 1;
-  },
-);
+runCli(() => main(process.argv.slice(2)), 'import failed');

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { startBot } from './bot.js';
-import { type Config, ConfigError, loadConfig, readEnvironment } from './config.js';
+import { configOrExplain } from './cli.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
@@ -13,16 +13,8 @@ async function main(): Promise<void> {
     allowPositionals: false,
     strict: true,
   });
-  let config: Config;
-  try {
-    config = loadConfig(readEnvironment());
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(`creditwatch: ${err.message}`);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = configOrExplain();
+  if (config === null) process.exit(1);
   const dryRun = values['dry-run'] === true || config.dryRun;
   if (!dryRun && config.discord.token === null) {
     console.error(

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -6,23 +6,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { runNode } from '../support/run-node.js';
 
 // The compiled programs, as `npm start` and `npm run deploy-commands` run them (npm test builds first).
 const ROOT = join(import.meta.dirname, '../..');
 const MAIN = join(ROOT, 'dist/src/main.js');
 const DEPLOY = join(ROOT, 'dist/scripts/deploy-commands.js');
-
-function run(file: string, env: Record<string, string>, args: string[] = []) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [file, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 20_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 async function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();
@@ -60,7 +49,7 @@ describe('the bot as a process', () => {
   });
 
   it('GIVEN a guild id THEN deploy-commands looks up the application and registers all three commands in the guild', async () => {
-    const r = await run(
+    const r = await runNode(
       DEPLOY,
       env({
         DISCORD_GUILD_ID: fake.guildId,
@@ -107,7 +96,7 @@ describe('the bot as a process', () => {
 
   it('GIVEN no guild id and an application id THEN deploy-commands registers globally without a lookup', async () => {
     const before = fake.requests.filter((q) => q.path === '/applications/@me').length;
-    const r = await run(DEPLOY, env({ DISCORD_APPLICATION_ID: fake.applicationId }));
+    const r = await runNode(DEPLOY, env({ DISCORD_APPLICATION_ID: fake.applicationId }));
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('globally');
     expect(fake.registrations.at(-1)?.scope).toBe('global');
@@ -122,7 +111,7 @@ describe('the bot as a process', () => {
   });
 
   it('GIVEN no DISCORD_TOKEN THEN npm start stops with a clear message naming the token and --dry-run', async () => {
-    const r = await run(MAIN, env({ DISCORD_TOKEN: '' }));
+    const r = await runNode(MAIN, env({ DISCORD_TOKEN: '' }));
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('DISCORD_TOKEN is missing');
     expect(r.stderr).toContain('--dry-run');

@@ -1,44 +1,16 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type FakeMoonshot, startFakeMoonshot } from '../support/fake-moonshot.js';
+import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
+import { runNode } from '../support/run-node.js';
 
 // The compiled CLI, exactly as `npm run check` runs it (npm test builds before vitest runs).
 const CLI = join(import.meta.dirname, '../../dist/check.cjs');
 const KEY = 'sk-cli-SECRET-key-42';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function runCheck(env: Record<string, string>, args: string[] = []): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      // A clean environment: only PATH and HOME from outside, so a developer's settings can't leak in.
-      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-const kimiBody = (available: number, voucher: number, cash: number) => ({
-  json: {
-    code: 0,
-    data: { available_balance: available, voucher_balance: voucher, cash_balance: cash },
-    scode: '0x0',
-    status: true,
-  },
-});
+const runCheck = (env: Record<string, string>, args: string[] = []) => runNode(CLI, env, args);
 
 describe('npm run check (compiled CLI as a child process)', () => {
   let moonshot: FakeMoonshot;
@@ -57,7 +29,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
 
   beforeAll(async () => {
     expect(existsSync(CLI), 'run `npm run build` first (npm test does)').toBe(true);
-    moonshot = await startFakeMoonshot(kimiBody(12.34, 3.45, 8.89));
+    moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
     claudeDb = await createTestDatabase('cw_cli');
     await withClient(claudeDb.connectionString, (c) =>
       c.query('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamptz)'),
@@ -79,7 +51,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
       CLAUDE_DB_URL: claudeDb.connectionString,
       PROVIDER_TIMEOUT_MS: '3000',
     };
-    moonshot.setReply(kimiBody(12.34, 3.45, 8.89));
+    moonshot.setReply(moonshotBalance(12.34, 3.45, 8.89));
   });
 
   const logs = () => ({
@@ -114,7 +86,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
 
   it('GIVEN Kimi below threshold THEN the line turns ⚠️, the alert line is added and it exits 2', async () => {
     await setClaude('8.07');
-    moonshot.setReply(kimiBody(4.8, 1.2, 3.6));
+    moonshot.setReply(moonshotBalance(4.8, 1.2, 3.6));
     const r = await runCheck({
       ...env,
       SUMMARY_CHANNEL_ID: '123456789012345678',
@@ -140,7 +112,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
 
   it('GIVEN a balance exactly at the threshold THEN it is not low and exits 0', async () => {
     await setClaude('5.00');
-    moonshot.setReply(kimiBody(5, 5, 0));
+    moonshot.setReply(moonshotBalance(5, 5, 0));
     const r = await runCheck(env);
     expect(r.stdout).toContain('💳 **Claude:** $5.00 (threshold: $5.00)');
     expect(r.stdout).toContain('🌙 **Kimi:** $5.00 available (threshold: $5.00)');
@@ -190,7 +162,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
       '✅ Moonshot Balance Check\n💰 Available: $12.34\n🎁 Voucher: $3.45\n💵 Cash: $8.89\n',
     );
     expect(ok.code).toBe(0);
-    moonshot.setReply(kimiBody(1e-7, 0, 1e-7));
+    moonshot.setReply(moonshotBalance(1e-7, 0, 1e-7));
     const low = await runCheck(env, ['--provider', 'kimi']);
     expect(low.stdout).toBe(
       '⚠️ **Moonshot API Balance Low!**\n\n💰 **Available:** $0.00\n🎁 **Voucher:** $0.00\n💵 **Cash:** $0.00\n',
@@ -218,6 +190,19 @@ describe('npm run check (compiled CLI as a child process)', () => {
     expect(json.providers.map((p) => p.forecast?.status)).toEqual(['insufficient', 'insufficient']);
     expect(json.providers[1]?.forecast?.describe).toBe('not enough history');
     expect(r.code).toBe(0);
+  });
+
+  it('GIVEN npm run claude:record -- 9.99 THEN the next check reads that balance; GIVEN a bad amount THEN usage and exit 1', async () => {
+    const record = join(import.meta.dirname, '../../dist/scripts/claude-record.js');
+    const ok = await runNode(record, env, ['9.99']);
+    expect(ok.stderr).toBe('');
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('Recorded Claude balance $9.99 in claude_api_usage');
+    expect(ok.stdout).not.toContain('postgres://');
+    expect((await runCheck(env)).stdout).toContain('💳 **Claude:** $9.99 (threshold: $5.00)');
+    const bad = await runNode(record, env, ['-3']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('usage: npm run claude:record -- <amount>');
   });
 
   it('GIVEN invalid settings THEN it lists every problem and exits 1 without checking anything', async () => {

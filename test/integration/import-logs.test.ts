@@ -1,24 +1,14 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/storage/db.js';
 import { HistoryStore } from '../../src/storage/history.js';
+import { runNode } from '../support/run-node.js';
 
 const SCRIPT = join(import.meta.dirname, '../../dist/scripts/import-logs.js');
 
-function run(env: Record<string, string>, files: string[]) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [SCRIPT, ...files],
-      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 20_000 },
-      (err, stdout, stderr) =>
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const run = (env: Record<string, string>, files: string[]) => runNode(SCRIPT, env, files);
 
 const CLAUDE_LOG = [
   '[2026-01-29 09:00:00] Claude: $8.07',
