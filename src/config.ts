@@ -4,16 +4,11 @@ import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
 import { type Amount, type Currency, parseAmount } from './money.js';
+import type { ClaudeDbConfig } from './providers/claude.js';
 import { PROVIDER_IDS, type ProviderId } from './types.js';
 
-/** Connection settings for the database that holds `claude_api_usage`. */
-export interface ClaudeDbConfig {
-  readonly connectionString?: string;
-  readonly host?: string;
-  readonly port?: number;
-  readonly user?: string;
-  readonly password?: string;
-  readonly database?: string;
+/** Connection settings for the database that holds `claude_api_usage`: pg's fields, and TLS as a mode. */
+export interface ClaudeDbSettings extends Omit<ClaudeDbConfig, 'ssl'> {
   /** `false`: plain; `'require'`: TLS without CA check (libpq sslmode=require); `'verify'`: TLS with CA check. */
   readonly ssl: false | 'require' | 'verify';
   /** Where it points, for messages: host:port/db, never the password. */
@@ -29,7 +24,7 @@ export interface Config {
   } | null;
   /** Kimi's currency, known even without an API key (import-logs needs it). */
   readonly moonshotCurrency: Currency;
-  readonly claudeDb: ClaudeDbConfig | null;
+  readonly claudeDb: ClaudeDbSettings | null;
   readonly defaultThreshold: Amount;
   readonly claudeStaleAfterMs: number;
   readonly providerTimeoutMs: number;
@@ -231,7 +226,7 @@ export function loadConfig(
     }
   }
 
-  let claudeDb: ClaudeDbConfig | null = null;
+  let claudeDb: ClaudeDbSettings | null = null;
   const sslRaw = get('CLAUDE_DB_SSL')?.toLowerCase();
   if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
     problems.push(`CLAUDE_DB_SSL=${JSON.stringify(sslRaw)} must be off, require or verify`);
@@ -239,7 +234,7 @@ export function loadConfig(
   if (providers.includes('claude')) {
     const claudeUrl = url('CLAUDE_DB_URL', undefined, ['postgres:', 'postgresql:']);
     const host = get('SUPABASE_DB_HOST');
-    const sslFor = (h: string): ClaudeDbConfig['ssl'] =>
+    const sslFor = (h: string): ClaudeDbSettings['ssl'] =>
       sslRaw === 'off'
         ? false
         : sslRaw === 'verify'

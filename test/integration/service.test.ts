@@ -1,13 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
 import { parseAmount } from '../../src/money.js';
 import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
+import { captureLogs } from '../support/log-capture.js';
 import { createTestDatabase } from '../support/postgres.js';
 
 /** A provider under the test's control: answers `value`, or never answers at all. */
@@ -34,17 +33,6 @@ function scripted(id: ProviderId, behaviour: { value?: string; hang?: boolean; t
     close: async () => {},
   };
   return { provider, calls: () => calls };
-}
-
-function captureLogs() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger('info', stream), lines };
 }
 
 describe('BalanceService', () => {

@@ -1,23 +1,12 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, scrubSecrets } from '../../src/logger.js';
-
-function capture() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: createLogger('info', stream), text: () => lines.join('') };
-}
+import { scrubSecrets } from '../../src/logger.js';
+import { captureLogs } from '../support/log-capture.js';
 
 const INTERACTION_TOKEN = 'aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDEyMzQ1Njc4OmFiY2RlZmdoaWprbG1ub3A';
 
 describe('logging never carries secrets', () => {
   it('GIVEN an error whose URL holds an interaction token THEN the logged error has the token removed', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     const err = Object.assign(
       new Error(`Unknown interaction at /interactions/123456789012345678/${INTERACTION_TOKEN}/callback`),
       {
@@ -33,7 +22,7 @@ describe('logging never carries secrets', () => {
   });
 
   it('GIVEN secret-bearing fields THEN they are redacted by name', () => {
-    const { logger, text } = capture();
+    const { logger, text } = captureLogs();
     logger.info(
       {
         apiKey: 'sk-moonshot-SECRET',
