@@ -60,6 +60,23 @@ function chartSeries(r: HistoryReport): ChartSeries {
   };
 }
 
+/**
+ * The chart's time axis: the period, reaching forward to where the projections meet the threshold, but
+ * never more than one period ahead, so the history keeps at least half the width.
+ */
+export function chartWindow(
+  series: readonly ChartSeries[],
+  period: Period,
+  now: Date,
+): { from: Date; to: Date } {
+  const ends = series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []);
+  const projectedEnd = Math.max(now.getTime(), ...ends);
+  return {
+    from: new Date(now.getTime() - PERIODS[period]),
+    to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
+  };
+}
+
 /** Renders the reply and the chart(s): one chart per currency, so dollars and yuan never share an axis. */
 export function renderHistory(
   reports: readonly HistoryReport[],
@@ -72,12 +89,18 @@ export function renderHistory(
   const plotted = reports.filter((r) => r.stats.enough);
   const files: AttachmentBuilder[] = [];
   for (const currency of [...new Set(plotted.map((r) => r.currency))]) {
-    const group = plotted.filter((r) => r.currency === currency);
-    const png = renderBalanceChart(group.map(chartSeries), {
+    const series = plotted.filter((r) => r.currency === currency).map(chartSeries);
+    // The time axis reaches forward to where the projections meet the threshold, but never more than one
+    // period ahead, so the history keeps at least half the width.
+    const projectedEnd = Math.max(
+      now.getTime(),
+      ...series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []),
+    );
+    const png = renderBalanceChart(series, {
       title: `Balance, last ${period} (${currency})`,
       currencySymbol: currencySymbol(currency),
       from: new Date(now.getTime() - PERIODS[period]),
-      to: now,
+      to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
     });
     files.push(new AttachmentBuilder(png, { name: `balance-${period}-${currency.toLowerCase()}.png` }));
   }
