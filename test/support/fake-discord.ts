@@ -633,6 +633,22 @@ interface ChannelState {
   lastMessageId: string | null;
 }
 
+/** A DM channel with `recipient`, as Discord creates one on first contact. */
+function newDmChannel(recipient: JsonObject, id: string = snowflake()): ChannelState {
+  return {
+    id,
+    name: '',
+    type: 1,
+    parentId: null,
+    topic: null,
+    position: 0,
+    overwrites: [],
+    guildId: null,
+    recipient,
+    lastMessageId: null,
+  };
+}
+
 interface GuildState {
   readonly id: string;
   readonly name: string;
@@ -1753,18 +1769,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (existing) return ok(channelObject(existing, false));
     const user =
       knownUsers.get(recipientId)?.user ?? userObject({ id: recipientId, username: 'user' }, false);
-    const channel: ChannelState = {
-      id: snowflake(),
-      name: '',
-      type: 1,
-      parentId: null,
-      topic: null,
-      position: 0,
-      overwrites: [],
-      guildId: null,
-      recipient: user,
-      lastMessageId: null,
-    };
+    const channel = newDmChannel(user);
     dmChannels.set(channel.id, channel);
     return ok(channelObject(channel, false));
   });
@@ -2500,18 +2505,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       };
     } else {
       const existing = input.channelId ? dmChannels.get(input.channelId) : undefined;
-      channel = existing ?? {
-        id: input.channelId ?? snowflake(),
-        name: '',
-        type: 1,
-        parentId: null,
-        topic: null,
-        position: 0,
-        overwrites: [],
-        guildId: null,
-        recipient: user,
-        lastMessageId: null,
-      };
+      channel = existing ?? newDmChannel(user, input.channelId);
       dmChannels.set(channel.id, channel);
       payload = {
         app_permissions: DM_APP_PERMISSIONS.toString(),
