@@ -82,7 +82,7 @@ export default {
       const problem = validateThresholdText(text);
       if (problem) throw new UserError(`Threshold not changed: ${text.slice(0, 30)} ${problem}.`);
       const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
-      ctx.service.invalidate();
+      await ctx.service.rejudgeCached();
       await ctx.onThresholdChanged?.(provider);
       const old =
         change.oldValue === null
@@ -95,7 +95,7 @@ export default {
     }
     if (sub === 'reset') {
       const change = await store.reset(provider, who(interaction.user), ctx.now());
-      ctx.service.invalidate();
+      await ctx.service.rejudgeCached();
       await ctx.onThresholdChanged?.(provider);
       const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
       await reply(

@@ -103,13 +103,6 @@ export class BalanceService {
     return run;
   }
 
-  /** A summary no older than `maxAgeMs` (the cached one when it is young enough), else a fresh check. */
-  async current(maxAgeMs: number): Promise<{ summary: Summary; cached: boolean }> {
-    const c = this.cached;
-    if (c && this.now().getTime() - c.checkedAt.getTime() <= maxAgeMs) return { summary: c, cached: true };
-    return { summary: await this.checkAll(), cached: false };
-  }
-
   /** The cached summary when it is no older than `maxAgeMs`, without checking. */
   peek(maxAgeMs: number): Summary | null {
     const c = this.cached;
@@ -124,9 +117,12 @@ export class BalanceService {
     );
   }
 
-  /** Forgets the cached summary (after a threshold change, say). */
-  invalidate(): void {
-    this.cached = null;
+  /**
+   * Re-judges the cached summary against the thresholds in force now (after `/threshold`), so the
+   * next `/balance` shows the new threshold without calling the providers again.
+   */
+  async rejudgeCached(): Promise<void> {
+    if (this.cached) this.cached = await this.rejudge(this.cached);
   }
 
   private async runCheck(): Promise<Summary> {

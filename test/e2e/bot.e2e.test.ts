@@ -225,6 +225,11 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
       '✅ Kimi threshold set to $7.50 (was $5.00 (default)). The next post and alert check use it.',
     );
     expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('7.50');
+    // The cached reading is judged again at once: /balance shows the new threshold without a new check.
+    const calls = moonshot.requests.length;
+    const balance = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
+    expect((await balance.callback()).content).toMatch(/threshold \$7\.50 · (✅ ok|⚠️ low)/);
+    expect(moonshot.requests.length).toBe(calls);
 
     const byRole = fake.sendCommand({
       name: 'threshold',

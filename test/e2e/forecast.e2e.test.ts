@@ -74,7 +74,7 @@ describe('spend insight end to end: history through the service, forecast throug
 
     // The hourly post carries the short clause.
     const post = await summaryPost(
-      (await bot.core.service.current(60_000)).summary,
+      bot.core.service.peek(60_000)!,
       { insight: bot.context.insight, channelId: fake.channelId, cron: '0 * * * *' },
       new Date(clock),
     );

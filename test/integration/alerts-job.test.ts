@@ -225,7 +225,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     await step([bot], moonshotBalance(8, 0, 8));
     const calls = moonshot.requests.length;
     await bot.core.thresholds.set('kimi', parseAmount('10'), 'test');
-    bot.core.service.invalidate();
+    await bot.core.service.rejudgeCached();
     await bot.alerts.reevaluate('kimi');
     expect(moonshot.requests.length).toBe(calls);
     const low = drain([bot]);

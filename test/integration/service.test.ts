@@ -80,7 +80,7 @@ describe('BalanceService', () => {
     const [x, y] = await Promise.all([core.service.checkAll(), core.service.checkAll()]);
     expect(x).toBe(y);
     expect([a.calls(), b.calls()]).toEqual([1, 1]);
-    expect((await core.service.current(60_000)).cached).toBe(true);
+    expect(core.service.peek(60_000)).toBe(x);
     expect([a.calls(), b.calls()]).toEqual([1, 1]);
   });
 
