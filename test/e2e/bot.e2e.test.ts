@@ -339,9 +339,6 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
       c.query<{ n: string }>("SELECT count(*) AS n FROM schedule_slots WHERE job = 'summary'"),
     );
     expect(posts.length).toBe(Number(slots.rows[0]?.n));
-    // One post per second-slot: two replicas posting the same slot would land within a few ms of each other.
-    const times = posts.map((m) => m.receivedAt).sort((x, y) => x - y);
-    for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(500);
     await shared.drop();
   });
 
