@@ -2,6 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCore } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { runNode } from '../support/run-node.js';
@@ -190,6 +193,21 @@ describe('npm run check (compiled CLI as a child process)', () => {
     expect(json.providers.map((p) => p.forecast?.status)).toEqual(['insufficient', 'insufficient']);
     expect(json.providers[1]?.forecast?.describe).toBe('not enough history');
     expect(r.code).toBe(0);
+  });
+
+  it('GIVEN a running bot holds the embedded store open THEN the CLI records into the same file alongside it', async () => {
+    await setClaude('8.07');
+    const bot = await createCore(loadConfig(env), createLogger('silent'));
+    try {
+      await bot.service.checkAll();
+      const [cli] = await Promise.all([runCheck(env), bot.service.checkAll()]);
+      expect(cli.code).toBe(0);
+      await bot.service.checkAll();
+      // Two providers × (three bot checks + one CLI check), all in the one file.
+      expect(await bot.history.count()).toBe(8);
+    } finally {
+      await bot.close();
+    }
   });
 
   it('GIVEN npm run claude:record -- 9.99 THEN the next check reads that balance; GIVEN a bad amount THEN usage and exit 1', async () => {
