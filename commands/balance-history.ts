@@ -2,6 +2,7 @@ import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
 import { type ChartSeries, renderBalanceChart } from '../src/chart/balance-chart.js';
 import { UserError } from '../src/discord/errors.js';
 import { formatRate, formatRunway } from '../src/forecast.js';
+import { formatUtc } from '../src/format.js';
 import type { HistoryReport } from '../src/insight.js';
 import { currencySymbol, formatMoney } from '../src/money.js';
 import { PROVIDER_INFO } from '../src/types.js';
@@ -16,8 +17,6 @@ export const PERIODS = {
 } as const;
 export type Period = keyof typeof PERIODS;
 
-const utc = (d: Date) => `${d.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-
 function reportBlock(r: HistoryReport, now: Date): string {
   const info = PROVIDER_INFO[r.provider];
   const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
@@ -29,11 +28,11 @@ function reportBlock(r: HistoryReport, now: Date): string {
   const net = `${s.netChange.gte(0) ? '+' : ''}${money(s.netChange)}`;
   const lines = [
     head,
-    `   first ${money(s.first.amount)} (${utc(s.first.at)}) → last ${money(s.last.amount)} (${utc(s.last.at)})`,
+    `   first ${money(s.first.amount)} (${formatUtc(s.first.at)}) → last ${money(s.last.amount)} (${formatUtc(s.last.at)})`,
     `   min ${money(s.min.amount)} · max ${money(s.max.amount)} · net ${net} · spend ${money(s.spend)} · threshold ${money(r.threshold)}`,
   ];
   if (s.topUps.length > 0) {
-    const shown = s.topUps.slice(-5).map((t) => `+${money(t.amount)} ${utc(t.at)}`);
+    const shown = s.topUps.slice(-5).map((t) => `+${money(t.amount)} ${formatUtc(t.at)}`);
     const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
     lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
   }

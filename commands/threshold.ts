@@ -1,6 +1,7 @@
 import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
 import { validateThresholdText } from '../src/config.js';
 import { UserError } from '../src/discord/errors.js';
+import { formatUtc } from '../src/format.js';
 import { formatMoney, parseAmount } from '../src/money.js';
 import { PROVIDER_INFO } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
@@ -64,7 +65,7 @@ export default {
             : 'USD';
           const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
           lines.push(
-            `• ${c.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+            `• ${formatUtc(c.changedAt)} ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
           );
         }
       }

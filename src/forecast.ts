@@ -1,3 +1,4 @@
+import { formatUtc } from './format.js';
 import type { Amount, Currency } from './money.js';
 import { Big, currencySymbol, formatMoney } from './money.js';
 
@@ -132,7 +133,7 @@ export function computeForecast(input: ForecastInput): Forecast {
   if (!first || !latest || basis.length < 2 || spanMs < MIN_SPAN_MS) {
     let reason: string;
     if (!latest) reason = 'no successful readings yet';
-    else if (basis.length < 2) reason = `only one distinct reading (as of ${formatInstant(latest.asOf)})`;
+    else if (basis.length < 2) reason = `only one distinct reading (as of ${formatUtc(latest.asOf)})`;
     else reason = `readings span only ${Math.round(spanMs / MINUTE_MS)} min; need at least 1 hour`;
     return {
       status: 'insufficient',
@@ -233,12 +234,12 @@ export function formatRunway(forecast: Forecast, currency: Currency, now: Date):
     const topUpNote = topUps > 0 ? ` (${topUps} top-up${topUps === 1 ? '' : 's'})` : '';
     return `no spend${topUpNote} · ${tail}`;
   }
-  const runsOut = formatInstant(forecast.runsOutAt);
+  const runsOut = formatUtc(forecast.runsOutAt);
   let head: string;
   if (latest.available.lte(0)) {
-    head = `out of credit (${formatMoney(latest.available, currency)} as of ${formatInstant(latest.asOf)})`;
+    head = `out of credit (${formatMoney(latest.available, currency)} as of ${formatUtc(latest.asOf)})`;
   } else if (forecast.runsOutAt.getTime() <= now.getTime()) {
-    const lastReading = `${formatMoney(latest.available, currency)} at ${formatInstant(latest.asOf)}`;
+    const lastReading = `${formatMoney(latest.available, currency)} at ${formatUtc(latest.asOf)}`;
     head = `projected to have run out ~${runsOut} (last reading ${lastReading})`;
   } else if (forecast.belowThreshold) {
     head = `below threshold ${threshold}, runs out ~${runsOut}`;
@@ -246,7 +247,7 @@ export function formatRunway(forecast: Forecast, currency: Currency, now: Date):
     head = `at threshold ${threshold}, runs out ~${runsOut}`;
   } else {
     const reaches = forecast.reachesThresholdAt
-      ? ` (threshold ${threshold} ~${formatInstant(forecast.reachesThresholdAt)})`
+      ? ` (threshold ${threshold} ~${formatUtc(forecast.reachesThresholdAt)})`
       : '';
     head = `runs out ~${runsOut}${reaches}`;
   }
@@ -304,7 +305,7 @@ export function summarizeHistory(points: readonly HistoryPoint[], currency: Curr
     const latest = last ? { amount: last.available, at: last.asOf } : null;
     const reason = latest ? 'only one distinct reading' : 'no readings';
     const text = latest
-      ? `${reason}: ${money(latest.amount)} at ${formatInstant(latest.at)}`
+      ? `${reason}: ${money(latest.amount)} at ${formatUtc(latest.at)}`
       : 'no readings in this period';
     return {
       enough: false,
@@ -425,9 +426,4 @@ function shortSpan(ms: number): string {
 
 function longSpan(days: number): string {
   return days >= 1 ? `${days.toFixed(1)} days` : `${(days * 24).toFixed(1)} hours`;
-}
-
-function formatInstant(date: Date): string {
-  const rounded = new Date(Math.round(date.getTime() / MINUTE_MS) * MINUTE_MS);
-  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }

@@ -1,6 +1,12 @@
 import { formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
 
+/** `2026-11-27 10:00 UTC`: a moment in UTC, to the minute (rounded). */
+export function formatUtc(date: Date): string {
+  const rounded = new Date(Math.round(date.getTime() / 60_000) * 60_000);
+  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
 /** `45s`, `12m`, `7h 12m`, `3d 2h`: the two largest units, for ages and durations. */
 export function formatDuration(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

@@ -1,15 +1,7 @@
-import { formatDuration } from '../format.js';
+import { formatDuration, formatUtc } from '../format.js';
 import { type Amount, amountToText, formatMoney } from '../money.js';
 import { PROVIDER_INFO } from '../types.js';
 import type { AlertKind, AlertNotification } from './engine.js';
-
-const MINUTE_MS = 60_000;
-
-/** `2026-11-27 10:00 UTC`: to the minute, rounded. */
-export function formatUtc(date: Date): string {
-  const rounded = new Date(Math.round(date.getTime() / MINUTE_MS) * MINUTE_MS);
-  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
 
 /** Kinds that call for someone to act, so they may ping `ALERT_MENTION_ROLE_ID`; good news never pings. */
 export function isUrgent(kind: AlertKind): boolean {

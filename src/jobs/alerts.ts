@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { type AlertSettings, type AlertState, evaluate } from '../alerts/engine.js';
-import { formatUtc } from '../alerts/messages.js';
 import {
   type AlertChannel,
   discordChannel,
@@ -13,7 +12,7 @@ import type { Core } from '../app.js';
 import type { Config } from '../config.js';
 import type { Poster } from '../discord/poster.js';
 import type { Forecast } from '../forecast.js';
-import { formatDuration } from '../format.js';
+import { formatDuration, formatUtc } from '../format.js';
 import type { Insight } from '../insight.js';
 import type { Logger } from '../logger.js';
 import type { ProviderStatus, Summary } from '../service.js';
