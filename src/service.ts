@@ -3,7 +3,7 @@ import type { Logger } from './logger.js';
 import type { Amount, Currency } from './money.js';
 import type { HistoryStore } from './storage/history.js';
 import type { ThresholdStore } from './thresholds.js';
-import { type BalanceProvider, type CheckResult, PROVIDER_INFO, type ProviderId } from './types.js';
+import { type BalanceProvider, type CheckResult, isStale, PROVIDER_INFO, type ProviderId } from './types.js';
 
 /** Where a provider stands after one check. */
 export type ProviderState = 'ok' | 'low' | 'failed';
@@ -199,7 +199,7 @@ export class BalanceService {
           threshold,
           state: !result.ok ? 'failed' : isLow(result.available, threshold) ? 'low' : 'ok',
           ageMs,
-          stale: ageMs !== null && staleAfterMs !== null && ageMs > staleAfterMs,
+          stale: result.ok && staleAfterMs !== null && isStale(result, staleAfterMs, new Date(now)),
           staleAfterMs,
         };
       }),

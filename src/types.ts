@@ -49,3 +49,21 @@ export const PROVIDER_INFO: Record<ProviderId, { label: string; emoji: string }>
   claude: { label: 'Claude', emoji: '💳' },
   kimi: { label: 'Kimi', emoji: '🌙' },
 };
+
+/**
+ * `asOf` of a reading whose row has a NULL `updated_at`: its age is unknown, so it is dated at the epoch,
+ * which makes it stale under any `staleAfterMs`. Formatters can recognise it with {@link hasUnknownAge}.
+ */
+export const UNKNOWN_AS_OF_MS = 0;
+
+/** True when the reading's figure is older than `staleAfterMs` at `now` (always true for an unknown age). */
+export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
+  const asOf = reading.asOf.getTime();
+  if (Number.isNaN(asOf) || asOf === UNKNOWN_AS_OF_MS) return true;
+  return now.getTime() - asOf > staleAfterMs;
+}
+
+/** True when the reading came from a row whose `updated_at` was NULL. */
+export function hasUnknownAge(reading: Pick<BalanceReading, 'asOf'>): boolean {
+  return reading.asOf.getTime() === UNKNOWN_AS_OF_MS;
+}

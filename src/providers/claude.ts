@@ -9,7 +9,11 @@ import {
   types,
 } from 'pg';
 import { type Amount, amountToText, parseAmount } from '../money.js';
-import type { BalanceProvider, BalanceReading } from '../types.js';
+import { type BalanceProvider, type BalanceReading, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
+
+// The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
+export { hasUnknownAge, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
+
 import {
   boundedCheck,
   errorCode,
@@ -61,24 +65,6 @@ export interface ClaudeProvider extends BalanceProvider {
 /** The one query the provider runs. */
 export const CLAUDE_BALANCE_QUERY =
   'SELECT available_balance, updated_at FROM claude_api_usage ORDER BY updated_at DESC NULLS LAST LIMIT 1';
-
-/**
- * `asOf` of a reading whose row has a NULL `updated_at`: its age is unknown, so it is dated at the epoch,
- * which makes it stale under any `staleAfterMs`. Formatters can recognise it with {@link hasUnknownAge}.
- */
-export const UNKNOWN_AS_OF_MS = 0;
-
-/** True when the reading's figure is older than `staleAfterMs` at `now` (always true for an unknown age). */
-export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
-  const asOf = reading.asOf.getTime();
-  if (Number.isNaN(asOf) || asOf === UNKNOWN_AS_OF_MS) return true;
-  return now.getTime() - asOf > staleAfterMs;
-}
-
-/** True when the reading came from a row whose `updated_at` was NULL. */
-export function hasUnknownAge(reading: Pick<BalanceReading, 'asOf'>): boolean {
-  return reading.asOf.getTime() === UNKNOWN_AS_OF_MS;
-}
 
 /** A database operation of {@link recordClaudeBalance} failed; `message` is safe to show (no password). */
 export class ClaudeDbError extends Error {
