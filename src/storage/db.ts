@@ -216,13 +216,3 @@ export async function openDatabase(opts: { databaseUrl: string | null; sqlitePat
   }
   return db;
 }
-
-/** `true` when a fresh `SELECT 1` succeeds. */
-export async function ping(db: Db): Promise<boolean> {
-  try {
-    await sql`select 1`.execute(db.kysely);
-    return true;
-  } catch {
-    return false;
-  }
-}

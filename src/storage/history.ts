@@ -111,19 +111,6 @@ export class HistoryStore {
     return rows.map(toStored);
   }
 
-  /** The most recent reading per provider, ok or not. */
-  async latest(provider: ProviderId): Promise<StoredReading | null> {
-    const row = await this.db.kysely
-      .selectFrom('readings')
-      .selectAll()
-      .where('provider', '=', provider)
-      .orderBy('checked_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
-    return row ? toStored(row) : null;
-  }
-
   async count(): Promise<number> {
     const row = await this.db.kysely
       .selectFrom('readings')
