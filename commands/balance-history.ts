@@ -1,7 +1,7 @@
 import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
 import { type ChartSeries, renderBalanceChart } from '../src/chart/balance-chart.js';
 import { UserError } from '../src/discord/errors.js';
-import { formatRate, formatRunway } from '../src/forecast.js';
+import { formatRunway } from '../src/forecast.js';
 import { formatUtc } from '../src/format.js';
 import type { HistoryReport } from '../src/insight.js';
 import { currencySymbol, formatMoney } from '../src/money.js';
@@ -36,7 +36,7 @@ function reportBlock(r: HistoryReport, now: Date): string {
     const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
     lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
   }
-  lines.push(`   📉 ${formatRate(r.forecast, r.currency)} · ${formatRunway(r.forecast, r.currency, now)}`);
+  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now)}`);
   return lines.join('\n');
 }
 

@@ -1,5 +1,5 @@
 import { SlashCommandBuilder } from 'discord.js';
-import { type Forecast, formatRate, formatRunway } from '../src/forecast.js';
+import { type Forecast, formatRunway } from '../src/forecast.js';
 import { formatDuration } from '../src/format.js';
 import { formatMoney } from '../src/money.js';
 import type { ProviderStatus, Summary } from '../src/service.js';
@@ -37,7 +37,8 @@ function statusBlock(
     }
   }
   if (forecast) {
-    lines.push(`   📉 ${formatRate(forecast, r.currency)} · ${formatRunway(forecast, r.currency, now)}`);
+    // formatRunway states the rate itself: once per line.
+    lines.push(`   📉 ${formatRunway(forecast, r.currency, now)}`);
   }
   if (alert) lines.push(`   🔔 ${alert}`);
   return lines.join('\n');

@@ -11,6 +11,12 @@ const MIN_SPAN_MS = HOUR_MS;
 const CLOCK_SKEW_MS = 5 * MINUTE_MS;
 /** Keeps projected dates representable when the rate is vanishingly small (1e-7 a day). */
 const MAX_RUNWAY_DAYS = 365_000;
+/** The span is cut into this many equal parts to see how the readings spread over it (coverage). */
+export const COVERAGE_PARTS = 12;
+/** Below this coverage the readings are bunched: confidence is low whatever their number. */
+const POOR_COVERAGE = 0.5;
+/** From this coverage up, a long enough span (3 days) without fallback is high confidence. */
+const GOOD_COVERAGE = 0.75;
 
 /** One successful reading, as stored. Any order; repeats of the same `asOf` are the same observation. */
 export interface HistoryPoint {
@@ -33,10 +39,18 @@ export interface TopUp {
 
 export type Confidence = 'low' | 'medium' | 'high';
 
-/** What a forecast used: distinct observations, their first→last span in days, and whether it fell back. */
+/**
+ * What a forecast used: distinct observations, their first→last span in days, how evenly they cover that
+ * span, and whether it fell back.
+ */
 export interface BasedOn {
   readonly observations: number;
   readonly days: number;
+  /**
+   * Share (0–1) of the span's {@link COVERAGE_PARTS} equal parts that hold at least one observation; 0 when
+   * there is no span. 40 readings in 2 minutes plus one 3.5 days earlier cover 2 of 12 parts.
+   */
+  readonly coverage: number;
   /** True when the trailing window held too little, so older observations were used instead. */
   readonly fellBack: boolean;
 }
@@ -45,7 +59,7 @@ interface ForecastCommon {
   readonly threshold: Amount;
   readonly basedOn: BasedOn;
   readonly confidence: Confidence;
-  /** Short clause for the hourly post; see {@link computeForecast} for the wordings. */
+  /** Short runway clause for the hourly post; see {@link computeForecast} for the wordings. */
   readonly describe: string;
   /** The newest observation used, if there is any. */
   readonly latest: Observation | null;
@@ -106,17 +120,24 @@ export interface ForecastInput {
  * observation at a time until the span is usable. Rises are top-ups, falls are
  * spend; the rate is spend over the first→last span, so a source that stopped updating keeps its real rate.
  *
- * Confidence: `low` if the span is under 24 hours or there are fewer than 4 observations; `high` if it is at
- * least 3 days and 12 observations and did not fall back; `medium` otherwise.
+ * Confidence rests on the time the observations span and how they spread over it, never on their count
+ * alone. Coverage is the share of the span's {@link COVERAGE_PARTS} equal parts holding at least one
+ * observation:
+ * - `low` if the span is under 24 hours, or coverage is under 50 % (the readings are bunched);
+ * - `high` if the span is at least 3 days, coverage is at least 75 %, and the forecast did not fall back;
+ * - `medium` otherwise.
  *
- * `describe` is one of:
+ * `describe` is one of (durations by {@link formatSpan}, counted from `now`):
  * - `not enough history`
- * - `no spend in 7d` / `no spend in 5h` (the observed span, rounded)
- * - `~6 days left`, `~14 hours left`, `~1 hour left`, `<1 hour left`, `>1 year left` (until 0, counted
- *   from `now`: hours below 47.5 hours, days above)
- * - `at threshold, ~2 days to $0` / `below threshold, ~14 hours to ¥0`
+ * - `no spend in 7 d` / `no spend in 5 h` (the observed span)
+ * - `threshold in 25 h · $0 in 3 d` (above the threshold; just `$0 in 3 d` when the threshold is 0)
+ * - `at threshold · $0 in 2 d` / `below threshold · ¥0 in 14 h`
+ * - `projected below threshold by now · $0 in 20 h` (a stale source whose projection has crossed the threshold)
  * - `projected empty by now` (the latest reading was positive but its projection has run out; stale source)
  * - `out of credit ($0.00)` / `out of credit (-$0.50)` (the latest reading is ≤ 0)
+ *
+ * Every projection (all but `out of credit`) ends with `(low confidence: 2 readings over 5 h)` when the
+ * confidence is low, so the short clause never hides it; see {@link confidenceWords}.
  */
 export function computeForecast(input: ForecastInput): Forecast {
   const { threshold, currency, now } = input;
@@ -128,7 +149,12 @@ export function computeForecast(input: ForecastInput): Forecast {
   const first = basis[0];
   const latest = basis.at(-1) ?? null;
   const spanMs = first && latest ? latest.asOf.getTime() - first.asOf.getTime() : 0;
-  const basedOn: BasedOn = { observations: basis.length, days: spanMs / DAY_MS, fellBack };
+  const basedOn: BasedOn = {
+    observations: basis.length,
+    days: spanMs / DAY_MS,
+    coverage: coverage(basis, spanMs),
+    fellBack,
+  };
 
   if (!first || !latest || basis.length < 2 || spanMs < MIN_SPAN_MS) {
     let reason: string;
@@ -147,14 +173,14 @@ export function computeForecast(input: ForecastInput): Forecast {
   }
 
   const { spend, topUps } = movements(basis);
-  const confidence = rateConfidence(basis.length, spanMs, fellBack);
+  const confidence = rateConfidence(spanMs, basedOn.coverage, fellBack);
   if (spend.eq(0)) {
     return {
       status: 'idle',
       threshold,
       basedOn,
       confidence,
-      describe: `no spend in ${shortSpan(spanMs)}`,
+      describe: `no spend in ${formatSpan(spanMs)}`,
       latest,
       spend,
       ratePerDay: new Big(0),
@@ -177,14 +203,13 @@ export function computeForecast(input: ForecastInput): Forecast {
   const reachesThresholdAt = belowThreshold ? null : dateAfter(thresholdDays);
   const daysToThreshold = belowThreshold ? 0 : Math.max(0, thresholdDays - sinceAsOfDays);
 
+  const projection = { available: latest.available, threshold, belowThreshold, daysToThreshold, daysToZero };
   let describe: string;
   if (latest.available.lte(0)) describe = `out of credit (${formatMoney(latest.available, currency)})`;
-  else if (daysToZero <= 0) describe = 'projected empty by now';
-  else if (belowThreshold)
-    describe = `below threshold, ${timeLeft(daysToZero)} to ${currencySymbol(currency)}0`;
-  else if (latest.available.eq(threshold)) {
-    describe = `at threshold, ${timeLeft(daysToZero)} to ${currencySymbol(currency)}0`;
-  } else describe = `${timeLeft(daysToZero)} left`;
+  else {
+    describe = daysToZero <= 0 ? 'projected empty by now' : runwayPhrase(projection, currency);
+    if (confidence === 'low') describe += ` (${confidenceWords(confidence, basedOn)})`;
+  }
 
   return {
     status: 'ok',
@@ -215,43 +240,88 @@ export function formatRate(forecast: Forecast, currency: Currency): string {
 }
 
 /**
- * One line explaining the forecast, e.g.
- * `runs out ~2026-12-04 13:00 UTC (threshold $5.00 ~2026-12-02 09:00 UTC) · $1.25/day over 6.9 days,
- * 160 readings (high confidence)`. Times are UTC to the minute; `now` decides whether a projection is past.
+ * The one unit rule for every runway and span the project prints: whole hours under 2 days (`25 h`,
+ * `47 h`), whole days from 2 days up (`2 d`, `13 d`), always rounded down, so a runway is never
+ * overstated (47 h 59 m is `47 h`, 2 d 23 h is `2 d`); `<1 h` under an hour and `>365 d` beyond a year.
+ */
+export function formatSpan(ms: number): string {
+  // Whole seconds first, so float noise (24.99999 h for an exact 25 h) does not cost a whole unit.
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 3600) return '<1 h';
+  if (seconds < 48 * 3600) return `${Math.floor(seconds / 3600)} h`;
+  const days = Math.floor(seconds / 86_400);
+  return days > 365 ? '>365 d' : `${days} d`;
+}
+
+/**
+ * The confidence in words with what it rests on: `high confidence: 21 readings over 5 d`,
+ * `medium confidence: 17 readings over 4 d, fell back to older readings`, `low confidence: 2 readings over
+ * 5 h`, `low confidence: 41 readings over 3 d with long gaps` (coverage under 50 %).
+ */
+export function confidenceWords(confidence: Confidence, basedOn: BasedOn): string {
+  const n = basedOn.observations;
+  const gaps = basedOn.days >= 1 && basedOn.coverage < POOR_COVERAGE ? ' with long gaps' : '';
+  const fellBack = basedOn.fellBack ? ', fell back to older readings' : '';
+  return `${confidence} confidence: ${n} reading${n === 1 ? '' : 's'} over ${formatSpan(basedOn.days * DAY_MS)}${gaps}${fellBack}`;
+}
+
+/** What a runway phrase needs; an {@link OkForecast} (with `available` = its latest) has it all. */
+export interface RunwayFacts {
+  readonly available: Amount;
+  readonly threshold: Amount;
+  readonly belowThreshold: boolean;
+  readonly daysToThreshold: number;
+  readonly daysToZero: number;
+  readonly reachesThresholdAt?: Date | null;
+  readonly runsOutAt?: Date;
+}
+
+/**
+ * The one wording of a runway, naming the line each time refers to: `threshold in 25 h · $0 in 3 d`,
+ * `below threshold · $0 in 14 h`, `at threshold · $0 in 2 d`, `projected below threshold by now · $0 in 20 h`,
+ * or `$0 in 3 d` when the threshold is 0. With `dated`, each time is followed by its UTC moment,
+ * `(~2026-12-04 13:00 UTC)`. Durations are counted from `now` and follow {@link formatSpan}.
+ */
+export function runwayPhrase(f: RunwayFacts, currency: Currency, dated = false): string {
+  const when = (days: number, at: Date | null | undefined): string =>
+    `in ${formatSpan(days * DAY_MS)}${dated && at ? ` (~${formatUtc(at)})` : ''}`;
+  const zero = `${currencySymbol(currency)}0 ${when(f.daysToZero, f.runsOutAt)}`;
+  if (f.belowThreshold) return `below threshold · ${zero}`;
+  if (f.available.eq(f.threshold)) return `at threshold · ${zero}`;
+  if (f.threshold.lte(0)) return zero;
+  if (f.daysToThreshold <= 0) {
+    const since = dated && f.reachesThresholdAt ? ` (~${formatUtc(f.reachesThresholdAt)})` : '';
+    return `projected below threshold by now${since} · ${zero}`;
+  }
+  return `threshold ${when(f.daysToThreshold, f.reachesThresholdAt)} · ${zero}`;
+}
+
+/**
+ * One line explaining the forecast for `/balance` and `/balance-history`, stating the rate once, e.g.
+ * `$1.25/day · threshold in 2 d (~2026-12-02 09:00 UTC) · $0 in 6 d (~2026-12-06 13:00 UTC) · high
+ * confidence: 160 readings over 6 d`. Times are UTC, floored to the minute; `now` decides whether a
+ * projection is past.
  */
 export function formatRunway(forecast: Forecast, currency: Currency, now: Date): string {
   if (forecast.status === 'insufficient') return `not enough history (${forecast.reason})`;
-  const { basedOn, confidence, latest } = forecast;
-  const readings = `${basedOn.observations} reading${basedOn.observations === 1 ? '' : 's'}`;
-  const fellBack = basedOn.fellBack ? ', fell back to older readings' : '';
-  const tail =
-    `${formatRate(forecast, currency)} over ${longSpan(basedOn.days)}, ` +
-    `${readings}${fellBack} (${confidence} confidence)`;
-  const threshold = formatMoney(forecast.threshold, currency);
-
+  const rate = formatRate(forecast, currency);
+  const evidence = confidenceWords(forecast.confidence, forecast.basedOn);
   if (forecast.status === 'idle') {
     const topUps = forecast.topUps.length;
     const topUpNote = topUps > 0 ? ` (${topUps} top-up${topUps === 1 ? '' : 's'})` : '';
-    return `no spend${topUpNote} · ${tail}`;
+    return `${rate} · no spend${topUpNote} · ${evidence}`;
   }
-  const runsOut = formatUtc(forecast.runsOutAt);
+  const { latest } = forecast;
   let head: string;
   if (latest.available.lte(0)) {
     head = `out of credit (${formatMoney(latest.available, currency)} as of ${formatUtc(latest.asOf)})`;
   } else if (forecast.runsOutAt.getTime() <= now.getTime()) {
     const lastReading = `${formatMoney(latest.available, currency)} at ${formatUtc(latest.asOf)}`;
-    head = `projected to have run out ~${runsOut} (last reading ${lastReading})`;
-  } else if (forecast.belowThreshold) {
-    head = `below threshold ${threshold}, runs out ~${runsOut}`;
-  } else if (latest.available.eq(forecast.threshold)) {
-    head = `at threshold ${threshold}, runs out ~${runsOut}`;
+    head = `projected to have run out ~${formatUtc(forecast.runsOutAt)} (last reading ${lastReading})`;
   } else {
-    const reaches = forecast.reachesThresholdAt
-      ? ` (threshold ${threshold} ~${formatUtc(forecast.reachesThresholdAt)})`
-      : '';
-    head = `runs out ~${runsOut}${reaches}`;
+    head = runwayPhrase({ ...forecast, available: latest.available }, currency, true);
   }
-  return `${head} · ${tail}`;
+  return `${rate} · ${head} · ${evidence}`;
 }
 
 /** A dated amount in a history summary. */
@@ -403,27 +473,22 @@ function movements(observations: readonly Observation[]): { spend: Amount; topUp
   return { spend, topUps };
 }
 
-function rateConfidence(observations: number, spanMs: number, fellBack: boolean): Confidence {
-  if (spanMs < DAY_MS || observations < 4) return 'low';
-  if (spanMs >= 3 * DAY_MS && observations >= 12 && !fellBack) return 'high';
-  return 'medium';
-}
-
-function timeLeft(days: number): string {
-  const hours = days * 24;
-  if (days > 365) return '>1 year';
-  if (hours < 1) return '<1 hour';
-  if (hours < 47.5) {
-    const rounded = Math.round(hours);
-    return `~${rounded} hour${rounded === 1 ? '' : 's'}`;
+/** Share of the span's equal parts holding at least one observation (observations sorted by `asOf`). */
+function coverage(observations: readonly Observation[], spanMs: number): number {
+  const first = observations[0];
+  if (!first || spanMs <= 0) return 0;
+  const start = first.asOf.getTime();
+  const filled = new Set<number>();
+  for (const o of observations) {
+    // Integer milliseconds times 12, divided once: a reading exactly on a boundary lands in the later part.
+    const part = Math.floor(((o.asOf.getTime() - start) * COVERAGE_PARTS) / spanMs);
+    filled.add(Math.min(COVERAGE_PARTS - 1, part));
   }
-  return `~${Math.round(days)} days`;
+  return filled.size / COVERAGE_PARTS;
 }
 
-function shortSpan(ms: number): string {
-  return ms >= DAY_MS ? `${Math.round(ms / DAY_MS)}d` : `${Math.round(ms / HOUR_MS)}h`;
-}
-
-function longSpan(days: number): string {
-  return days >= 1 ? `${days.toFixed(1)} days` : `${(days * 24).toFixed(1)} hours`;
+function rateConfidence(spanMs: number, covered: number, fellBack: boolean): Confidence {
+  if (spanMs < DAY_MS || covered < POOR_COVERAGE) return 'low';
+  if (spanMs >= 3 * DAY_MS && covered >= GOOD_COVERAGE && !fellBack) return 'high';
+  return 'medium';
 }

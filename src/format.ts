@@ -1,10 +1,13 @@
 import { formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
 
-/** `2026-11-27 10:00 UTC`: a moment in UTC, to the minute (rounded). */
+/**
+ * `2026-11-27 20:59 UTC`: a moment in UTC, to the minute, floored, so the printed time is never after the
+ * moment it describes (a failure at 20:59:30 is "since 20:59", never "since 21:00").
+ */
 export function formatUtc(date: Date): string {
-  const rounded = new Date(Math.round(date.getTime() / 60_000) * 60_000);
-  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const floored = new Date(Math.floor(date.getTime() / 60_000) * 60_000);
+  return `${floored.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 /** `45s`, `12m`, `7h 12m`, `3d 2h`: the two largest units, for ages and durations. */

@@ -104,6 +104,7 @@ export function forecastToJson(f: Forecast): Record<string, unknown> {
     basedOn: {
       observations: f.basedOn.observations,
       days: Number(f.basedOn.days.toFixed(2)),
+      coverage: Number(f.basedOn.coverage.toFixed(2)),
       fellBack: f.basedOn.fellBack,
     },
   };

@@ -1,4 +1,4 @@
-import type { Forecast } from '../forecast.js';
+import type { BasedOn, Confidence, Forecast } from '../forecast.js';
 import { type Amount, amountToText, Big, type Currency, parseAmount } from '../money.js';
 import type { ProviderStatus } from '../service.js';
 import type { ProviderId } from '../types.js';
@@ -91,8 +91,19 @@ export interface AlertNotification {
   readonly failures?: number;
   /** `failing`: why the latest check failed (safe to show). */
   readonly reason?: string;
-  /** `runway`: when the forecast reaches the threshold, how many days away, at what rate. */
-  readonly runway?: { readonly reachesAt: Date; readonly days: number; readonly ratePerDay: Amount };
+  /**
+   * `runway`: when the forecast reaches the threshold and $0, how many days away, at what rate, and how
+   * sure it is (so a low-confidence warning says so).
+   */
+  readonly runway?: {
+    readonly reachesAt: Date;
+    readonly days: number;
+    readonly zeroAt: Date;
+    readonly zeroDays: number;
+    readonly ratePerDay: Amount;
+    readonly confidence: Confidence;
+    readonly basedOn: BasedOn;
+  };
   /** `stale`: the reading's age and the limit. */
   readonly ageMs?: number;
   readonly staleAfterMs?: number;
@@ -299,7 +310,15 @@ function runway(
     ...common,
     kind: 'runway',
     available: amount,
-    runway: { reachesAt: f.reachesThresholdAt, days: f.daysToThreshold, ratePerDay: f.ratePerDay },
+    runway: {
+      reachesAt: f.reachesThresholdAt,
+      days: f.daysToThreshold,
+      zeroAt: f.runsOutAt,
+      zeroDays: f.daysToZero,
+      ratePerDay: f.ratePerDay,
+      confidence: f.confidence,
+      basedOn: f.basedOn,
+    },
   });
 }
 

@@ -1,3 +1,4 @@
+import { confidenceWords, runwayPhrase } from '../forecast.js';
 import { formatDuration, formatUtc } from '../format.js';
 import { type Amount, amountToText, formatMoney } from '../money.js';
 import { PROVIDER_INFO } from '../types.js';
@@ -8,15 +9,24 @@ export function isUrgent(kind: AlertKind): boolean {
   return kind !== 'recovered' && kind !== 'check-recovered';
 }
 
-/** `~14 hours`, `~3 days`, `under an hour`. */
-function within(days: number): string {
-  const hours = days * 24;
-  if (hours < 1) return 'under an hour';
-  if (hours < 47.5) {
-    const h = Math.round(hours);
-    return `~${h} hour${h === 1 ? '' : 's'}`;
-  }
-  return `~${Math.round(days)} days`;
+/**
+ * `threshold in 2 d · $0 in 7 d` (with their UTC moments when `dated`), plus the confidence when it is low:
+ * the same words the hourly summary uses for the same forecast.
+ */
+function runwayWords(n: AlertNotification, dated: boolean): string {
+  const r = n.runway;
+  if (!r || n.available === null) return 'threshold soon';
+  const facts = {
+    available: n.available,
+    threshold: n.threshold,
+    belowThreshold: false,
+    daysToThreshold: r.days,
+    daysToZero: r.zeroDays,
+    reachesThresholdAt: r.reachesAt,
+    runsOutAt: r.zeroAt,
+  };
+  const low = r.confidence === 'low' ? ` (${confidenceWords(r.confidence, r.basedOn)})` : '';
+  return `${runwayPhrase(facts, n.currency, dated)}${low}`;
 }
 
 /**
@@ -65,10 +75,8 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
       );
     }
     case 'runway': {
-      const r = n.runway;
-      const when = r ? `in ${within(r.days)} (~${formatUtc(r.reachesAt)})` : 'soon';
-      const rate = r ? ` at ${money(r.ratePerDay)}/day` : '';
-      return `${emoji} 📉 ${label} credits reach the threshold ${money(n.threshold)} ${when}${rate}: ${balance(n.available)}`;
+      const rate = n.runway ? ` · ${money(n.runway.ratePerDay)}/day` : '';
+      return `${emoji} 📉 ${label} credits running down: ${balance(n.available)} ${threshold}${rate} · ${runwayWords(n, true)}`;
     }
     case 'stale': {
       const age = n.ageMs === undefined ? '' : `: ${formatDuration(n.ageMs)} old`;
@@ -90,7 +98,7 @@ export function alertSubject(n: AlertNotification): string {
     recovered: `${label} credits recovered${figures}`,
     failing: `${label} balance check failing`,
     'check-recovered': `${label} balance check recovered`,
-    runway: `${label} credits reach the threshold${n.runway ? ` in ${within(n.runway.days)}` : ''}`,
+    runway: `${label} credits running down: ${runwayWords(n, false)}`,
     stale: `${label} balance reading is stale`,
   };
   return `[creditwatch] ${head[n.kind]}`;
@@ -119,7 +127,10 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
     runway: n.runway && {
       reachesAt: n.runway.reachesAt.toISOString(),
       days: Math.round(n.runway.days * 100) / 100,
+      zeroAt: n.runway.zeroAt.toISOString(),
+      zeroDays: Math.round(n.runway.zeroDays * 100) / 100,
       ratePerDay: amountToText(n.runway.ratePerDay.round(4)),
+      confidence: n.runway.confidence,
     },
     ageMs: n.ageMs,
     at: n.at.toISOString(),

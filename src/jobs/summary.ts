@@ -17,7 +17,7 @@ export interface SummaryJobDeps {
   readonly logger: Logger;
 }
 
-/** The runway clause per provider for the hourly post (`~6 days left`). */
+/** The runway clause per provider for the hourly post (`threshold in 25 h · $0 in 3 d`). */
 export function runwayClauses(
   forecasts: Partial<Record<ProviderId, Forecast>>,
 ): Partial<Record<ProviderId, string>> {

@@ -11,7 +11,9 @@ import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../suppor
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const utcMinute = (ms: number) => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** Printed times are floored to the minute. */
+const utcMinute = (ms: number) =>
+  `${new Date(Math.floor(ms / 60_000) * 60_000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 
 describe('spend insight end to end: history through the service, forecast through /balance', () => {
   let fake: FakeDiscord;
@@ -67,10 +69,12 @@ describe('spend insight end to end: history through the service, forecast throug
     expect((await handle.callback()).type).toBe(4);
     const content = (await handle.final()).content ?? '';
     expect(content).toContain('🌙 **Kimi:** $22.50 available');
-    expect(content).toContain('📉 $1.50/day');
-    expect(content).toContain(`runs out ~${utcMinute(last + (22.5 / 1.5) * DAY)}`);
-    expect(content).toContain(`threshold $5.00 ~${utcMinute(last + ((22.5 - 5) / 1.5) * DAY)}`);
-    expect(content).toContain('21 readings (high confidence)');
+    // One line, the rate stated once, each time naming the line it reaches: $5 in 11.7 d, $0 in 15 d.
+    expect(content).toContain(
+      `   📉 $1.50/day · threshold in 11 d (~${utcMinute(last + ((22.5 - 5) / 1.5) * DAY)})` +
+        ` · $0 in 15 d (~${utcMinute(last + (22.5 / 1.5) * DAY)}) · high confidence: 21 readings over 5 d\n`,
+    );
+    expect(content.match(/\/day/g)).toHaveLength(1);
 
     // The hourly post carries the short clause.
     const post = await summaryPost(
@@ -78,6 +82,8 @@ describe('spend insight end to end: history through the service, forecast throug
       { insight: bot.context.insight, channelId: fake.channelId, cron: '0 * * * *' },
       new Date(clock),
     );
-    expect(post).toContain('🌙 **Kimi:** $22.50 available (threshold: $5.00) · ~15 days left');
+    expect(post).toContain(
+      '🌙 **Kimi:** $22.50 available (threshold: $5.00) · threshold in 11 d · $0 in 15 d',
+    );
   });
 });

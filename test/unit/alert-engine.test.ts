@@ -8,7 +8,7 @@ import {
   recoveryLevel,
 } from '../../src/alerts/engine.js';
 import { alertPayload, alertSubject, alertText } from '../../src/alerts/messages.js';
-import type { Forecast, OkForecast } from '../../src/forecast.js';
+import { computeForecast, type Forecast, type HistoryPoint, type OkForecast } from '../../src/forecast.js';
 import { describeAlertState } from '../../src/jobs/alerts.js';
 import { type Currency, parseAmount } from '../../src/money.js';
 import type { ProviderStatus } from '../../src/service.js';
@@ -99,9 +99,9 @@ function forecastIn(days: number, minutes: number): OkForecast {
   return {
     status: 'ok',
     threshold: parseAmount('5'),
-    basedOn: { observations: 20, days: 5, fellBack: false },
+    basedOn: { observations: 20, days: 5, coverage: 1, fellBack: false },
     confidence: 'high',
-    describe: `~${Math.round(days)} days left`,
+    describe: `threshold in ${Math.floor(days)} d · $0 in ${Math.floor(days + 5)} d`,
     latest: { asOf: new Date(now), available: parseAmount('8') },
     spend: parseAmount('5'),
     ratePerDay: parseAmount('1'),
@@ -282,8 +282,13 @@ describe('alert engine: runway warnings', () => {
     expect(s.step('9', 0, { forecast: forecastIn(4, 0) })).toEqual([]);
     const warned = s.step('8', 5, { forecast: forecastIn(2.5, 5) });
     expect(warned.map((n) => n.kind)).toEqual(['runway']);
+    // 2.5 days to the threshold and 7.5 to $0, rounded down by the one unit rule.
     expect(alertText(warned[0]!, false)).toBe(
-      '🌙 📉 Kimi credits reach the threshold $5.00 in ~3 days (~2026-11-29 22:05 UTC) at $1.00/day: $8.00 available',
+      '🌙 📉 Kimi credits running down: $8.00 available (threshold: $5.00) · $1.00/day · ' +
+        'threshold in 2 d (~2026-11-29 22:05 UTC) · $0 in 7 d (~2026-12-04 22:05 UTC)',
+    );
+    expect(alertSubject(warned[0]!)).toBe(
+      '[creditwatch] Kimi credits running down: threshold in 2 d · $0 in 7 d',
     );
     expect(s.step('7.9', 10, { forecast: forecastIn(2.4, 10) })).toEqual([]);
     expect(s.step('7.8', 15, { forecast: forecastIn(3.5, 15) })).toEqual([]);
@@ -317,13 +322,84 @@ describe('alert engine: runway warnings', () => {
         status: 'insufficient',
         reason: 'no successful readings yet',
         threshold: parseAmount('5'),
-        basedOn: { observations: 0, days: 0, fellBack: false },
+        basedOn: { observations: 0, days: 0, coverage: 0, fellBack: false },
         confidence: 'low',
         describe: 'not enough history',
         latest: null,
       },
     });
     expect(thin.kinds()).toEqual([]);
+  });
+});
+
+describe('issue 10: the alert and the summary use the same runway words', () => {
+  /** Hourly readings ending at T0 with `end` left, falling `perDay`. */
+  function history(end: string, perDay: string, hours: number): HistoryPoint[] {
+    return Array.from({ length: hours + 1 }, (_, i) => {
+      const asOf = new Date(T0 - (hours - i) * HOUR);
+      const available = parseAmount(end).plus(
+        parseAmount(perDay)
+          .times(hours - i)
+          .div(24),
+      );
+      return { checkedAt: asOf, asOf, available };
+    });
+  }
+
+  it('GIVEN $7.50 falling $2.40/day THEN the summary clause and the alert both say threshold in 25 h · $0 in 3 d', () => {
+    const forecast = computeForecast({
+      points: history('7.5', '2.40', 84),
+      threshold: parseAmount('5'),
+      currency: 'USD',
+      now: new Date(T0),
+    });
+    const s = new Script();
+    const [warning] = s.step('7.50', 0, { forecast });
+
+    expect(forecast.describe).toBe('threshold in 25 h · $0 in 3 d');
+    expect(warning?.kind).toBe('runway');
+    expect(alertText(warning!, true)).toBe(
+      '🌙 📉 Kimi credits running down: **$7.50** available (threshold: $5.00) · $2.40/day · ' +
+        'threshold in 25 h (~2026-11-28 11:00 UTC) · $0 in 3 d (~2026-11-30 13:00 UTC)',
+    );
+    expect(alertSubject(warning!)).toBe(`[creditwatch] Kimi credits running down: ${forecast.describe}`);
+    expect(alertPayload(warning!).runway).toEqual({
+      reachesAt: '2026-11-28T11:00:00.000Z',
+      days: 1.04,
+      zeroAt: '2026-11-30T13:00:00.000Z',
+      zeroDays: 3.13,
+      ratePerDay: '2.4',
+      confidence: 'high',
+    });
+  });
+
+  it('GIVEN a runway from 2 readings THEN the alert says low confidence in words, as the summary does', () => {
+    const points = history('7.5', '2.40', 5).filter((_, i, all) => i === 0 || i === all.length - 1);
+    const forecast = computeForecast({
+      points,
+      threshold: parseAmount('5'),
+      currency: 'USD',
+      now: new Date(T0),
+    });
+    const [warning] = new Script().step('7.50', 0, { forecast });
+
+    expect(forecast.describe).toBe('threshold in 25 h · $0 in 3 d (low confidence: 2 readings over 5 h)');
+    expect(alertText(warning!, false)).toMatch(
+      / · \$0 in 3 d \(~[^)]+\) \(low confidence: 2 readings over 5 h\)$/,
+    );
+    expect(alertSubject(warning!)).toBe(`[creditwatch] Kimi credits running down: ${forecast.describe}`);
+  });
+
+  it('GIVEN checks failing from 20:59:30 THEN the alert says failing since 20:59, never 21:00', () => {
+    const s = new Script();
+    const first = 10 * 60 + 59.5; // minutes after T0 (10:00): 20:59:30
+    s.step('12', 0);
+    s.step(null, first);
+    s.step(null, first + 5);
+    const [failing] = s.step(null, first + 10);
+
+    expect(failing?.kind).toBe('failing');
+    expect(alertText(failing!, false)).toContain('3 failed checks in a row since 2026-11-27 20:59 UTC');
   });
 });
 

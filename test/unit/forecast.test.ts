@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Forecast, HistoryPoint, IdleForecast, OkForecast } from '../../src/forecast.js';
-import { computeForecast, formatRate, formatRunway, summarizeHistory } from '../../src/forecast.js';
+import {
+  computeForecast,
+  confidenceWords,
+  formatRate,
+  formatRunway,
+  formatSpan,
+  summarizeHistory,
+} from '../../src/forecast.js';
 import type { Amount, Currency } from '../../src/money.js';
 import { Big, formatMoney } from '../../src/money.js';
 
@@ -57,9 +64,10 @@ function lcg(seed: number): () => number {
   };
 }
 
+/** Floored to the minute, as every printed time is. */
 function utcMinute(date: Date): string {
-  const rounded = new Date(Math.round(date.getTime() / MINUTE) * MINUTE);
-  return `${rounded.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const floored = new Date(Math.floor(date.getTime() / MINUTE) * MINUTE);
+  return `${floored.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
 
 describe('computeForecast', () => {
@@ -81,7 +89,12 @@ describe('computeForecast', () => {
         expect(formatRate(forecast, 'USD')).toBe(`$${perDay}/day`);
         expect(forecast.spend.eq(points[0]!.available.minus(lastOf(points).available))).toBe(true);
         expect(forecast.topUps).toEqual([]);
-        expect(forecast.basedOn).toEqual({ observations: points.length, days: 7, fellBack: false });
+        expect(forecast.basedOn).toEqual({
+          observations: points.length,
+          days: 7,
+          coverage: 1,
+          fellBack: false,
+        });
       },
     );
 
@@ -103,11 +116,14 @@ describe('computeForecast', () => {
       expect(forecast.daysToThreshold).toBeCloseTo(thresholdDays, 9);
       expect(forecast.belowThreshold).toBe(false);
       expect(forecast.confidence).toBe('high');
-      expect(forecast.describe).toBe(`~${Math.round(zeroDays)} days left`);
+      // Rounded down: 5.3 days to the threshold is "5 d", 9.5 days to $0 is "9 d".
+      expect(forecast.describe).toBe(
+        `threshold in ${Math.floor(thresholdDays)} d · $0 in ${Math.floor(zeroDays)} d`,
+      );
       expect(formatRunway(forecast, 'USD', now)).toBe(
-        `runs out ~${utcMinute(forecast.runsOutAt)}` +
-          ` (threshold $5.00 ~${utcMinute(forecast.reachesThresholdAt!)})` +
-          ` · $1.20/day over 7.0 days, ${points.length} readings (high confidence)`,
+        `$1.20/day · threshold in ${Math.floor(thresholdDays)} d (~${utcMinute(forecast.reachesThresholdAt!)})` +
+          ` · $0 in ${Math.floor(zeroDays)} d (~${utcMinute(forecast.runsOutAt)})` +
+          ` · high confidence: ${points.length} readings over 7 d`,
       );
     });
   });
@@ -177,10 +193,10 @@ describe('computeForecast', () => {
     expect(forecast.ratePerDay.eq(0)).toBe(true);
     expect(forecast.spend.eq(0)).toBe(true);
     expect(forecast).not.toHaveProperty('runsOutAt');
-    expect(forecast.describe).toBe(`no spend in ${168 / 24}d`);
+    expect(forecast.describe).toBe('no spend in 7 d');
     expect(formatRate(forecast, 'USD')).toBe('$0.00/day');
     expect(formatRunway(forecast, 'USD', at(168))).toBe(
-      `no spend · $0.00/day over 7.0 days, ${points.length} readings (high confidence)`,
+      `$0.00/day · no spend · high confidence: ${points.length} readings over 7 d`,
     );
   });
 
@@ -250,7 +266,14 @@ describe('computeForecast', () => {
     );
 
     expect(forecast.ratePerDay.eq(rate)).toBe(true);
-    expect(forecast.basedOn).toEqual({ observations: points.length, days: 7, fellBack: false });
+    // Readings in 8 of the 12 half-day parts: the 3-day gap costs the high confidence.
+    expect(forecast.basedOn).toEqual({
+      observations: points.length,
+      days: 7,
+      coverage: 8 / 12,
+      fellBack: false,
+    });
+    expect(forecast.confidence).toBe('medium');
   });
 
   describe('GIVEN the threshold', () => {
@@ -274,8 +297,11 @@ describe('computeForecast', () => {
       expect(forecast.daysToThreshold).toBe(0);
       const zeroDays = threshold.div(rate).toNumber();
       expect(forecast.daysToZero).toBeCloseTo(zeroDays, 9);
-      expect(forecast.describe).toBe(`at threshold, ~${Math.round(zeroDays * 24)} hours to $0`);
-      expect(formatRunway(forecast, 'USD', at(48))).toMatch(/^at threshold \$4\.00, runs out ~/);
+      expect(forecast.describe).toBe(`at threshold · $0 in ${Math.floor(zeroDays * 24)} h`);
+      expect(formatRunway(forecast, 'USD', at(48))).toBe(
+        `$2.40/day · at threshold · $0 in 40 h (~${utcMinute(forecast.runsOutAt)})` +
+          ' · medium confidence: 49 readings over 2 d',
+      );
     });
 
     it('GIVEN the last reading a cent below the threshold THEN it is below and has no threshold date', () => {
@@ -294,14 +320,15 @@ describe('computeForecast', () => {
       expect(forecast.reachesThresholdAt).toBeNull();
       expect(forecast.daysToThreshold).toBe(0);
       const zeroHours = last.available.div(rate).times(24).toNumber();
-      expect(forecast.describe).toBe(`below threshold, ~${Math.round(zeroHours)} hours to $0`);
+      expect(zeroHours).toBeCloseTo(39.9, 9);
+      expect(forecast.describe).toBe('below threshold · $0 in 39 h');
     });
   });
 
   describe('GIVEN a short runway', () => {
     const rate = new Big('2.40');
 
-    it('GIVEN hours of credit left THEN it says ~N hours left', () => {
+    it('GIVEN hours of credit left and a threshold of 0 THEN it says $0 in N h', () => {
       const points = steady({ start: new Big('6.2'), perDay: rate, stepHours: 1, fromHours: 0, toHours: 48 });
       const last = lastOf(points);
       const forecast = expectOk(
@@ -309,11 +336,11 @@ describe('computeForecast', () => {
       );
 
       const hours = last.available.div(rate).times(24).toNumber();
-      expect(hours).toBeLessThan(47.5);
-      expect(forecast.describe).toBe(`~${Math.round(hours)} hours left`);
+      expect(hours).toBeLessThan(48);
+      expect(forecast.describe).toBe(`$0 in ${Math.floor(hours)} h`);
     });
 
-    it('GIVEN minutes of credit left THEN it says <1 hour left', () => {
+    it('GIVEN minutes of credit left THEN it says $0 in <1 h', () => {
       const points = steady({
         start: new Big('4.85'),
         perDay: rate,
@@ -327,7 +354,7 @@ describe('computeForecast', () => {
       );
 
       expect(last.available.div(rate).times(24).toNumber()).toBeLessThan(1);
-      expect(forecast.describe).toBe('<1 hour left');
+      expect(forecast.describe).toBe('$0 in <1 h');
     });
   });
 
@@ -339,9 +366,8 @@ describe('computeForecast', () => {
     const runway = formatRunway(forecast, 'CNY', at(72));
 
     expect(formatRate(forecast, 'CNY')).toBe('¥3.60/day');
-    expect(forecast.describe).toMatch(/^below threshold, ~\d+ days to ¥0$/);
-    expect(runway).toContain('below threshold ¥50.00');
-    expect(runway).toContain('¥3.60/day');
+    expect(forecast.describe).toBe('below threshold · ¥0 in 13 d');
+    expect(runway).toMatch(/^¥3\.60\/day · below threshold · ¥0 in 13 d \(~/);
     expect(runway).not.toContain('$');
   });
 
@@ -362,7 +388,13 @@ describe('computeForecast', () => {
     );
 
     expect(forecast.ratePerDay.eq(rate)).toBe(true);
-    expect(forecast.basedOn).toEqual({ observations: rows.length, days: 144 / 24, fellBack: false });
+    expect(forecast.basedOn).toEqual({
+      observations: rows.length,
+      days: 144 / 24,
+      coverage: 1,
+      fellBack: false,
+    });
+    expect(forecast.confidence).toBe('high');
     expect(forecast.latest.asOf).toEqual(lastOf(rows).asOf);
   });
 
@@ -407,12 +439,14 @@ describe('computeForecast', () => {
       const forecast = expectOk(computeForecast({ points, threshold: new Big(5), currency: 'USD', now }));
 
       expect(forecast.ratePerDay.eq(rate)).toBe(true);
-      expect(forecast.basedOn).toEqual({ observations: points.length, days: 4, fellBack: true });
+      expect(forecast.basedOn).toEqual({ observations: points.length, days: 4, coverage: 1, fellBack: true });
       expect(forecast.confidence).toBe('medium');
       const zeroDays = last.available.div(rate).toNumber();
       expect(forecast.runsOutAt.getTime()).toBe(last.asOf.getTime() + Math.round(zeroDays * DAY));
       expect(forecast.daysToZero).toBeCloseTo(zeroDays - (now.getTime() - last.asOf.getTime()) / DAY, 9);
-      expect(formatRunway(forecast, 'USD', now)).toContain('fell back to older readings (medium confidence)');
+      expect(formatRunway(forecast, 'USD', now)).toMatch(
+        / · medium confidence: 17 readings over 4 d, fell back to older readings$/,
+      );
     });
 
     it('GIVEN one reading in the window THEN it reaches back to the reading before it', () => {
@@ -424,9 +458,17 @@ describe('computeForecast', () => {
         computeForecast({ points, threshold: new Big(5), currency: 'USD', now: at(10 * 24) }),
       );
 
-      expect(forecast.basedOn).toEqual({ observations: 2, days: (216 - 48) / 24, fellBack: true });
+      expect(forecast.basedOn).toEqual({
+        observations: 2,
+        days: (216 - 48) / 24,
+        coverage: 2 / 12,
+        fellBack: true,
+      });
       expect(forecast.ratePerDay.eq(rate)).toBe(true);
       expect(forecast.confidence).toBe('low');
+      expect(forecast.describe).toMatch(
+        / \(low confidence: 2 readings over 7 d with long gaps, fell back to older readings\)$/,
+      );
     });
 
     it('GIVEN a stale source whose projection has run out THEN it says projected empty by now', () => {
@@ -439,7 +481,7 @@ describe('computeForecast', () => {
       expect(forecast.runsOutAt.getTime()).toBeLessThan(now.getTime());
       expect(forecast.daysToZero).toBe(0);
       expect(forecast.describe).toBe('projected empty by now');
-      expect(formatRunway(forecast, 'USD', now)).toMatch(/^projected to have run out ~/);
+      expect(formatRunway(forecast, 'USD', now)).toMatch(/^\$2\.40\/day · projected to have run out ~/);
     });
   });
 
@@ -464,7 +506,7 @@ describe('computeForecast', () => {
       expect(forecast.daysToZero).toBe(0);
       expect(forecast.belowThreshold).toBe(true);
       expect(forecast.describe).toBe(`out of credit (${formatMoney(last.available, 'USD')})`);
-      expect(formatRunway(forecast, 'USD', at(48))).toMatch(/^out of credit \(/);
+      expect(formatRunway(forecast, 'USD', at(48))).toMatch(/^\$2\.40\/day · out of credit \(/);
     });
   });
 
@@ -557,5 +599,145 @@ describe('summarizeHistory', () => {
       observations: 0,
       latest: null,
     });
+  });
+});
+
+describe('issue 10: runway words and confidence (measured cases)', () => {
+  it('GIVEN 40 readings within 2 minutes plus one 3.5 days earlier THEN confidence is low, not high', () => {
+    const end = at(84);
+    const points: HistoryPoint[] = [live(0, new Big(20))];
+    for (let i = 0; i < 40; i++) {
+      const asOf = new Date(end.getTime() - 2 * MINUTE + i * 3_000);
+      points.push({ checkedAt: asOf, asOf, available: new Big('11.6') });
+    }
+    const forecast = expectOk(computeForecast({ points, threshold: new Big(5), currency: 'USD', now: end }));
+
+    expect(forecast.basedOn.observations).toBe(41);
+    expect(forecast.basedOn.days).toBeGreaterThanOrEqual(3);
+    expect(forecast.confidence).toBe('low');
+    expect(forecast.basedOn.coverage).toBe(2 / 12);
+    expect(forecast.describe).toMatch(/\(low confidence: 41 readings over 3 d with long gaps\)$/);
+  });
+
+  it('GIVEN a forecast from 2 readings THEN the short clause says low confidence in words', () => {
+    const points = [live(0, new Big(10)), live(5, new Big(9))];
+    const forecast = expectOk(
+      computeForecast({ points, threshold: new Big(5), currency: 'USD', now: at(5) }),
+    );
+
+    // $4.80/day: the threshold in 20 h, $0 in 45 h.
+    expect(forecast.describe).toBe('threshold in 20 h · $0 in 45 h (low confidence: 2 readings over 5 h)');
+  });
+
+  it('GIVEN a balance above the threshold THEN the clause names both lines it reaches, in one unit rule', () => {
+    // $2.40/day = $0.10/h from $7.50: the $5 threshold in 25 h, $0 in 75 h (3.125 d).
+    const points = steady({
+      start: new Big('15.9'),
+      perDay: new Big('2.40'),
+      stepHours: 1,
+      fromHours: 0,
+      toHours: 84,
+    });
+    const forecast = expectOk(
+      computeForecast({ points, threshold: new Big(5), currency: 'USD', now: at(84) }),
+    );
+
+    expect(lastOf(points).available.eq('7.5')).toBe(true);
+    expect(forecast.confidence).toBe('high');
+    expect(forecast.describe).toBe('threshold in 25 h · $0 in 3 d');
+  });
+
+  it('GIVEN a balance below the threshold THEN the clause says so and when it reaches $0', () => {
+    // $2.40/day from $1.40: 14 h to $0.
+    const points = steady({
+      start: new Big('9.8'),
+      perDay: new Big('2.40'),
+      stepHours: 1,
+      fromHours: 0,
+      toHours: 84,
+    });
+    const forecast = expectOk(
+      computeForecast({ points, threshold: new Big(5), currency: 'USD', now: at(84) }),
+    );
+
+    expect(forecast.describe).toBe('below threshold · $0 in 14 h');
+  });
+});
+
+describe('the unit rule (formatSpan): hours under 2 days, days from 2 days, rounded down', () => {
+  it.each([
+    [0, '<1 h'],
+    [59 * MINUTE + 59_000, '<1 h'],
+    [HOUR, '1 h'],
+    [25 * HOUR, '25 h'],
+    // An exact 25 h computed in days carries float noise; it must still read 25 h, not 24 h.
+    [((7.5 - 5) / 2.4) * DAY, '25 h'],
+    [48 * HOUR - MINUTE, '47 h'],
+    [48 * HOUR, '2 d'],
+    [3 * DAY - MINUTE, '2 d'],
+    [3 * DAY, '3 d'],
+    [365 * DAY, '365 d'],
+    [366 * DAY, '>365 d'],
+  ])('GIVEN %i ms THEN %s', (ms, text) => {
+    expect(formatSpan(ms)).toBe(text);
+  });
+});
+
+describe('the confidence rule: time spanned and coverage, not the count', () => {
+  const falling = (hours: readonly number[]): HistoryPoint[] =>
+    hours.map((h) => live(h, new Big(100).minus(new Big(h).div(10))));
+  const hourly = (toHours: number): number[] => Array.from({ length: toHours + 1 }, (_, h) => h);
+  const confidenceOf = (hours: readonly number[]) => {
+    const end = Math.max(...hours);
+    return computeForecast({ points: falling(hours), threshold: new Big(5), currency: 'USD', now: at(end) });
+  };
+
+  it.each([
+    {
+      name: 'hourly readings spanning 24 h minus a minute',
+      hours: [...hourly(23), 24 - 1 / 60],
+      want: 'low',
+    },
+    { name: 'hourly readings spanning exactly 24 h', hours: hourly(24), want: 'medium' },
+    {
+      name: 'hourly readings spanning 3 d minus a minute',
+      hours: [...hourly(71), 72 - 1 / 60],
+      want: 'medium',
+    },
+    { name: 'hourly readings spanning exactly 3 d', hours: hourly(72), want: 'high' },
+    // 3 days cut in 12 parts of 6 h: a reading at 6k h lands in part k; the last one in part 11.
+    { name: '3 d, 9 of 12 parts covered (75 %)', hours: [0, 6, 12, 18, 24, 30, 36, 42, 72], want: 'high' },
+    { name: '3 d, 8 of 12 parts covered', hours: [0, 6, 12, 18, 24, 30, 36, 72], want: 'medium' },
+    { name: '3 d, 6 of 12 parts covered (50 %)', hours: [0, 6, 12, 18, 24, 72], want: 'medium' },
+    { name: '3 d, 5 of 12 parts covered', hours: [0, 6, 12, 18, 72], want: 'low' },
+    {
+      name: '3 d, 31 readings bunched in 4 parts',
+      hours: [...hourly(29).map((h) => h / 2), 72],
+      want: 'low',
+    },
+  ])('GIVEN $name THEN confidence is $want', ({ hours, want }) => {
+    expect(confidenceOf(hours).confidence).toBe(want);
+  });
+
+  it('GIVEN a full-coverage fallback over 4 d THEN it is medium, not high', () => {
+    const points = falling(Array.from({ length: 17 }, (_, i) => i * 6));
+    const forecast = computeForecast({ points, threshold: new Big(5), currency: 'USD', now: at(12 * 24) });
+
+    expect(forecast.basedOn).toMatchObject({ coverage: 1, fellBack: true });
+    expect(forecast.confidence).toBe('medium');
+  });
+
+  it('GIVEN each level THEN the words say what it rests on', () => {
+    const basedOn = { observations: 21, days: 5, coverage: 1, fellBack: false };
+    expect(confidenceWords('high', basedOn)).toBe('high confidence: 21 readings over 5 d');
+    expect(confidenceWords('low', { ...basedOn, observations: 2, days: 5 / 24, coverage: 2 / 12 })).toBe(
+      'low confidence: 2 readings over 5 h',
+    );
+    expect(confidenceWords('low', { ...basedOn, observations: 41, days: 3.5, coverage: 2 / 12 })).toBe(
+      'low confidence: 41 readings over 3 d with long gaps',
+    );
+    expect(confidenceWords('medium', { ...basedOn, days: 4, fellBack: true })).toBe(
+      'medium confidence: 21 readings over 4 d, fell back to older readings',
+    );
   });
 });

@@ -1,11 +1,15 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { computeForecast, type HistoryPoint } from '../../src/forecast.js';
 import {
   describeSchedule,
   formatDuration,
   formatKimiCheck,
   formatSummary,
+  formatUtc,
   summaryToJson,
 } from '../../src/format.js';
+import { runwayClauses } from '../../src/jobs/summary.js';
 import { type Amount, type Currency, formatMoney, parseAmount } from '../../src/money.js';
 import { exitCodeFor, isLow, type ProviderStatus, type Summary } from '../../src/service.js';
 import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
@@ -161,9 +165,9 @@ describe('summary formatting', () => {
     const text = formatSummary(
       summary(status('claude', '8.07', '10'), status('kimi', '50', '5', { currency: 'CNY' })),
       { schedule: describeSchedule('*/30 * * * *'), channelId: '42' },
-      { claude: '~6 days left' },
+      { claude: 'below threshold · $0 in 6 d' },
     );
-    expect(text).toContain('⚠️ **Claude:** $8.07 (threshold: $10.00) · ~6 days left');
+    expect(text).toContain('⚠️ **Claude:** $8.07 (threshold: $10.00) · below threshold · $0 in 6 d');
     expect(text).toContain('🌙 **Kimi:** ¥50.00 available (threshold: ¥5.00)\n');
     expect(text).toContain(
       'Runs every 30 minutes (UTC)\nPosts to <#42>\nAdds alerts when a balance is below its threshold',
@@ -213,5 +217,49 @@ describe('moonshot-balance.sh output', () => {
       state: 'ok',
     });
     expect(json.providers[1]).toMatchObject({ provider: 'claude', state: 'failed', reason: 'boom' });
+  });
+});
+
+describe('issue 10: times never after the moment they describe', () => {
+  it('GIVEN 20:59:30 THEN formatUtc prints 20:59, not 21:00', () => {
+    expect(formatUtc(new Date('2026-11-27T20:59:30Z'))).toBe('2026-11-27 20:59 UTC');
+    expect(formatUtc(new Date('2026-11-27T20:59:59.999Z'))).toBe('2026-11-27 20:59 UTC');
+    expect(formatUtc(new Date('2026-11-27T21:00:00Z'))).toBe('2026-11-27 21:00 UTC');
+  });
+});
+
+describe('README: the summary post example is what the code prints', () => {
+  /** 6-hourly readings over 7 days ending at NOW with `end` left, falling `perDay`. */
+  function history(end: string, perDay: string): HistoryPoint[] {
+    return Array.from({ length: 29 }, (_, i) => {
+      const hoursBefore = (28 - i) * 6;
+      const asOf = new Date(NOW.getTime() - hoursBefore * 3_600_000);
+      return {
+        checkedAt: asOf,
+        asOf,
+        available: parseAmount(end).plus(parseAmount(perDay).times(hoursBefore).div(24)),
+      };
+    });
+  }
+
+  it('GIVEN Claude at $8.07 spending $0.60/day and Kimi at $4.80 spending $1.50/day THEN the post matches README', () => {
+    const forecast = (end: string, perDay: string) =>
+      computeForecast({
+        points: history(end, perDay),
+        threshold: parseAmount('5'),
+        currency: 'USD',
+        now: NOW,
+      });
+    const text = formatSummary(
+      summary(status('claude', '8.07'), status('kimi', '4.80')),
+      footer,
+      runwayClauses({ claude: forecast('8.07', '0.60'), kimi: forecast('4.80', '1.50') }),
+    );
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /### The summary post\n\n```\n([\s\S]*?)\n```/.exec(readme)?.[1];
+
+    expect(text).toContain('💳 **Claude:** $8.07 (threshold: $5.00) · threshold in 5 d · $0 in 13 d');
+    expect(text).toContain('⚠️ **Kimi:** $4.80 available (threshold: $5.00) · below threshold · $0 in 3 d');
+    expect(example).toBe(text);
   });
 });
