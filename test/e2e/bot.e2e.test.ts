@@ -165,7 +165,11 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(reply.content).toContain('first $20.00');
     // The $5 top-up lands between two hourly readings, after $0.10 of spend: +$4.90 is what was observed.
     expect(reply.content).toContain('top-ups (not spend): +$4.90');
-    expect(reply.content).toMatch(/📉 \$\d+\.\d{2}\/day/);
+    // The rate once, then the lines it reaches and the confidence it rests on.
+    expect(reply.content).toMatch(
+      /📉 \$\d+\.\d{2}\/day · (threshold in|below threshold)[^\n]* · \w+ confidence: /,
+    );
+    expect((reply.content ?? '').match(/\/day/g)).toHaveLength(1);
     expect(reply.files).toHaveLength(1);
     expect(reply.files[0]?.name).toBe('balance-7d-usd.png');
     expect(reply.files[0]?.data.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
