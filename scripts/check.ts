@@ -54,15 +54,26 @@ async function main(): Promise<number> {
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
   const logger = createLogger(level);
   const providers = await createProviders(only ? { ...config, providers: [only] } : config);
-  const core = await createCore(config, logger, { providers });
+  // One attempt at the store: a cron run can't wait for it, and the providers are what it is for.
+  const core = await createCore(config, logger, { providers, store: 'try-once' });
+  if (core.storeProblem !== null) {
+    // One line, so a cron mail says what is wrong without burying the balances.
+    console.error(
+      `creditwatch: warning: history store unusable (${core.db.describe}: ${core.storeProblem}); ` +
+        'balances judged against the default thresholds, this check not recorded in history',
+    );
+  }
   try {
     const summary = await core.service.checkAll();
-    if (args.json) {
+    if (args.json && core.storeProblem === null) {
       const forecasts = await new Insight(core.history).forecasts(summary, new Date());
       const extras = Object.fromEntries(
         Object.entries(forecasts).map(([p, f]) => [p, { forecast: forecastToJson(f) }]),
       );
       console.log(JSON.stringify(summaryToJson(summary, extras), null, 2));
+    } else if (args.json) {
+      // No history to forecast from: the summary alone.
+      console.log(JSON.stringify(summaryToJson(summary), null, 2));
     } else if (only === 'kimi' && summary.statuses[0]) {
       console.log(formatKimiCheck(summary.statuses[0]));
     } else {

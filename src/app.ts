@@ -6,9 +6,11 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { ClaudeDbConfig } from './providers/claude.js';
 import { BalanceService } from './service.js';
-import { type Db, openDatabase } from './storage/db.js';
+import { openDatabase } from './storage/db.js';
+import { DeferredDb, describeStore } from './storage/deferred-db.js';
 import { HistoryStore } from './storage/history.js';
 import { SqlKeyvStore } from './storage/keyv-store.js';
+import { DEFAULT_STORE_RETRY, type RetryBackoff } from './storage/pending-writes.js';
 import { SlotClaims } from './storage/slots.js';
 import { ThresholdStore } from './thresholds.js';
 import type { BalanceProvider } from './types.js';
@@ -17,7 +19,13 @@ import type { BalanceProvider } from './types.js';
 export interface Core {
   readonly config: Config;
   readonly logger: Logger;
-  readonly db: Db;
+  /** The store; it may not be open yet (see `DeferredDb`): callers treat that as a store failure. */
+  readonly db: DeferredDb;
+  /**
+   * Why the store could not be opened, when `createCore` was asked to try once (the CLI) and it
+   * failed; `null` otherwise.
+   */
+  readonly storeProblem: string | null;
   readonly service: BalanceService;
   readonly thresholds: ThresholdStore;
   readonly history: HistoryStore;
@@ -68,18 +76,48 @@ export function claudeConnection(db: NonNullable<Config['claudeDb']>): ClaudeDbC
   };
 }
 
-/** Opens the database (running migrations) and builds the shared balance service. */
-export async function createCore(
-  config: Config,
-  logger: Logger,
-  options: { providers?: BalanceProvider[]; now?: () => Date } = {},
-): Promise<Core> {
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+export interface CoreOptions {
+  providers?: BalanceProvider[];
+  now?: () => Date;
+  /**
+   * `keep-trying` (default, the bot): a store that can't be opened at start is retried with backoff
+   * while everything else runs (history buffered, thresholds at their defaults). `try-once` (the CLI):
+   * one attempt; when it fails, `storeProblem` says why and the core runs without a store (default
+   * thresholds, nothing recorded, the balance-log files still written).
+   */
+  store?: 'keep-trying' | 'try-once';
+  /** Backoff for reopening the store and for writes waiting for it (default `DEFAULT_STORE_RETRY`). */
+  storeRetry?: RetryBackoff;
+}
+
+/**
+ * Builds the shared balance service over the history/settings store. The first attempt to open the
+ * store (running migrations) is awaited; when it fails the core is built all the same (see
+ * `CoreOptions.store`), so a store outage never stops a check.
+ */
+export async function createCore(config: Config, logger: Logger, options: CoreOptions = {}): Promise<Core> {
+  const retry = options.storeRetry ?? DEFAULT_STORE_RETRY;
+  const keepTrying = (options.store ?? 'keep-trying') === 'keep-trying';
+  const where = { databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath };
+  const db = new DeferredDb({
+    open: () => openDatabase(where),
+    dialect: config.databaseUrl === null ? 'sqlite' : 'postgres',
+    describe: describeStore(where),
+    retry,
+    // The CLI reports its one attempt itself, in one line.
+    logger: keepTrying
+      ? logger.child({ module: 'store' })
+      : logger.child({ module: 'store' }, { level: 'silent' }),
+  });
+  const opened = await db.tryOpen();
+  const storeProblem = opened || keepTrying ? null : db.lastProblem;
+  if (!opened && keepTrying) db.keepOpening();
   // keyv sets `namespace` on its store, so each namespace gets its own adapter over the shared table.
   const keyv = (namespace: string): Keyv<string> =>
     new Keyv<string>({ store: new SqlKeyvStore(db), namespace, emitErrors: false, throwOnErrors: true });
   const thresholds = new ThresholdStore(
-    keyv('thresholds'),
+    // Without a store (the CLI's failed attempt) every threshold is the default, as its warning says.
+    storeProblem === null ? keyv('thresholds') : new Keyv<string>({ namespace: 'thresholds' }),
     db,
     config.defaultThreshold,
     logger.child({ module: 'thresholds' }),
@@ -90,17 +128,25 @@ export async function createCore(
     providers,
     history,
     thresholds,
-    balanceLog: new BalanceLog(config.balanceLogDir),
+    balanceLog: new BalanceLog(config.balanceLogDir, {
+      logger: logger.child({ module: 'balance-log' }),
+      retry,
+    }),
     logger,
     staleAfterMs: { claude: config.claudeStaleAfterMs },
     timeoutMs: config.providerTimeoutMs,
+    record: storeProblem === null,
+    storeRetry: retry,
     ...(options.now ? { now: options.now } : {}),
   });
+  // Readings that waited for the store go in as soon as it opens, not at the next retry tick.
+  db.onOpen(() => void service.flushPending());
   let closed = false;
   return {
     config,
     logger,
     db,
+    storeProblem,
     service,
     thresholds,
     history,
@@ -109,6 +155,7 @@ export async function createCore(
     async close() {
       if (closed) return;
       closed = true;
+      await service.close();
       await Promise.allSettled(providers.map((p) => p.close()));
       await db.close();
     },

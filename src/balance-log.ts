@@ -1,6 +1,8 @@
 import { appendFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import type { Logger } from './logger.js';
 import { formatMoney } from './money.js';
+import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { CheckResult } from './types.js';
 
 /** `2026-01-29 09:00:00` in UTC, the seed's timestamp shape. */
@@ -28,22 +30,71 @@ export function balanceLogLine(r: CheckResult): string {
 
 const FILES = { claude: 'claude/balance-log.txt', kimi: 'moonshot/balance-log.txt' } as const;
 
-/** Appends one whole line per result to the seed's balance-log files under `dir`. */
+/** Lines held per file while its disk refuses writes (full, read-only): about 40 days of checks every 5 minutes. */
+export const BALANCE_LOG_BUFFER_LINES = 10_000;
+
+export interface BalanceLogOptions {
+  readonly logger: Logger;
+  readonly retry?: RetryBackoff;
+  /** Lines held per file; default `BALANCE_LOG_BUFFER_LINES`. */
+  readonly capacity?: number;
+}
+
+/**
+ * Appends one whole line per result to the seed's balance-log files under `dir`. A line the disk
+ * refuses (ENOSPC, EROFS, …) waits in memory and is appended, in order, when the disk accepts writes
+ * again: at the next append, and on a backoff timer meanwhile.
+ */
 export class BalanceLog {
-  constructor(private readonly dir: string) {}
+  private readonly buffers = new Map<string, PendingWrites<string>>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly options: BalanceLogOptions,
+  ) {}
 
   pathFor(provider: CheckResult['provider']): string {
     return join(this.dir, FILES[provider]);
   }
 
-  async append(results: readonly CheckResult[]): Promise<void> {
-    await Promise.all(
-      results.map(async (r) => {
-        const path = this.pathFor(r.provider);
-        await mkdir(join(path, '..'), { recursive: true });
-        // One write per line with O_APPEND: concurrent writers (CLI and bot) never interleave inside a line.
-        await appendFile(path, `${balanceLogLine(r)}\n`, { flag: 'a' });
-      }),
+  /** Lines waiting for the disk, over every file. */
+  get pending(): number {
+    let n = 0;
+    for (const b of this.buffers.values()) n += b.pending;
+    return n;
+  }
+
+  /** Appends each result's line (after any lines still waiting for that file). Never rejects. */
+  async append(results: readonly CheckResult[]): Promise<boolean> {
+    const done = await Promise.all(
+      results.map((r) => this.bufferFor(r.provider).add([`${balanceLogLine(r)}\n`])),
     );
+    return done.every(Boolean);
+  }
+
+  /** One last attempt for the waiting lines; returns how many are lost (logged at error). */
+  async close(): Promise<number> {
+    const lost = await Promise.all([...this.buffers.values()].map((b) => b.close()));
+    return lost.reduce((a, b) => a + b, 0);
+  }
+
+  private bufferFor(provider: CheckResult['provider']): PendingWrites<string> {
+    const path = this.pathFor(provider);
+    let buffer = this.buffers.get(path);
+    if (!buffer) {
+      buffer = new PendingWrites<string>({
+        name: `balance-log lines (${FILES[provider]})`,
+        write: async (line) => {
+          await mkdir(dirname(path), { recursive: true });
+          // One write per line with O_APPEND: concurrent writers (CLI and bot) never interleave inside a line.
+          await appendFile(path, line, { flag: 'a' });
+        },
+        capacity: this.options.capacity ?? BALANCE_LOG_BUFFER_LINES,
+        retry: this.options.retry ?? DEFAULT_STORE_RETRY,
+        logger: this.options.logger.child({ file: path }),
+      });
+      this.buffers.set(path, buffer);
+    }
+    return buffer;
   }
 }

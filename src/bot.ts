@@ -18,6 +18,7 @@ import { type Alerts, startAlerts } from './jobs/alerts.js';
 import { type Job, scheduleJob } from './jobs/job.js';
 import { summaryRun } from './jobs/summary.js';
 import type { Logger } from './logger.js';
+import type { RetryBackoff } from './storage/pending-writes.js';
 import type { BalanceProvider } from './types.js';
 
 export interface BotOptions {
@@ -29,6 +30,8 @@ export interface BotOptions {
   readonly out?: NodeJS.WritableStream;
   /** The clock every part of the bot reads (tests move it; production uses the system clock). */
   readonly now?: () => Date;
+  /** Backoff for reopening the store and for writes waiting for it (default 5 s doubling to 5 min). */
+  readonly storeRetry?: RetryBackoff;
 }
 
 export interface Bot {
@@ -48,9 +51,12 @@ export interface Bot {
  */
 export async function startBot(config: Config, logger: Logger, options: BotOptions): Promise<Bot> {
   const now = options.now ?? (() => new Date());
+  // A store that can't be opened doesn't stop the start: the core keeps retrying it in the background,
+  // history waits in memory and thresholds are the defaults until it answers.
   const core = await createCore(config, logger, {
     now,
     ...(options.providers ? { providers: options.providers } : {}),
+    ...(options.storeRetry ? { storeRetry: options.storeRetry } : {}),
   });
   let client: Client | null = null;
   const jobs: Job[] = [];
@@ -128,6 +134,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         next: jobs[0]?.nextRun()?.toISOString(),
         alertCron: config.alerts.cron,
         store: core.db.describe,
+        storeOpen: core.db.isOpen,
       },
       'creditwatch started',
     );

@@ -2,6 +2,7 @@ import type { BalanceLog } from './balance-log.js';
 import type { Logger } from './logger.js';
 import type { Amount, Currency } from './money.js';
 import type { HistoryStore } from './storage/history.js';
+import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { ThresholdStore } from './thresholds.js';
 import { type BalanceProvider, type CheckResult, isStale, PROVIDER_INFO, type ProviderId } from './types.js';
 
@@ -53,6 +54,26 @@ export interface BalanceServiceDeps {
   /** Outer bound on one provider's check, a guard in case a provider breaks its own timeout. */
   readonly timeoutMs: number;
   readonly now?: () => Date;
+  /**
+   * `false` when there is no store to record into (the CLI with its store unusable, which says so
+   * once itself); readings are then neither recorded nor buffered. Default `true`.
+   */
+  readonly record?: boolean;
+  /** Backoff for readings waiting for the store (default `DEFAULT_STORE_RETRY`). */
+  readonly storeRetry?: RetryBackoff;
+}
+
+/** Readings held in memory while the store refuses writes: about 17 days of two providers checked every 5 minutes. */
+export const READINGS_BUFFER_SIZE = 10_000;
+
+/** `true` when every reading of `batch` is in the history already (an insert that committed but whose answer was lost). */
+async function batchLanded(history: HistoryStore, batch: readonly CheckResult[]): Promise<boolean> {
+  for (const r of batch) {
+    const rows = await history.range(r.provider, r.checkedAt, r.checkedAt);
+    if (!rows.some((row) => row.source === 'check' && row.checkedAt.getTime() === r.checkedAt.getTime()))
+      return false;
+  }
+  return true;
 }
 
 /**
@@ -65,10 +86,39 @@ export class BalanceService {
   private inFlight: Promise<Summary> | null = null;
   private readonly now: () => Date;
   private readonly log: Logger;
+  /** Each check's readings, written to the history in order; what the store refuses waits here. */
+  private readonly pendingReadings: PendingWrites<readonly CheckResult[]> | null;
 
   constructor(private readonly deps: BalanceServiceDeps) {
     this.now = deps.now ?? (() => new Date());
     this.log = deps.logger.child({ module: 'balance-service' });
+    this.pendingReadings =
+      deps.record === false
+        ? null
+        : new PendingWrites({
+            name: 'readings',
+            write: (batch) => deps.history.record(batch),
+            landed: (batch) => batchLanded(deps.history, batch),
+            size: (batch) => batch.length,
+            capacity: READINGS_BUFFER_SIZE,
+            retry: deps.storeRetry ?? DEFAULT_STORE_RETRY,
+            logger: this.log,
+          });
+  }
+
+  /** Readings waiting in memory for the store. */
+  get pendingReadingCount(): number {
+    return this.pendingReadings?.pending ?? 0;
+  }
+
+  /** Writes what waits for the store now (called when the store opens). Never rejects. */
+  flushPending(): Promise<boolean> {
+    return this.pendingReadings?.flush() ?? Promise.resolve(true);
+  }
+
+  /** Last attempt to write what waits (history and balance-log lines); what remains is logged as lost. */
+  async close(): Promise<void> {
+    await Promise.all([this.pendingReadings?.close(), this.deps.balanceLog.close()]);
   }
 
   get providerIds(): ProviderId[] {
@@ -129,15 +179,9 @@ export class BalanceService {
     const started = this.now();
     const results = await Promise.all(this.deps.providers.map((p) => this.checkOne(p)));
     const summary = await this.judge(results, started);
-    // History and log files are best effort: an outage there must not stop the post or the CLI.
-    const [recorded, logged] = await Promise.allSettled([
-      this.deps.history.record(results),
-      this.deps.balanceLog.append(results),
-    ]);
-    if (recorded.status === 'rejected')
-      this.log.error({ err: recorded.reason }, 'could not record readings in history');
-    if (logged.status === 'rejected')
-      this.log.error({ err: logged.reason }, 'could not append to balance-log files');
+    // An outage of the store or the disk must not stop the post or the CLI: what can't be written
+    // waits in memory and is written when they answer again (both buffers log their failures).
+    await Promise.all([this.pendingReadings?.add([results]), this.deps.balanceLog.append(results)]);
     for (const s of summary.statuses) {
       this.log.info(
         {

@@ -125,8 +125,8 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     repeatMs: config.alerts.repeatMs,
     runwayDays: config.alerts.runwayDays,
   };
-  /** The last state seen per provider, for `/balance` while the database is unreachable. */
-  const lastKnown = new Map<ProviderId, AlertState>();
+  // A state saved while the store was still opening goes in as soon as it opens.
+  core.db.onOpen(() => void store.flush());
   let lastSummary: Summary | null = null;
   let lastPruneMs = 0;
   // One evaluation at a time in this process: a scheduled run and a re-evaluation must not both start
@@ -152,8 +152,8 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       now: at,
       settings,
     });
+    // Never rejects: a state the store refuses stays in memory and is saved when it answers.
     await store.save(next);
-    lastKnown.set(provider, next);
     if (prev?.state !== next.state) {
       log.info({ provider, from: prev?.state ?? 'none', to: next.state }, 'alert state changed');
     }
@@ -203,9 +203,14 @@ export function startAlerts(deps: AlertsDeps): Alerts {
 
   const run = async (slot: Date): Promise<void> => {
     const key = slot.toISOString();
-    if (!(await core.slots.claim('alerts', key, now()))) {
-      log.info({ slot: key }, 'another replica has this slot');
-      return;
+    try {
+      if (!(await core.slots.claim('alerts', key, now()))) {
+        log.info({ slot: key }, 'another replica has this slot');
+        return;
+      }
+    } catch (err) {
+      // A possible duplicate beats a missed alert: evaluate from this process's state meanwhile.
+      log.warn({ err, slot: key }, 'could not claim the alert slot (store unreachable?); checking anyway');
     }
     const summary = await core.service.checkAll();
     lastSummary = summary;
@@ -223,12 +228,8 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     job,
     channels,
     async status(provider) {
-      let state: AlertState | null;
-      try {
-        state = await store.load(provider);
-      } catch {
-        state = lastKnown.get(provider) ?? null;
-      }
+      // Falls back to this process's copy when the store is unreachable.
+      const state = await store.load(provider);
       if (state) return describeAlertState(state, settings);
       const next = job.nextRun();
       return `alert state: not checked yet${next ? ` (next check ${formatUtc(next)})` : ''}`;

@@ -107,7 +107,7 @@ describe('BalanceService', () => {
     expect(log).toHaveLength(2);
     expect(log[1]).toMatch(/\| Available: \$4\.20 \|/);
     const text = lines.join('');
-    expect(text).toContain('could not record readings in history');
+    expect(text).toContain('could not write readings; 2 waiting in memory');
     expect(text).toContain('threshold store unreachable');
   });
 });
