@@ -14,6 +14,7 @@ import { type AddressInfo, connect, createServer, type Server, type Socket } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/app.js';
 import { type Bot, startBot } from '../../src/bot.js';
@@ -211,6 +212,49 @@ describe('storage faults: no reading lost, alerts and posts carry on', () => {
       (await storedReadings(db)).map((r) => ({ ...r, available: Number(r.available).toFixed(2) })),
     ).toEqual(taken);
     expect(logs()).toMatch(/could not write .*readings.*waiting/);
+  });
+
+  it('GIVEN the embedded store on a full disk (SQLITE_FULL) for 4 of 10 checks THEN every reading is stored once it has room, in order and once', async () => {
+    clockMs = Date.parse('2026-12-01T10:00:00Z');
+    const scripted = scriptedProviders(clock);
+    const { core: c, logs } = await core({}, scripted);
+    const k = c.db.kysely;
+    const taken: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      if (i === 3) {
+        // The disk is full: the file may not grow by one page, and the pages it has are filled up.
+        const pages = (await sql<{ page_count: number }>`pragma page_count`.execute(k)).rows[0]?.page_count;
+        await sql.raw(`pragma max_page_count = ${pages}`).execute(k);
+        for (const size of [2000, 200, 20, 1]) {
+          for (;;) {
+            const filler = sql`insert into readings (provider, checked_at, ok, currency, latency_ms, error, source)
+              values ('filler', 0, 0, 'USD', 0, ${'f'.repeat(size)}, 'filler')`;
+            const full = await filler.execute(k).then(
+              () => false,
+              (err: { code?: string }) => err.code === 'SQLITE_FULL',
+            );
+            if (full) break;
+          }
+        }
+      }
+      if (i === 7) await sql.raw('pragma max_page_count = 1073741823').execute(k);
+      clockMs += 60_000;
+      scripted.values.kimi = `${20 + i}.00`;
+      await c.service.checkAll();
+      taken.push(`claude@${clockMs}`, `kimi@${clockMs}`);
+    }
+    const stored = async () =>
+      (
+        await k
+          .selectFrom('readings')
+          .select(['provider', 'checked_at'])
+          .where('source', '=', 'check')
+          .orderBy('id')
+          .execute()
+      ).map((r) => `${r.provider}@${Number(r.checked_at)}`);
+    await waitFor('every reading stored', async () => (await stored()).length >= taken.length);
+    expect(await stored()).toEqual(taken);
+    expect(logs()).toMatch(/database or disk is full/);
   });
 
   it('GIVEN the balance-log files on a full disk (/dev/full) THEN the lines wait and are appended whole, in order, once the disk accepts writes', async () => {
