@@ -123,7 +123,7 @@ export class DeferredDb implements Db {
           problem: this.problem,
           ...(this.closed ? {} : { retryInMs: this.delayMs }),
         },
-        'could not open the store; history is buffered in memory and thresholds use the last known values meanwhile',
+        'could not open the store; readings wait in memory and thresholds are the last known or the default meanwhile',
       );
       return false;
     }
