@@ -194,6 +194,9 @@ export class BalanceService {
         },
         'balance checked',
       );
+      if (s.result.ok && s.result.warnings)
+        for (const warning of s.result.warnings)
+          this.log.warn({ provider: s.provider, warning }, 'provider warning');
     }
     this.cached = summary;
     return summary;

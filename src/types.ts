@@ -19,6 +19,11 @@ export interface BalanceReading {
   /** When creditwatch asked. */
   readonly checkedAt: Date;
   readonly latencyMs: number;
+  /**
+   * What the provider noticed about its source and set aside (e.g. Claude rows dated in the future); the
+   * service logs each at warn. Safe to show: never holds a secret.
+   */
+  readonly warnings?: readonly string[];
 }
 
 /** A check that produced no trustworthy balance. `reason` is safe to show: it never holds a secret. */

@@ -1,13 +1,18 @@
+import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
 import {
   Client,
   type ClientConfig,
   type CustomTypesConfig,
+  DatabaseError,
   Pool,
   type PoolClient,
   type PoolConfig,
+  type QueryConfig,
+  type QueryResult,
   types,
 } from 'pg';
+import { formatUtc } from '../format.js';
 import { type Amount, amountToText, parseAmount } from '../money.js';
 import { type BalanceProvider, type BalanceReading, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
 
@@ -62,9 +67,25 @@ export interface ClaudeProvider extends BalanceProvider {
   isStale(reading: Pick<BalanceReading, 'asOf'>, now?: Date): boolean;
 }
 
-/** The one query the provider runs. */
+/**
+ * How far ahead of the database's clock a row may be dated before it is ignored: a typo such as 2099 must not
+ * hide the real rows for good, and a few minutes cover clock skew between the writer and the database.
+ */
+export const CLAUDE_FUTURE_TOLERANCE = "interval '5 minutes'";
+
+/**
+ * The reading: the latest row not dated in the future. Run with the session's TimeZone set to UTC, so a
+ * `timestamp` (no zone) column compares and reads as UTC.
+ */
 export const CLAUDE_BALANCE_QUERY =
-  'SELECT available_balance, updated_at FROM claude_api_usage ORDER BY updated_at DESC NULLS LAST LIMIT 1';
+  'SELECT available_balance, updated_at FROM claude_api_usage ' +
+  `WHERE updated_at IS NULL OR updated_at <= now() + ${CLAUDE_FUTURE_TOLERANCE} ` +
+  'ORDER BY updated_at DESC NULLS LAST LIMIT 1';
+
+/** Counts the rows {@link CLAUDE_BALANCE_QUERY} ignored for being dated in the future (reported as a warning). */
+export const CLAUDE_FUTURE_ROWS_QUERY =
+  'SELECT count(*) AS future_rows, max(updated_at) AS latest FROM claude_api_usage ' +
+  `WHERE updated_at > now() + ${CLAUDE_FUTURE_TOLERANCE}`;
 
 /** A database operation of {@link recordClaudeBalance} failed; `message` is safe to show (no password). */
 export class ClaudeDbError extends Error {
@@ -84,10 +105,18 @@ interface Reading {
   readonly ok: true;
   readonly available: Amount;
   readonly asOf: Date;
+  readonly warnings?: readonly string[];
 }
 type Outcome = Reading | Failure;
 
 type Phase = 'connect' | 'query';
+
+interface AttemptState {
+  phase: Phase;
+  abandoned: boolean;
+  /** `performance.now()` when the check's budget runs out. */
+  readonly deadline: number;
+}
 
 /**
  * Reads Claude's balance from the latest row of `claude_api_usage` (kept up to date by a scrape job or by
@@ -105,41 +134,60 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     ...clientConfig(options),
     max: 2,
     connectionTimeoutMillis: timeoutMs,
-    // Client-side only: a server-side statement_timeout would be sent as a startup parameter, which
-    // PgBouncer-style poolers (Supabase's pooler among them) refuse. A timed-out client is destroyed.
-    query_timeout: timeoutMs,
     idleTimeoutMillis: 30_000,
     allowExitOnIdle: true,
+    keepAlive: true,
   } satisfies PoolConfig);
   // Without a listener, an idle client losing its connection would crash the process; the next check
   // reports the problem on its own.
   pool.on('error', () => undefined);
+  // pg-pool listens only while a client is idle: a connection dropped during the query (restart, failover,
+  // pg_terminate_backend, a reset) would emit an unhandled 'error'. The query itself rejects with the cause.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   let closed = false;
 
-  async function attempt(state: { phase: Phase; abandoned: boolean }): Promise<Outcome> {
+  async function attempt(state: AttemptState): Promise<Outcome> {
     const client: PoolClient = await pool.connect();
-    if (state.abandoned) {
+    const budgetMs = Math.ceil(state.deadline - performance.now());
+    if (state.abandoned || budgetMs <= 0) {
       client.release();
       return { ok: false, reason: 'abandoned' };
     }
     state.phase = 'query';
-    let rows: unknown[];
+    let results: QueryResult[];
     try {
-      ({ rows } = await client.query(CLAUDE_BALANCE_QUERY));
+      // Bounded on both sides by what is left of the check's budget: the client stops waiting, and the
+      // server cancels the statement itself (a query waiting on a lock would otherwise wait for as long as
+      // the lock lasts, one leaked backend per check). SET LOCAL, not a startup parameter, because
+      // PgBouncer-style poolers (Supabase's) refuse those; one simple-protocol message is one implicit
+      // transaction, so the settings end with it and a transaction-mode pooler keeps them to this check.
+      const text =
+        `SET LOCAL statement_timeout = ${budgetMs}; SET LOCAL TimeZone = 'UTC'; ` +
+        `${CLAUDE_BALANCE_QUERY}; ${CLAUDE_FUTURE_ROWS_QUERY}`;
+      // pg reads query_timeout per query too, though its types only list it for the connection.
+      const query: QueryConfig & { query_timeout: number } = { text, query_timeout: budgetMs };
+      const answer: unknown = await client.query(query);
+      results = answer as QueryResult[];
     } catch (error) {
-      // After a read timeout the connection is mid-protocol; never hand it back to the pool.
-      client.release(errorCode(error) === undefined || isTimeoutMessage(error));
+      // Unless the server reported an error and is ready for the next query, the connection is mid-protocol
+      // or gone (read timeout, reset, terminated): never hand it back to the pool.
+      client.release(!(error instanceof DatabaseError));
       throw error;
     }
     client.release();
-    return interpretRows(rows);
+    const [, , balance, future] = results;
+    return interpretRows(balance?.rows ?? [], futureRows(future?.rows[0]));
   }
 
   const check = boundedCheck<Reading>('claude', options, {
     isClosed: () => closed,
     redactor: facts.redact,
     begin() {
-      const state: { phase: Phase; abandoned: boolean } = { phase: 'connect', abandoned: false };
+      const state: AttemptState = {
+        phase: 'connect',
+        abandoned: false,
+        deadline: performance.now() + timeoutMs,
+      };
       return {
         run: () => attempt(state),
         fail: (error) => describeDbError(error, facts, timeoutMs, state.phase),
@@ -149,7 +197,7 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
         },
       };
     },
-    figures: ({ available, asOf }) => ({ available, asOf }),
+    figures: ({ available, asOf, warnings }) => ({ available, asOf, ...(warnings ? { warnings } : {}) }),
   });
 
   return {
@@ -195,6 +243,11 @@ export async function recordClaudeBalance(
   try {
     await client.connect();
     phase = 'query';
+    // One transaction, so the settings stay with it (see the provider's query): the server cancels any
+    // statement past the bound, and a `timestamp` column is written and read as UTC.
+    await client.query(
+      `BEGIN; SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}; SET LOCAL TimeZone = 'UTC'`,
+    );
     await client.query(CREATE_TABLE);
     const { rows } = await client.query<{ available_balance: unknown; updated_at: unknown }>(
       `INSERT INTO claude_api_usage (available_balance, updated_at)
@@ -202,6 +255,7 @@ export async function recordClaudeBalance(
        RETURNING available_balance, updated_at`,
       [amountToText(amount), at ?? null],
     );
+    await client.query('COMMIT');
     const outcome = interpretRows(rows);
     if (!outcome.ok)
       throw new ClaudeDbError(`recorded row reads back wrong: ${outcome.reason}`, facts.target, undefined);
@@ -236,11 +290,26 @@ const RAW_TEXT_OIDS = new Set<number>([
   types.builtins.INT8,
 ]);
 
+/**
+ * A `timestamp` (without time zone) is read as UTC. pg's own parser reads it in the process's local zone, so
+ * with TZ set a 7-hour-old reading would look fresh. A value Date cannot hold (infinity, BC, beyond year 9999)
+ * becomes an invalid Date, reported as "not a point in time".
+ */
+export function parseTimestampAsUtc(value: string): Date {
+  const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?$/.exec(value);
+  if (match === null) return new Date(Number.NaN);
+  // Date keeps milliseconds; finer digits are cut, never rounded into the next second.
+  const fraction = (match[3] ?? '').slice(0, 4);
+  return new Date(`${match[1]}T${match[2]}${fraction}Z`);
+}
+
 const TYPES: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    RAW_TEXT_OIDS.has(oid) && format !== 'binary'
-      ? (value: string) => value
-      : types.getTypeParser(oid, format ?? 'text')) as CustomTypesConfig['getTypeParser'],
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (format === 'binary') return types.getTypeParser(oid, format);
+    if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
+    if (oid === types.builtins.TIMESTAMP) return parseTimestampAsUtc;
+    return types.getTypeParser(oid, 'text');
+  }) as CustomTypesConfig['getTypeParser'],
 };
 
 function clientConfig(config: ClaudeDbConfig): ClientConfig {
@@ -296,9 +365,37 @@ function describeTarget(config: ClaudeDbConfig): TargetFacts {
   };
 }
 
-function interpretRows(rows: readonly unknown[]): Outcome {
+/** Rows dated too far in the future, ignored by {@link CLAUDE_BALANCE_QUERY}. */
+interface FutureRows {
+  readonly count: number;
+  readonly latest: unknown;
+}
+
+function futureRows(row: unknown): FutureRows {
+  const { future_rows: count, latest } = (row ?? {}) as Record<string, unknown>;
+  return { count: Number(count ?? 0) || 0, latest };
+}
+
+function describeFutureRows({ count, latest }: FutureRows): string {
+  const when =
+    latest instanceof Date && !Number.isNaN(latest.getTime())
+      ? formatUtc(latest)
+      : oneLine(String(latest), 40);
+  const rows = count === 1 ? '1 claude_api_usage row' : `${count} claude_api_usage rows`;
+  return `ignored ${rows} dated more than 5 minutes in the future (latest ${when})`;
+}
+
+function interpretRows(rows: readonly unknown[], future: FutureRows = { count: 0, latest: null }): Outcome {
   const row = rows[0];
-  if (row === undefined) return { ok: false, reason: 'claude_api_usage has no rows' };
+  if (row === undefined) {
+    return {
+      ok: false,
+      reason:
+        future.count > 0
+          ? `claude_api_usage has no rows dated up to now; ${describeFutureRows(future)}`
+          : 'claude_api_usage has no rows',
+    };
+  }
   const { available_balance: balance, updated_at: updatedAt } = row as Record<string, unknown>;
   if (balance === null || balance === undefined) {
     return { ok: false, reason: 'latest claude_api_usage row has no available_balance (NULL)' };
@@ -325,18 +422,15 @@ function interpretRows(rows: readonly unknown[]): Outcome {
       reason: `latest claude_api_usage row has an updated_at that is not a point in time (${shown})`,
     };
   }
-  return { ok: true, available, asOf };
+  return future.count > 0
+    ? { ok: true, available, asOf, warnings: [describeFutureRows(future)] }
+    : { ok: true, available, asOf };
 }
 
 function timeoutReason(target: string, timeoutMs: number, phase: Phase): string {
   return phase === 'connect'
     ? `no connection to database ${target} within ${timeoutMs} ms`
     : `database ${target} did not answer the query within ${timeoutMs} ms`;
-}
-
-function isTimeoutMessage(error: unknown): boolean {
-  const message = error instanceof Error ? error.message : '';
-  return /timeout/i.test(message);
 }
 
 function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, phase: Phase): string {
@@ -369,6 +463,8 @@ function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, 
     case '42501':
       return `database user "${user}" may not read claude_api_usage: ${message}`;
     case '57014':
+      // Our own statement_timeout (the check's budget) fired on the server first: the same timeout as ours.
+      if (/statement timeout/i.test(message)) return timeoutReason(facts.target, timeoutMs, 'query');
       return `database canceled the query: ${message}`;
     case undefined:
       break;

@@ -58,7 +58,7 @@ export interface Failure {
 }
 
 /** The figures of a reading that come from the provider; the rest is filled in by {@link boundedCheck}. */
-export type Figures = Pick<BalanceReading, 'available' | 'voucher' | 'cash' | 'asOf'>;
+export type Figures = Pick<BalanceReading, 'available' | 'voucher' | 'cash' | 'asOf' | 'warnings'>;
 
 /** One check's work, with its own state. */
 export interface Attempt<Success extends { readonly ok: true }> {

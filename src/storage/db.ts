@@ -8,7 +8,11 @@ import {
   type Migration,
   type MigrationProvider,
   Migrator,
+  type PostgresCursor,
   PostgresDialect,
+  type PostgresPool,
+  type PostgresPoolClient,
+  type PostgresQueryResult,
   SqliteDialect,
   sql,
 } from 'kysely';
@@ -158,29 +162,130 @@ function isMissingTable(err: unknown): boolean {
 }
 
 /**
- * Opens the history/settings database and applies pending migrations: Postgres when `databaseUrl`
- * is set (shared by replicas), else the embedded SQLite file (WAL, so the CLI and a running bot can
- * use it at the same time).
+ * Bounds on every call to a Postgres store. A call settles within `connectTimeoutMs` (getting a connection,
+ * new or pooled) plus the client's query bound (`queryTimeoutMs` plus a grace, see {@link clientQueryTimeoutMs}).
  */
-export async function openDatabase(opts: { databaseUrl: string | null; sqlitePath: string }): Promise<Db> {
+export interface PostgresBounds {
+  /** Longest wait for a connection. Default 5 s. */
+  readonly connectTimeoutMs?: number;
+  /**
+   * The server's `statement_timeout`: it cancels a statement running (or waiting on a lock) longer than this,
+   * whether or not the client is still there. Default 10 s.
+   */
+  readonly queryTimeoutMs?: number;
+}
+
+export const DEFAULT_POSTGRES_BOUNDS = { connectTimeoutMs: 5_000, queryTimeoutMs: 10_000 } as const;
+
+/**
+ * The client's own bound on one query: the server's `statement_timeout` plus a grace (as long again, at most
+ * 2 s), so a server that answers at all cancels first and reports it (SQLSTATE 57014); the client's timer only
+ * fires when nothing comes back (a black-holed network, a frozen server).
+ */
+export function clientQueryTimeoutMs(queryTimeoutMs: number): number {
+  return queryTimeoutMs + Math.min(queryTimeoutMs, 2_000);
+}
+
+/** A connection left in the transaction by a client that vanished is closed by the server after this. */
+const IDLE_IN_TRANSACTION_TIMEOUT_MS = 60_000;
+
+function positiveMs(name: string, value: number): number {
+  if (!Number.isInteger(value) || value <= 0)
+    throw new RangeError(`${name} must be a positive integer of ms (got ${value})`);
+  return value;
+}
+
+/**
+ * The pool Kysely runs on, over pg.Pool, made safe against connection faults:
+ * - every client has an `error` listener for its whole life (pg-pool listens only while a client is idle), so a
+ *   connection dropped mid-query (server restart, pg_terminate_backend, a TCP reset) fails that query instead
+ *   of crashing the process with "Unhandled 'error' event";
+ * - a client whose query failed without a server error (read timeout, reset, terminated) is destroyed on
+ *   release rather than pooled: after a read timeout its query may still be running, so the next caller would
+ *   queue behind it.
+ */
+function boundedPool(url: string, bounds: Required<PostgresBounds>): PostgresPool {
+  // int8 (epoch ms) as a JS number: safe until the year 287396.
+  const types = {
+    getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+      oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+  };
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 5,
+    types,
+    connectionTimeoutMillis: bounds.connectTimeoutMs,
+    query_timeout: clientQueryTimeoutMs(bounds.queryTimeoutMs),
+    // Our own Postgres (not a pooler), so startup parameters are fine: the server enforces its bound even when
+    // the client is gone, and drops a transaction its client abandoned.
+    options: `-c statement_timeout=${bounds.queryTimeoutMs} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_TIMEOUT_MS}`,
+    keepAlive: true,
+  });
+  // An idle client losing its connection must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  // A checked-out client losing its connection: its query rejects with the cause; the event itself says no more.
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return {
+    connect: async () => new GuardedClient(await pool.connect()),
+    end: () => pool.end(),
+  };
+}
+
+/** A pooled client that is destroyed on release once a query failed without a server error. */
+class GuardedClient implements PostgresPoolClient {
+  private broken = false;
+  constructor(private readonly client: pg.PoolClient) {}
+
+  query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>>;
+  query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
+  query<R>(
+    what: string | PostgresCursor<R>,
+    parameters: readonly unknown[] = [],
+  ): Promise<PostgresQueryResult<R>> | PostgresCursor<R> {
+    // Streaming needs the dialect's `cursor` option, which this store does not set (Kysely refuses first).
+    if (typeof what !== 'string') throw new Error('cursors are not supported by this store');
+    return this.client.query(what, [...parameters]).then(
+      (result) => result as unknown as PostgresQueryResult<R>,
+      (error: unknown) => {
+        if (!(error instanceof pg.DatabaseError)) this.broken = true;
+        throw error;
+      },
+    );
+  }
+
+  release(destroy?: boolean): void {
+    this.client.release(destroy === true || this.broken);
+  }
+}
+
+/**
+ * Opens the history/settings database and applies pending migrations: Postgres when `databaseUrl`
+ * is set (shared by replicas; every call bounded, see {@link PostgresBounds}), else the embedded SQLite file
+ * (WAL, so the CLI and a running bot can use it at the same time).
+ */
+export async function openDatabase(opts: {
+  databaseUrl: string | null;
+  sqlitePath: string;
+  /** Postgres only; {@link DEFAULT_POSTGRES_BOUNDS} for what is left out. */
+  postgres?: PostgresBounds;
+}): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl !== null) {
     const url = new URL(opts.databaseUrl);
-    // int8 (epoch ms) as a JS number: safe until the year 287396.
-    const types = {
-      getTypeParser: (oid: number, format?: 'text' | 'binary') =>
-        oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format ?? 'text'),
+    const bounds = {
+      connectTimeoutMs: positiveMs(
+        'connectTimeoutMs',
+        opts.postgres?.connectTimeoutMs ?? DEFAULT_POSTGRES_BOUNDS.connectTimeoutMs,
+      ),
+      queryTimeoutMs: positiveMs(
+        'queryTimeoutMs',
+        opts.postgres?.queryTimeoutMs ?? DEFAULT_POSTGRES_BOUNDS.queryTimeoutMs,
+      ),
     };
-    const pool = new pg.Pool({
-      connectionString: opts.databaseUrl,
-      max: 5,
-      types,
-      connectionTimeoutMillis: 10_000,
-    });
-    // An idle client losing its connection must not crash the process; the next query reports it.
-    pool.on('error', () => {});
     db = {
-      kysely: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }),
+      kysely: new Kysely<Database>({
+        dialect: new PostgresDialect({ pool: boundedPool(opts.databaseUrl, bounds) }),
+      }),
       dialect: 'postgres',
       describe: `postgres ${url.hostname}:${url.port || '5432'}${url.pathname}`,
       close: async () => {

@@ -1,19 +1,27 @@
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { type AddressInfo, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createCore } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
 import { amountToText, formatMoney, parseAmount } from '../../src/money.js';
 import {
   CLAUDE_BALANCE_QUERY,
+  CLAUDE_FUTURE_ROWS_QUERY,
   ClaudeDbError,
   type ClaudeProvider,
   type ClaudeProviderOptions,
   createClaudeProvider,
   hasUnknownAge,
   isStale,
+  parseTimestampAsUtc,
   recordClaudeBalance,
 } from '../../src/providers/claude.js';
 import type { CheckResult } from '../../src/types.js';
 import { getClosedPort } from '../support/fake-moonshot.js';
+import { captureLogs } from '../support/log-capture.js';
 import {
   createTestDatabase,
   PASSWORD_ROLE,
@@ -168,11 +176,62 @@ describe('claude provider: readings', () => {
     expect(p.isStale(reading)).toBe(true);
   });
 
-  it('runs exactly the documented query', () => {
+  it('runs exactly the documented queries (README quotes them)', () => {
     expect(CLAUDE_BALANCE_QUERY).toBe(
       'SELECT available_balance, updated_at FROM claude_api_usage ' +
+        "WHERE updated_at IS NULL OR updated_at <= now() + interval '5 minutes' " +
         'ORDER BY updated_at DESC NULLS LAST LIMIT 1',
     );
+    expect(CLAUDE_FUTURE_ROWS_QUERY).toBe(
+      'SELECT count(*) AS future_rows, max(updated_at) AS latest FROM claude_api_usage ' +
+        "WHERE updated_at > now() + interval '5 minutes'",
+    );
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    expect(readme.includes(CLAUDE_BALANCE_QUERY), 'README quotes CLAUDE_BALANCE_QUERY').toBe(true);
+    expect(readme.includes(CLAUDE_FUTURE_ROWS_QUERY), 'README quotes CLAUDE_FUTURE_ROWS_QUERY').toBe(true);
+  });
+
+  describe('an updated_at of type timestamp (no time zone) is UTC, whatever the process zone', () => {
+    const zone = process.env.TZ;
+    beforeEach(() => {
+      // Node applies a TZ change at once; Los Angeles is 8 hours behind UTC in January.
+      process.env.TZ = 'America/Los_Angeles';
+    });
+    afterEach(() => {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    });
+
+    it('GIVEN TZ=America/Los_Angeles and a timestamp column THEN asOf is the stored wall time read as UTC', async () => {
+      expect(new Date('2026-01-29T00:00:00Z').getTimezoneOffset()).toBe(480); // the zone really is in force
+      await sql('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamp)');
+      await sql("INSERT INTO claude_api_usage VALUES (8.07, '2026-01-29 02:00:00.123456')");
+      const reading = expectReading(await provider().check());
+      expect(reading.asOf).toEqual(new Date('2026-01-29T02:00:00.123Z'));
+      // 8 hours old at NOW: stale after 2 hours. Read in the local zone it would have looked 8 hours younger.
+      expect(isStale(reading, 2 * HOUR, NOW)).toBe(true);
+    });
+
+    it('GIVEN a timestamp column THEN the future-row rule compares it as UTC too', async () => {
+      await sql('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamp)');
+      // Two minutes ahead in UTC: inside the tolerance, so it is the reading.
+      await sql(
+        "INSERT INTO claude_api_usage VALUES (4.5, (now() AT TIME ZONE 'UTC') + interval '2 minutes')",
+      );
+      await sql("INSERT INTO claude_api_usage VALUES (3.5, (now() AT TIME ZONE 'UTC') - interval '1 hour')");
+      const reading = expectReading(await provider().check());
+      expect(amountToText(reading.available)).toBe('4.5');
+      expect(reading.warnings).toBeUndefined();
+    });
+
+    it('parseTimestampAsUtc: fractions, and values a Date cannot hold', () => {
+      expect(parseTimestampAsUtc('2026-01-29 09:00:00')).toEqual(new Date('2026-01-29T09:00:00Z'));
+      expect(parseTimestampAsUtc('2026-01-29 09:00:00.5')).toEqual(new Date('2026-01-29T09:00:00.500Z'));
+      expect(parseTimestampAsUtc('2026-01-29 09:00:00.999999')).toEqual(new Date('2026-01-29T09:00:00.999Z'));
+      for (const odd of ['infinity', '-infinity', '0044-03-15 12:00:00 BC', '12026-01-01 00:00:00']) {
+        expect(Number.isNaN(parseTimestampAsUtc(odd).getTime())).toBe(true);
+      }
+    });
   });
 
   it('works with separate host/port/user/database fields', async () => {
@@ -187,6 +246,93 @@ describe('claude provider: readings', () => {
       }).check(),
     );
     expect(amountToText(reading.available)).toBe('3.21');
+  });
+});
+
+describe('claude provider: rows dated in the future', () => {
+  // The database's clock decides what "the future" is; the provider's test clock (NOW, in January) does not.
+  const dbNow = async () => (await sql('SELECT now() AS now')).rows[0].now as Date;
+
+  it('GIVEN a row dated 2099 THEN it is ignored with a warning and the latest real row is the reading', async () => {
+    const now = await dbNow();
+    await seedTable([
+      ['8.07', new Date(now.getTime() - HOUR)],
+      ['999.00', new Date('2099-01-01T00:00:00Z')],
+      ['1.00', new Date(now.getTime() - 2 * HOUR)],
+    ]);
+    const reading = expectReading(await provider().check());
+    expect(amountToText(reading.available)).toBe('8.07');
+    expect(reading.warnings).toEqual([
+      'ignored 1 claude_api_usage row dated more than 5 minutes in the future (latest 2099-01-01 00:00 UTC)',
+    ]);
+  });
+
+  it('GIVEN a row a little ahead of the database clock (under 5 minutes) THEN it counts, without a warning', async () => {
+    const now = await dbNow();
+    await seedTable([
+      ['8.07', new Date(now.getTime() - HOUR)],
+      ['7.00', new Date(now.getTime() + 2 * 60_000)],
+    ]);
+    const reading = expectReading(await provider().check());
+    expect(amountToText(reading.available)).toBe('7');
+    expect(reading.warnings).toBeUndefined();
+  });
+
+  it('GIVEN only future rows (and a NULL-dated one) THEN the NULL-dated row is read, with the warning', async () => {
+    await seedTable([
+      ['5.00', null],
+      ['999.00', new Date('2099-01-01T00:00:00Z')],
+      ['998.00', new Date('2098-06-01T00:00:00Z')],
+    ]);
+    const reading = expectReading(await provider().check());
+    expect(amountToText(reading.available)).toBe('5');
+    expect(hasUnknownAge(reading)).toBe(true);
+    expect(reading.warnings).toEqual([
+      'ignored 2 claude_api_usage rows dated more than 5 minutes in the future (latest 2099-01-01 00:00 UTC)',
+    ]);
+  });
+
+  it('GIVEN nothing but future rows THEN the failure says why', async () => {
+    await seedTable([['999.00', new Date('2099-01-01T00:00:00Z')]]);
+    expectFailure(
+      await provider().check(),
+      'claude_api_usage has no rows dated up to now; ' +
+        'ignored 1 claude_api_usage row dated more than 5 minutes in the future (latest 2099-01-01 00:00 UTC)',
+    );
+  });
+
+  it('GIVEN the service checks such a table THEN it logs the warning at warn', async () => {
+    const now = await dbNow();
+    await seedTable([
+      ['8.07', new Date(now.getTime() - HOUR)],
+      ['999.00', new Date('2099-01-01T00:00:00Z')],
+    ]);
+    const logs = captureLogs('warn');
+    const dir = mkdtempSync(join(tmpdir(), 'cw-claude-warn-'));
+    const config = loadConfig({
+      HOME: dir,
+      DATA_DIR: join(dir, 'data'),
+      BALANCE_LOG_DIR: join(dir, 'logs'),
+      PROVIDERS: 'claude',
+      CLAUDE_DB_URL: db.connectionString,
+    });
+    const core = await createCore(config, logs.logger);
+    try {
+      await core.service.checkAll();
+    } finally {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    expect(logs.lines.map((line) => JSON.parse(line))).toContainEqual(
+      expect.objectContaining({
+        level: 40,
+        msg: 'provider warning',
+        provider: 'claude',
+        warning: expect.stringContaining(
+          'ignored 1 claude_api_usage row dated more than 5 minutes in the future',
+        ),
+      }),
+    );
   });
 });
 
