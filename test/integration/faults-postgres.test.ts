@@ -297,3 +297,70 @@ describe('claude provider: a connection dropped during the query', () => {
     await release();
   });
 });
+
+describe('the TCP proxy itself (test/support/tcp-proxy.ts)', () => {
+  /** A connected pg client through `net`; closed by the test's cleanup. */
+  async function clientVia(net: TcpProxy) {
+    const { Client } = await import('pg');
+    const client = new Client({
+      connectionString: net.url(pgdb.connectionString),
+      connectionTimeoutMillis: 5_000,
+    });
+    client.on('error', () => undefined);
+    cleanups.push(() => client.end());
+    await client.connect();
+    return client;
+  }
+
+  it('delay(ms) holds every chunk that long, in order; restore() ends the delay', async () => {
+    const net = await proxy();
+    const client = await clientVia(net);
+    net.delay(300);
+    const started = performance.now();
+    const { rows } = await client.query("SELECT 'a' AS x UNION ALL SELECT 'b'");
+    // Request and answer are each held 300 ms: never faster than the delay (only a lower bound is asserted).
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(rows).toEqual([{ x: 'a' }, { x: 'b' }]);
+    await net.restore();
+    expect(net.mode).toBe('pass');
+    expect((await client.query('SELECT 2 AS n')).rows).toEqual([{ n: 2 }]);
+  });
+
+  it('refuse() closes the listener (ECONNREFUSED) and restore() listens again on the same port', async () => {
+    const net = await proxy();
+    const open = await clientVia(net);
+    await net.refuse();
+    await expect(clientVia(net)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    // Open connections are left as they are.
+    expect((await open.query('SELECT 1 AS n')).rows).toEqual([{ n: 1 }]);
+    await net.restore();
+    const again = await clientVia(net);
+    expect((await again.query('SELECT 3 AS n')).rows).toEqual([{ n: 3 }]);
+  });
+
+  it('blackhole() holds new and open connections without closing them; restore() delivers what was held', async () => {
+    const net = await proxy();
+    const open = await clientVia(net);
+    net.blackhole();
+    const held = settle(open.query('SELECT 4 AS n'), 10_000);
+    const connecting = settle(clientVia(net), 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(net.openConnections).toBe(2);
+    await net.restore();
+    const [query, connected] = await Promise.all([held, connecting]);
+    expect(query.outcome).toBe('fulfilled');
+    expect((query as { value: { rows: unknown[] } }).value.rows).toEqual([{ n: 4 }]);
+    expect(connected.outcome).toBe('fulfilled');
+  });
+
+  it('reset() resets open connections and every new one until restore()', async () => {
+    const net = await proxy();
+    const open = await clientVia(net);
+    net.reset();
+    await expect(open.query('SELECT 1')).rejects.toThrow();
+    await expect(clientVia(net)).rejects.toThrow();
+    expect(net.openConnections).toBe(0);
+    await net.restore();
+    expect((await (await clientVia(net)).query('SELECT 5 AS n')).rows).toEqual([{ n: 5 }]);
+  });
+});
