@@ -105,11 +105,22 @@ interface TimedValue {
   readonly value: number;
 }
 
+/**
+ * Values at or beyond this size are left out, like NaN: no real balance is that large (the providers refuse
+ * such readings as "implausible amount"), and one of them would flatten every real reading onto the axis.
+ * Inside the bound, value arithmetic stays far from overflow and float steps stay far below a pixel.
+ */
+export const MAX_PLOTTED_VALUE = 1e15;
+
+function plottable(value: number): boolean {
+  return Number.isFinite(value) && Math.abs(value) < MAX_PLOTTED_VALUE;
+}
+
 function cleanPoints(points: readonly { at: Date; value: number }[] | undefined): TimedValue[] {
   const out: TimedValue[] = [];
   for (const p of points ?? []) {
     const at = p.at.getTime();
-    if (Number.isFinite(at) && Number.isFinite(p.value)) out.push({ at, value: p.value });
+    if (Number.isFinite(at) && plottable(p.value)) out.push({ at, value: p.value });
   }
   for (let i = 1; i < out.length; i++) {
     if (out[i]!.at < out[i - 1]!.at) return out.sort((a, b) => a.at - b.at);
@@ -122,6 +133,9 @@ function cleanPoints(points: readonly { at: Date; value: number }[] | undefined)
  * choosing the tightest such span. Steps never go below 0.01 so that 2-decimal labels stay distinct.
  */
 export function niceTicks(min: number, max: number): number[] {
+  if (!Number.isFinite(min) || !Number.isFinite(max) || max < min) {
+    throw new RangeError(`niceTicks needs finite min <= max, got ${min} and ${max}`);
+  }
   const span = Math.max(max - min, 0.04);
   const top = Math.floor(Math.log10(span));
   let best: { lo: number; step: number; count: number } | undefined;
@@ -163,7 +177,10 @@ function timeTicks(from: number, to: number, maxTicks: number): { at: number; la
   const hourly = to - from <= 36 * HOUR;
   const steps = hourly ? MINUTE_STEPS : DAY_STEPS;
   const fits = (step: number) => Math.floor(to / step) - Math.ceil(from / step) + 1 <= maxTicks;
-  const step = steps.find(fits) ?? steps[steps.length - 1]!;
+  // Beyond the longest step (a span of centuries), whole multiples of it keep the tick count bounded.
+  const longest = steps[steps.length - 1]!;
+  const step =
+    steps.find(fits) ?? longest * Math.max(1, Math.ceil((to - from) / longest / Math.max(1, maxTicks - 1)));
   const ticks: { at: number; label: string }[] = [];
   for (let at = Math.ceil(from / step) * step; at <= to; at += step) {
     const d = new Date(at);
@@ -185,7 +202,7 @@ function prepare(series: readonly ChartSeries[]): Prepared[] {
   return series.map((s) => ({
     points: cleanPoints(s.points),
     projection: cleanPoints(s.projection),
-    threshold: s.threshold !== undefined && Number.isFinite(s.threshold) ? s.threshold : undefined,
+    threshold: s.threshold !== undefined && plottable(s.threshold) ? s.threshold : undefined,
   }));
 }
 
@@ -212,6 +229,8 @@ function legendRows(labels: readonly string[], scale: number, maxWidth: number):
 }
 
 const LEGEND_SWATCH = 12;
+/** Blank border around the chart, in multiples of the text scale. */
+const OUTER_MARGIN = 10;
 const LEGEND_GAP = 10;
 
 function legendItemWidth(label: string, scale: number): number {
@@ -228,6 +247,8 @@ function rowsWidth(row: readonly number[], labels: readonly string[], scale: num
 interface FullLayout extends ChartLayout {
   readonly prepared: readonly Prepared[];
   readonly titleTop: number;
+  /** Blank border around everything drawn, in pixels. */
+  readonly margin: number;
   /** Each legend row: its top and the series indices on it, drawn right-aligned. */
   readonly legend: readonly { readonly top: number; readonly items: readonly number[] }[];
 }
@@ -245,7 +266,9 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   }
 
   const s = textScaleFor(width, height);
-  const margin = 6 * s;
+  // Discord shows the image scaled down with rounded corners: a narrower margin puts the title and the
+  // legend against the edge (issue 10).
+  const margin = OUTER_MARGIN * s;
   const colors = series.map((x, i) =>
     parseColor(x.color ?? DEFAULT_SERIES_COLORS[i % DEFAULT_SERIES_COLORS.length]!),
   );
@@ -319,8 +342,10 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
       hi = 1;
     }
     const floorAtZero = lo >= 0;
-    if (hi - lo < 0.05) {
-      const spread = Math.max(Math.abs(hi) * 0.1, 0.5);
+    // A range too narrow for its magnitude (equal values, or cents on a huge balance) is widened: ticks
+    // closer together than the float spacing of their values would collapse into one.
+    if (hi - lo < Math.max(0.05, Math.max(Math.abs(lo), Math.abs(hi)) * 1e-9)) {
+      const spread = Math.max(Math.abs(hi) * 0.1, Math.abs(lo) * 0.1, 0.5);
       lo -= spread;
       hi += spread;
     }
@@ -341,7 +366,8 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   );
   const xLabelWidth = measureText('00-00', s);
   const plotLeft = margin + yLabelWidth + tickLength + 3 * s;
-  const plotRight = width - 1 - Math.max(margin, Math.ceil(xLabelWidth / 2) + 2 * s);
+  // A time label centred on the right end of the axis must still keep the margin.
+  const plotRight = width - 1 - margin - Math.ceil(xLabelWidth / 2);
   const plotTop = headerBottom + 9 * s;
   const plotBottom = height - 1 - margin - FONT_CAP_HEIGHT * s - tickLength - 3 * s;
   if (plotRight - plotLeft < 20 || plotBottom - plotTop < 20) {
@@ -372,6 +398,7 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
     yToRow: (value: number) => Math.floor(yToPixel(value)),
     prepared,
     titleTop,
+    margin,
     legend,
   };
 }
@@ -479,11 +506,11 @@ function drawFrame(
 ) {
   const s = layout.textScale;
   const { plot } = layout;
-  raster.text(options.title, 6 * s, layout.titleTop, TITLE_COLOR, s + 1);
+  raster.text(options.title, layout.margin, layout.titleTop, TITLE_COLOR, s + 1);
 
   const labels = series.map((x) => x.label);
   for (const row of layout.legend) {
-    let x = layout.width - 6 * s - rowsWidth(row.items, labels, s);
+    let x = layout.width - layout.margin - rowsWidth(row.items, labels, s);
     for (const i of row.items) {
       const color = layout.colors[i]!;
       raster.fillRect(

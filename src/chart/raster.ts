@@ -176,6 +176,35 @@ export function measureText(text: string, scale = 1): number {
   return count === 0 ? 0 : (width + count - 1) * scale;
 }
 
+/**
+ * The part of segment `a`–`b` inside `rect` grown by `pad` on every side, as parameters `[t0, t1]` along it
+ * (Liang–Barsky), or `null` when none of it is; also `null` for coordinates that are not finite.
+ */
+function clipSegment(a: Point, b: Point, rect: Rect, pad: number): [number, number] | null {
+  if (![a.x, a.y, b.x, b.y].every(Number.isFinite)) return null;
+  let t0 = 0;
+  let t1 = 1;
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  const edges: [number, number][] = [
+    [-dx, a.x - (rect.left - pad)],
+    [dx, rect.right + pad - a.x],
+    [-dy, a.y - (rect.top - pad)],
+    [dy, rect.bottom + pad - a.y],
+  ];
+  for (const [p, q] of edges) {
+    if (p === 0) {
+      if (q < 0) return null;
+      continue;
+    }
+    const t = q / p;
+    if (p < 0) t0 = Math.max(t0, t);
+    else t1 = Math.min(t1, t);
+    if (t0 > t1) return null;
+  }
+  return [t0, t1];
+}
+
 /** An RGB raster with simple drawing operations; opaque, so it encodes as a 3-channel PNG. */
 export class Raster {
   readonly width: number;
@@ -319,8 +348,21 @@ export class Raster {
       const [on, off] = [Math.max(0.5, dash[0]), dash[1]];
       let phase = 0; // distance into the current on+off period
       for (let i = 1; i < points.length; i++) {
-        const a = points[i - 1]!;
-        const b = points[i]!;
+        const a0 = points[i - 1]!;
+        const b0 = points[i]!;
+        const fullLength = Math.sqrt((b0.x - a0.x) ** 2 + (b0.y - a0.y) ** 2);
+        // Dashes are walked only over the part of the segment that can reach the clip: a segment running
+        // far off the canvas would otherwise cost one step per dash of its whole length (or never end, once
+        // a dash is smaller than the float spacing of that length).
+        const visible = clipSegment(a0, b0, this.clip, halfWidth + 1);
+        if (!visible || !Number.isFinite(fullLength)) {
+          if (Number.isFinite(fullLength)) phase = (phase + fullLength) % (on + off);
+          continue;
+        }
+        const [t0, t1] = visible;
+        const a = { x: a0.x + (b0.x - a0.x) * t0, y: a0.y + (b0.y - a0.y) * t0 };
+        const b = { x: a0.x + (b0.x - a0.x) * t1, y: a0.y + (b0.y - a0.y) * t1 };
+        phase = (phase + fullLength * t0) % (on + off);
         const length = Math.sqrt((b.x - a.x) ** 2 + (b.y - a.y) ** 2);
         let done = 0;
         while (done < length) {
@@ -337,6 +379,7 @@ export class Raster {
           done += step;
           phase = (phase + step) % (on + off);
         }
+        phase = (phase + fullLength * (1 - t1)) % (on + off);
       }
     }
     this.compositeMask(mask, bounds, color);

@@ -518,4 +518,32 @@ describe('renderBalanceChart', () => {
       RangeError,
     );
   });
+
+  it('keeps a blank margin of 10 text-scale pixels on every side, legend and right-most time label included', () => {
+    // The window ends on midnight, so a time label is centred on the right end of the axis (issue 10).
+    const options = { ...OPTIONS, from: new Date(T0), to: new Date(T0 + 2 * DAY) };
+    const series = [
+      { label: 'Claude', points: hourly(48, (i) => 12 - i * 0.1), threshold: 5 },
+      { label: 'Kimi', points: hourly(48, (i) => 20 - i * 0.2), threshold: 8 },
+    ];
+    expect(layoutBalanceChart(series, options).xTicks.at(-1)?.at).toBe(T0 + 2 * DAY);
+    const image = decodePng(renderBalanceChart(series, options));
+    const margin = 10 * layoutBalanceChart(series, options).textScale;
+    const inked = (x: number, y: number) => !same(pixelAt(image, x, y), BACKGROUND);
+    let inkInMargin = 0;
+    let inkInside = 0;
+    for (let y = 0; y < image.height; y++) {
+      for (let x = 0; x < image.width; x++) {
+        const border = x < margin || y < margin || x >= image.width - margin || y >= image.height - margin;
+        if (!inked(x, y)) continue;
+        if (border) inkInMargin++;
+        else inkInside++;
+      }
+    }
+    expect(inkInside).toBeGreaterThan(1000);
+    expect(inkInMargin).toBe(0);
+    // The legend's last label ends exactly at the margin: right-aligned, not short of it.
+    const legendRows = { x0: image.width - margin - 1, y0: 0, x1: image.width - margin, y1: 60 };
+    expect(countColor(image, parseColor('#212529'), legendRows)).toBeGreaterThan(0);
+  });
 });
