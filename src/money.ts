@@ -19,6 +19,27 @@ export function parseAmount(value: string | number): Amount {
   return new Big(text);
 }
 
+/**
+ * No real prepaid balance reaches this size (a quadrillion). A figure at or beyond it, or one that is not
+ * finite, is a provider's or a table's mistake: kept, it would fill every message with hundreds of digits
+ * and throw the charts and forecasts off, so it is refused as an "implausible amount".
+ */
+export const IMPLAUSIBLE_AMOUNT: Amount = new Big('1e15');
+
+/** True when `amount` is at or beyond {@link IMPLAUSIBLE_AMOUNT} either way. */
+export function isImplausible(amount: Amount): boolean {
+  return amount.abs().gte(IMPLAUSIBLE_AMOUNT);
+}
+
+/**
+ * The failure reason for an implausible figure: `implausible amount: available 1.000e+2100 (no real balance
+ * reaches 1e15)`. A decimal is shown in short exponent form; any other text (`Infinity`) is clipped.
+ */
+export function implausibleReason(field: string, figure: Amount | string): string {
+  const shown = typeof figure === 'string' ? figure.slice(0, 24) : figure.toExponential(3);
+  return `implausible amount: ${field} ${shown} (no real balance reaches 1e15)`;
+}
+
 /** `$12.30`, `-$0.50`, `¥8.00`: two decimals, rounded half-up, the currency's symbol. */
 export function formatMoney(amount: Amount, currency: Currency): string {
   const fixed = amount.abs().toFixed(2);

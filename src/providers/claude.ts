@@ -13,7 +13,7 @@ import {
   types,
 } from 'pg';
 import { formatUtc } from '../format.js';
-import { type Amount, amountToText, parseAmount } from '../money.js';
+import { type Amount, amountToText, implausibleReason, parseAmount } from '../money.js';
 import { type BalanceProvider, type BalanceReading, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
 
 // The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
@@ -405,6 +405,9 @@ function interpretRows(rows: readonly unknown[], future: FutureRows = { count: 0
     available = parseAmount(typeof balance === 'string' ? balance : String(balance));
   } catch {
     const shown = oneLine(String(balance), 40);
+    // numeric accepts 'Infinity' (PostgreSQL 14+): beyond any real balance, not a malformed one.
+    if (/^[-+]?inf(inity)?$/i.test(shown))
+      return { ok: false, reason: implausibleReason('available', shown) };
     return {
       ok: false,
       reason: `latest claude_api_usage row has an available_balance that is not a number (${shown})`,

@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { type Amount, type Currency, parseAmount } from '../money.js';
+import { type Amount, type Currency, implausibleReason, parseAmount } from '../money.js';
 import type { BalanceProvider } from '../types.js';
 import { boundedCheck, clip, errorCode, errorText, type Failure, type Redactor, redact } from './shared.js';
 
@@ -192,7 +192,9 @@ function interpret(status: number, body: string, redactor: Redactor): Outcome {
     if (value === null) return { ok: false, reason: `data.${field} is null` };
     if (typeof value !== 'number')
       return { ok: false, reason: `data.${field} is not a number (got ${kind(value)})` };
-    if (!Number.isFinite(value)) return { ok: false, reason: `data.${field} is not a finite number` };
+    // JSON.parse turns 1e400 into Infinity: beyond any real balance, like the finite ones shared.ts refuses.
+    if (!Number.isFinite(value))
+      return { ok: false, reason: implausibleReason(`data.${field}`, String(value)) };
     values.push(parseAmount(String(value)));
   }
   const [available, voucher, cash] = values as [Amount, Amount, Amount];

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { Currency } from '../money.js';
+import { type Currency, implausibleReason, isImplausible } from '../money.js';
 import type { BalanceReading, CheckResult, ProviderId } from '../types.js';
 
 /** Longest piece of outside text (a server's message, an error) quoted in a reason. */
@@ -114,7 +114,22 @@ export function boundedCheck<Success extends { readonly ok: true }>(
         const reason = oneLine(redactor(outcome.reason), MAX_REASON);
         return { ok: false, provider, currency, reason, checkedAt, latencyMs };
       }
-      return { ok: true, provider, currency, ...work.figures(outcome, checkedAt), checkedAt, latencyMs };
+      const figures = work.figures(outcome, checkedAt);
+      // One rule for every provider: a figure no real balance reaches is a failed reading, never stored as ok.
+      for (const field of ['available', 'voucher', 'cash'] as const) {
+        const amount = figures[field];
+        if (amount !== undefined && isImplausible(amount)) {
+          return {
+            ok: false,
+            provider,
+            currency,
+            reason: implausibleReason(field, amount),
+            checkedAt,
+            latencyMs,
+          };
+        }
+      }
+      return { ok: true, provider, currency, ...figures, checkedAt, latencyMs };
     };
     if (work.isClosed()) return finish({ ok: false, reason: `${provider} provider is closed` });
 

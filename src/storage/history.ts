@@ -1,4 +1,11 @@
-import { type Amount, amountToText, type Currency, parseAmount } from '../money.js';
+import {
+  type Amount,
+  amountToText,
+  type Currency,
+  implausibleReason,
+  isImplausible,
+  parseAmount,
+} from '../money.js';
 import type { CheckResult, ProviderId } from '../types.js';
 import type { Db } from './db.js';
 
@@ -142,6 +149,12 @@ function toStored(row: {
     latencyMs: row.latency_ms,
     source: row.source === 'import' ? ('import' as const) : ('check' as const),
   };
+  // Readings stored before the implausible-amount rule existed are read as the failures they are.
+  const figures = { available: row.available, voucher: row.voucher, cash: row.cash };
+  const implausible = Object.entries(figures).find(([, v]) => v !== null && isImplausible(parseAmount(v)));
+  if (row.ok && implausible) {
+    return { ...base, ok: false, reason: implausibleReason(implausible[0], parseAmount(implausible[1]!)) };
+  }
   if (row.ok && row.available !== null) {
     return {
       ...base,

@@ -227,7 +227,10 @@ describe('kimi provider: failures', () => {
 
   it('a number too large to be finite', async () => {
     const body = '{"code":0,"data":{"available_balance":1e400,"voucher_balance":0,"cash_balance":0}}';
-    expectFailure(await checkWith({ body }), 'data.available_balance is not a finite number');
+    expectFailure(
+      await checkWith({ body }),
+      'implausible amount: data.available_balance Infinity (no real balance reaches 1e15)',
+    );
   });
 
   it('malformed JSON', async () => {
