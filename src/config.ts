@@ -113,9 +113,19 @@ export function loadConfig(
     return v === undefined || v.trim() === '' ? undefined : v.trim();
   };
 
-  const durationMs = (name: string, fallback: string, defaultUnit: 'ms' | 's', minMs = 1): number => {
+  const durationMs = (
+    name: string,
+    fallback: string,
+    defaultUnit: 'ms' | 's',
+    minMs = 1,
+    range?: { readonly maxMs: number; readonly hint: string },
+  ): number => {
     const raw = get(name) ?? fallback;
     const ms = parseDuration(raw, defaultUnit);
+    if (ms !== null && range && (ms < minMs || ms > range.maxMs)) {
+      problems.push(`${name}=${JSON.stringify(raw)} must be from ${range.hint}`);
+      return parseDuration(fallback, defaultUnit) ?? 0;
+    }
     if (ms === null || ms < minMs) {
       problems.push(`${name}=${JSON.stringify(raw)} is not a duration; use e.g. 90s, 15m, 6h or 1d`);
       return parseDuration(fallback, defaultUnit) ?? 0;
@@ -125,9 +135,12 @@ export function loadConfig(
   const integer = (name: string, fallback: number, min: number, max: number): number => {
     const raw = get(name);
     if (raw === undefined) return fallback;
-    const n = Number(raw);
+    // Plain decimal digits only: Number() would also read 0x10 as 16, 1e3 as 1000 and +5 as 5.
+    const n = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}`);
+      problems.push(
+        `${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}, in plain digits`,
+      );
       return fallback;
     }
     return n;
@@ -162,7 +175,14 @@ export function loadConfig(
   const cron = (name: string, fallback: string): string => {
     const raw = get(name) ?? fallback;
     try {
-      new Cron(raw, { paused: true, timezone: 'UTC' }).stop();
+      const job = new Cron(raw, { paused: true, timezone: 'UTC' });
+      const next = job.nextRun();
+      job.stop();
+      // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never post.
+      if (next === null) {
+        problems.push(`${name}=${JSON.stringify(raw)} never fires (no such date); e.g. "${fallback}"`);
+        return fallback;
+      }
       return raw;
     } catch (err) {
       problems.push(
@@ -304,27 +324,27 @@ export function loadConfig(
   }
 
   const recoveryRaw = get('RECOVERY_MARGIN') ?? '10%';
-  const recoveryMatch = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(recoveryRaw);
   let recoveryMargin = 0.1;
-  if (!recoveryMatch?.[1]) {
-    problems.push(
-      `RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} must be a percentage such as 10% (or a fraction such as 0.1)`,
-    );
-  } else {
-    const v = Number(recoveryMatch[1]);
-    recoveryMargin = recoveryMatch[2] === '%' || v > 1 ? v / 100 : v;
-    if (recoveryMargin > 10) problems.push('RECOVERY_MARGIN must be at most 1000%');
-  }
+  const margin = parseRecoveryMargin(recoveryRaw);
+  if (typeof margin === 'string') problems.push(`RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} ${margin}`);
+  else recoveryMargin = margin;
+  const addressHint = 'use name@example.com or "Name <name@example.com>"';
   const emailTo = (get('ALERT_EMAIL_TO') ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
   for (const to of emailTo) {
-    if (!/^[^@\s]+@[^@\s]+$/.test(to))
-      problems.push(`ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address`);
+    if (!isMailbox(to))
+      problems.push(
+        `ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address; ${addressHint}`,
+      );
   }
   const smtpUrl = url('SMTP_URL', undefined, ['smtp:', 'smtps:']) ?? null;
-  const emailFrom = get('ALERT_EMAIL_FROM') ?? null;
+  let emailFrom = get('ALERT_EMAIL_FROM') ?? null;
+  if (emailFrom !== null && !isMailbox(emailFrom)) {
+    problems.push(`ALERT_EMAIL_FROM=${JSON.stringify(emailFrom)} is not an e-mail address; ${addressHint}`);
+    emailFrom = null;
+  }
   if (smtpUrl !== null && emailTo.length === 0)
     problems.push('ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail');
   if (smtpUrl === null && emailTo.length > 0)
@@ -337,7 +357,12 @@ export function loadConfig(
     claudeDb,
     defaultThreshold,
     claudeStaleAfterMs: durationMs('CLAUDE_STALE_AFTER', '6h', 's'),
-    providerTimeoutMs: durationMs('PROVIDER_TIMEOUT_MS', '10000', 'ms', 100),
+    // Past a minute a check outlives the alert schedule it serves; Node's timers also cap near 24.8 days
+    // and fire at once beyond, which failed every check immediately.
+    providerTimeoutMs: durationMs('PROVIDER_TIMEOUT_MS', '10000', 'ms', 100, {
+      maxMs: 60_000,
+      hint: '100 ms to 60 s; e.g. 10000 (milliseconds) or 10s',
+    }),
     databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']) ?? null,
     dataDir,
     sqlitePath: join(dataDir, 'creditwatch.sqlite'),
@@ -373,14 +398,50 @@ export function loadConfig(
   return config;
 }
 
-/** Why `text` is not an acceptable threshold (0 to 1,000,000, at most 2 decimals), or `null` when it is. */
+/**
+ * Why `text` is not an acceptable threshold (0 to 1,000,000, at most 2 decimals), or `null` when it is.
+ * The reason continues a sentence that names the value (`10.555 has 3 decimals; …`) and has no final stop.
+ */
 export function validateThresholdText(text: string): string | null {
   const t = text.trim();
   if (!/^\d{1,7}(\.\d{1,2})?$/.test(t)) {
-    return /^\d+\.\d{3,}$/.test(t)
-      ? 'use at most 2 decimals'
+    const decimals = /^\d{1,7}\.(\d{3,})$/.exec(t)?.[1];
+    return decimals !== undefined
+      ? `has ${decimals.length} decimals; use at most 2 decimals (e.g. ${parseAmount(t).toFixed(2)})`
       : 'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50';
   }
   if (parseAmount(t).gt(1_000_000)) return 'must be at most 1000000';
   return null;
+}
+
+// RFC 5322's dot-atom for the local part, and a host name with at least one dot for the domain: what
+// nodemailer and any SMTP server accept, without quoted local parts or address literals.
+const LOCAL_PART = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const ADDRESS = `${LOCAL_PART}@${LABEL}(?:\\.${LABEL})+`;
+const MAILBOX = new RegExp(`^(?:${ADDRESS}|(?:"[^"\\\\\\r\\n]*"|[^"<>@,;:\\r\\n]*)\\s*<${ADDRESS}>)$`);
+
+/**
+ * True for one e-mail address as nodemailer takes it: `name@example.com`, or with a display name,
+ * `Name <name@example.com>` / `"Name, Inc." <name@example.com>`. ASCII only.
+ */
+export function isMailbox(text: string): boolean {
+  return MAILBOX.test(text.trim());
+}
+
+/**
+ * `RECOVERY_MARGIN` as a fraction: `10%` (0 to 1000 %) or a plain fraction below 1 (`0.1`). A bare number of 1
+ * or more is refused: `1.5` could mean 150 % or 1.5 %. Returns the reason (to follow the variable) when not.
+ */
+export function parseRecoveryMargin(text: string): number | string {
+  const m = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(text.trim());
+  const value = m?.[1] === undefined ? Number.NaN : Number(m[1]);
+  if (!m || !Number.isFinite(value)) {
+    return 'must be a percentage such as 10% or a fraction below 1 such as 0.1';
+  }
+  if (m[2] === '%') return value > 1000 ? 'must be at most 1000%' : value / 100;
+  if (value >= 1) {
+    return `is ambiguous; write a percentage such as ${m[1]}% or a fraction below 1 such as 0.1`;
+  }
+  return value;
 }

@@ -199,7 +199,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
 
   it('GIVEN invalid amounts THEN /threshold set refuses each with the reason', async () => {
     for (const [amount, reason] of [
-      [5.123, 'at most 2 decimals'],
+      [5.123, 'Threshold not changed: 5.123 has 3 decimals; use at most 2 decimals (e.g. 5.12).'],
       [-1, 'from 0 to 1000000'],
       [2_000_000, 'at most 1000000'],
       [1e-7, 'from 0 to 1000000'],
