@@ -1,4 +1,5 @@
 import type Keyv from 'keyv';
+import { sql } from 'kysely';
 import type { Logger } from './logger.js';
 import { type Amount, amountToText, parseAmount } from './money.js';
 import type { Db } from './storage/db.js';
@@ -58,18 +59,74 @@ export class ThresholdStore {
     changedBy: string,
     now = new Date(),
   ): Promise<ThresholdChange> {
-    const old = await this.override(provider);
-    await this.keyv.set(provider, amountToText(value));
-    this.lastKnown.set(provider, value);
-    return this.audit({ provider, oldValue: old, newValue: value, changedBy, changedAt: now });
+    return this.change(provider, value, changedBy, now);
   }
 
   /** Removes the override so the default applies again. */
   async reset(provider: ProviderId, changedBy: string, now = new Date()): Promise<ThresholdChange> {
-    const old = await this.override(provider);
-    await this.keyv.delete(provider);
-    this.lastKnown.set(provider, null);
-    return this.audit({ provider, oldValue: old, newValue: null, changedBy, changedAt: now });
+    return this.change(provider, null, changedBy, now);
+  }
+
+  /**
+   * Reads the old value, writes the new one and appends the audit row in one transaction that holds the
+   * provider's lock from the first statement on, so concurrent changes (here or on another replica) queue
+   * up and each audit row's old value is the previous row's new value. The row is written in keyv's own
+   * format under keyv's key, so `override()` (through keyv) reads it as before.
+   */
+  private async change(
+    provider: ProviderId,
+    value: Amount | null,
+    changedBy: string,
+    changedAt: Date,
+  ): Promise<ThresholdChange> {
+    const key = `${this.keyv.namespace ?? 'thresholds'}:${provider}`;
+    const dialect = this.db.dialect;
+    const change = await this.db.kysely.transaction().execute(async (trx) => {
+      if (dialect === 'postgres') {
+        // A row lock cannot cover a row that does not exist yet (the first override): an advisory lock on
+        // the key can, and it is released with the transaction.
+        await sql`select pg_advisory_xact_lock(hashtextextended(${key}, 0))`.execute(trx);
+      } else {
+        // SQLite's BEGIN is deferred: make the first statement a write, so the write lock is taken (or waited
+        // for) before the read. A read first could be overtaken by another connection's write.
+        await sql`update kv set value = value where key = ${key}`.execute(trx);
+      }
+      const row = await trx.selectFrom('kv').select('value').where('key', '=', key).executeTakeFirst();
+      const oldValue = row === undefined ? null : parseAmount(decodeKeyvValue(row.value));
+      if (value === null) {
+        await trx.deleteFrom('kv').where('key', '=', key).execute();
+      } else {
+        const stored = encodeKeyvValue(amountToText(value));
+        await trx
+          .insertInto('kv')
+          .values({ key, value: stored, expires_at: null })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: stored, expires_at: null }))
+          .execute();
+      }
+      const done: ThresholdChange = { provider, oldValue, newValue: value, changedBy, changedAt };
+      await trx
+        .insertInto('threshold_changes')
+        .values({
+          provider,
+          old_value: oldValue === null ? null : amountToText(oldValue),
+          new_value: value === null ? null : amountToText(value),
+          changed_by: changedBy,
+          changed_at: changedAt.getTime(),
+        })
+        .execute();
+      return done;
+    });
+    this.lastKnown.set(provider, value);
+    this.logger.info(
+      {
+        provider,
+        old: change.oldValue?.toFixed(2) ?? 'default',
+        new: change.newValue?.toFixed(2) ?? 'default',
+        by: changedBy,
+      },
+      'threshold changed',
+    );
+    return change;
   }
 
   /** The most recent changes, newest first. */
@@ -89,27 +146,27 @@ export class ThresholdStore {
       changedAt: new Date(Number(r.changed_at)),
     }));
   }
+}
 
-  private async audit(change: ThresholdChange): Promise<ThresholdChange> {
-    await this.db.kysely
-      .insertInto('threshold_changes')
-      .values({
-        provider: change.provider,
-        old_value: change.oldValue === null ? null : amountToText(change.oldValue),
-        new_value: change.newValue === null ? null : amountToText(change.newValue),
-        changed_by: change.changedBy,
-        changed_at: change.changedAt.getTime(),
-      })
-      .execute();
-    this.logger.info(
-      {
-        provider: change.provider,
-        old: change.oldValue?.toFixed(2) ?? 'default',
-        new: change.newValue?.toFixed(2) ?? 'default',
-        by: change.changedBy,
-      },
-      'threshold changed',
-    );
-    return change;
+/** keyv's stored form of a value (`{"value":"7.5"}`), so rows written here and by keyv read the same. */
+function encodeKeyvValue(text: string): string {
+  return JSON.stringify({ value: text });
+}
+
+/** The value inside keyv's stored form; a bare string (a hand-edited row) is taken as is. */
+function decodeKeyvValue(stored: string): string {
+  try {
+    const parsed: unknown = JSON.parse(stored);
+    if (typeof parsed === 'string') return parsed;
+    if (
+      typeof parsed === 'object' &&
+      parsed !== null &&
+      typeof (parsed as { value?: unknown }).value === 'string'
+    ) {
+      return (parsed as { value: string }).value;
+    }
+  } catch {
+    // Not JSON: fall through to the text itself.
   }
+  return stored;
 }
