@@ -17,6 +17,15 @@ export const PERIODS = {
 } as const;
 export type Period = keyof typeof PERIODS;
 
+/**
+ * The period a (possibly crafted) option names. Own keys only: `in` would also accept `constructor`,
+ * `__proto__` or `toString` from the object's prototype.
+ */
+export function parsePeriod(raw: string): Period {
+  if (Object.hasOwn(PERIODS, raw)) return raw as Period;
+  throw new UserError(`Unknown period "${raw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`);
+}
+
 function reportBlock(r: HistoryReport, now: Date): string {
   const info = PROVIDER_INFO[r.provider];
   const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
@@ -138,13 +147,7 @@ export default {
 
   async execute(interaction, ctx) {
     const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
-    const periodRaw = interaction.options.getString('period') ?? '7d';
-    if (!(periodRaw in PERIODS)) {
-      throw new UserError(
-        `Unknown period "${periodRaw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`,
-      );
-    }
-    const period = periodRaw as Period;
+    const period = parsePeriod(interaction.options.getString('period') ?? '7d');
     await interaction.deferReply();
     const reports = await buildReports(ctx, only, period);
     const { content, files } = renderHistory(reports, period, ctx.now());

@@ -131,7 +131,9 @@ function parseMoonshotFields(body: string, at: Date): ParsedLine {
   for (const field of body.split('|')) {
     const match = /^\s*([A-Za-z]+)\s*:\s*(.*?)\s*$/.exec(field);
     if (!match) return { kind: 'unparseable', reason: `unrecognised field: ${preview(field.trim())}` };
-    const name = MOONSHOT_FIELDS[match[1]!.toLowerCase()];
+    const key = match[1]!.toLowerCase();
+    // Own keys only: a field named `constructor` must not find Object's.
+    const name = Object.hasOwn(MOONSHOT_FIELDS, key) ? MOONSHOT_FIELDS[key] : undefined;
     if (!name) return { kind: 'unparseable', reason: `unknown field ${match[1]}` };
     if (found[name]) return { kind: 'unparseable', reason: `field ${match[1]} given twice` };
     const value = parseDollars(match[2]!);

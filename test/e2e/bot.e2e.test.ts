@@ -134,6 +134,17 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(reply.content).toContain('Kimi (kimi)');
   });
 
+  it('GIVEN a crafted period or provider named after an Object property THEN it is refused like any unknown one', async () => {
+    for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const period = fake.sendCommand({ name: 'balance-history', options: [stringOption('period', name)] });
+      const reply = await period.final();
+      expect(reply.ephemeral, name).toBe(true);
+      expect(reply.content, name).toContain(`Unknown period "${name}". Use one of 24h, 7d, 30d, 90d.`);
+      const provider = fake.sendCommand({ name: 'balance', options: [stringOption('provider', name)] });
+      expect((await provider.final()).content, name).toContain(`Unknown provider "${name}"`);
+    }
+  });
+
   it('GIVEN recorded history THEN /balance-history shows the statistics, top-ups and a PNG chart', async () => {
     const now = Date.now();
     const hour = 3_600_000;

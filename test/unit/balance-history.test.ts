@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chartWindow } from '../../commands/balance-history.js';
+import { chartWindow, parsePeriod } from '../../commands/balance-history.js';
+import { UserError } from '../../src/discord/errors.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const DAY = 86_400_000;
@@ -28,5 +29,14 @@ describe('/balance-history chart window', () => {
 
   it('GIVEN a projection far beyond the period THEN the axis stops one period ahead', () => {
     expect(chartWindow([series(400)], '24h', NOW).to).toEqual(new Date(NOW.getTime() + DAY));
+  });
+});
+
+describe('/balance-history period option', () => {
+  it('GIVEN a period named after a property every object has THEN it is refused, the real ones are read', () => {
+    for (const crafted of ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty']) {
+      expect(() => parsePeriod(crafted), crafted).toThrow(UserError);
+    }
+    expect(['24h', '7d', '30d', '90d'].map(parsePeriod)).toEqual(['24h', '7d', '30d', '90d']);
   });
 });

@@ -103,6 +103,7 @@ describe('parseBalanceLogLine', () => {
     it.each([
       ['no Available field', '2026-01-29 09:00:00 | Voucher: $3.45 | Cash: $8.89'],
       ['an unknown field', '2026-01-29 09:00:00 | Available: $12.34 | Bonus: $1'],
+      ['a field named after an Object property', '2026-01-29 09:00:00 | Available: $12.34 | Constructor: $1'],
       ['a repeated field', '2026-01-29 09:00:00 | Available: $12.34 | Available: $1'],
       ['a non-numeric value', '2026-01-29 09:00:00 | Available: $lots'],
       ['free text', '2026-01-29 09:00:00 | hello'],
