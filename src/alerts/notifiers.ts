@@ -102,7 +102,7 @@ class WebhookError extends Error {
 /**
  * A JSON POST of {@link alertPayload} (Slack-compatible `text` plus the facts) to `url`. Network errors,
  * timeouts, 5xx and 429 are retried with exponential backoff (429 honours `Retry-After`, within
- * `maxDelayMs`); other 4xx are not. Only the URL's host ever reaches a log or an error message.
+ * `maxDelayMs`); other 4xx are not, and a 3xx is neither followed nor retried. Only the URL's host ever reaches a log or an error message.
  */
 export function webhookChannel(options: WebhookOptions): AlertChannel {
   const url = new URL(options.url);
@@ -139,8 +139,14 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
     const status = res.statusCode;
     if (status >= 200 && status < 300) return;
     const retryAfter = Number(res.headers['retry-after']);
+    // A redirect is not followed: the alert would go (with its body) to an address nobody configured, and
+    // its Location may carry a secret, so it is neither logged nor retried.
+    const redirect =
+      status >= 300 && status < 400
+        ? ': redirect not followed; set ALERT_WEBHOOK_URL to the address it points to'
+        : '';
     throw new WebhookError(
-      `webhook ${host} answered HTTP ${status}`,
+      `webhook ${host} answered HTTP ${status}${redirect}`,
       status >= 500 || status === 429 || status === 408,
       status === 429 && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
     );
@@ -151,7 +157,9 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
     async send(n) {
       const body = JSON.stringify(alertPayload(n));
       let last: WebhookError | null = null;
+      let made = 0;
       for (let i = 1; i <= attempts; i++) {
+        made = i;
         try {
           await attempt(body);
           if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
@@ -165,8 +173,9 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
           await sleep(delayMs);
         }
       }
+      // The attempts really made: a 4xx or a redirect stops after the first.
       throw new Error(
-        `${last?.message ?? `webhook ${host} failed`} (after ${attempts} attempt${attempts === 1 ? '' : 's'})`,
+        `${last?.message ?? `webhook ${host} failed`} (after ${made} attempt${made === 1 ? '' : 's'})`,
       );
     },
   };

@@ -100,8 +100,50 @@ describe('alert channels', () => {
       const receiver = await startWebhookReceiver({ path: SECRET_HOOK, statuses: [404] });
       cleanup.push(receiver.close);
       const webhook = webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 10 });
-      await expect(webhook.send(LOW)).rejects.toThrow(/answered HTTP 404 \(after 4 attempts\)/);
+      await expect(webhook.send(LOW)).rejects.toThrow(/answered HTTP 404 \(after 1 attempt\)$/);
       expect(receiver.received).toHaveLength(1);
+    });
+
+    it('GIVEN a 302 THEN the redirect is not followed nor retried, and the error says so after 1 attempt', async () => {
+      const target = await startWebhookReceiver({ path: '/elsewhere' });
+      cleanup.push(target.close);
+      let requests = 0;
+      const server = createServer((req, res) => {
+        requests++;
+        req.resume();
+        res.writeHead(302, { location: `${target.url}?token=SECRET-LOCATION` });
+        res.end();
+      });
+      server.listen(0, '127.0.0.1');
+      await once(server, 'listening');
+      cleanup.push(async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      });
+      const { port } = server.address() as AddressInfo;
+      const webhook = webhookChannel({
+        url: `http://127.0.0.1:${port}${SECRET_HOOK}`,
+        logger: mem.logger,
+        baseDelayMs: 5,
+      });
+      const error = await webhook.send(LOW).then(
+        () => null,
+        (e: Error) => e,
+      );
+      expect(error?.message).toBe(
+        `webhook 127.0.0.1:${port} answered HTTP 302: redirect not followed; set ALERT_WEBHOOK_URL to the address it points to (after 1 attempt)`,
+      );
+      expect(requests).toBe(1);
+      expect(target.received).toHaveLength(0);
+      expect(mem.text()).not.toContain('SECRET');
+    });
+
+    it('GIVEN a 503 and then a 404 THEN the error counts the 2 attempts really made', async () => {
+      const receiver = await startWebhookReceiver({ statuses: [503, 404] });
+      cleanup.push(receiver.close);
+      const webhook = webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 5 });
+      await expect(webhook.send(LOW)).rejects.toThrow(/^webhook .* answered HTTP 404 \(after 2 attempts\)$/);
+      expect(receiver.received).toHaveLength(2);
     });
 
     it('GIVEN nothing listens THEN every attempt fails and the error names the host, never the secret', async () => {
