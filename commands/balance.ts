@@ -29,7 +29,10 @@ function statusBlock(
     lines.push(
       `${emoji} **${s.label}:** ${formatMoney(r.available, r.currency)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,
     );
-    if (s.provider === 'claude' && s.ageMs !== null) {
+    if (s.provider === 'claude' && s.ageMs === null) {
+      // A NULL updated_at: no age to print, and never a date made up for it.
+      lines.push('   ⏳ reading has no updated_at: age unknown, treated as stale');
+    } else if (s.provider === 'claude' && s.ageMs !== null) {
       const limit = s.staleAfterMs === null ? '' : ` (stale after ${formatDuration(s.staleAfterMs)})`;
       lines.push(
         `   ${s.stale ? '⏳' : '🕒'} reading is ${formatDuration(s.ageMs)} old${s.stale ? `, stale${limit}` : ''}`,

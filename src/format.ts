@@ -50,9 +50,13 @@ export function providerLine(s: ProviderStatus, extra?: string): string {
   return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;
 }
 
-/** `⏳ Claude reading is 7h 12m old (stale after 6h)` for a stale figure, else `null`. */
+/**
+ * `⏳ Claude reading is 7h 12m old (stale after 6h)` for a stale figure, `⏳ Claude reading has no updated_at
+ * (age unknown; treated as stale)` for one of unknown age, else `null`.
+ */
 export function staleNote(s: ProviderStatus): string | null {
-  if (!s.stale || s.ageMs === null) return null;
+  if (!s.stale || !s.result.ok) return null;
+  if (s.ageMs === null) return `⏳ ${s.label} reading has no updated_at (age unknown; treated as stale)`;
   const limit = s.staleAfterMs === null ? '' : ` (stale after ${formatDuration(s.staleAfterMs)})`;
   return `⏳ ${s.label} reading is ${formatDuration(s.ageMs)} old${limit}`;
 }
@@ -139,7 +143,7 @@ export function summaryToJson(summary: Summary, extras: Record<string, unknown> 
               available: r.available.toFixed(),
               ...(r.voucher ? { voucher: r.voucher.toFixed() } : {}),
               ...(r.cash ? { cash: r.cash.toFixed() } : {}),
-              asOf: r.asOf.toISOString(),
+              asOf: r.asOf === null ? null : r.asOf.toISOString(),
               ageSeconds: s.ageMs === null ? null : Math.round(s.ageMs / 1000),
               stale: s.stale,
             }

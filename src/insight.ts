@@ -17,7 +17,7 @@ export interface HistoryReport {
   readonly provider: ProviderId;
   readonly currency: Currency;
   readonly threshold: Amount;
-  /** Successful readings in the period, oldest first. */
+  /** Successful readings in the period with a known as-of time, oldest first. */
   readonly points: readonly HistoryPoint[];
   /** Failed checks in the period (not part of any figure). */
   readonly failures: number;
@@ -25,10 +25,15 @@ export interface HistoryReport {
   readonly forecast: Forecast;
 }
 
+/**
+ * The successful readings that have an as-of time. A reading of unknown age is left out rather than dated at
+ * its check: a figure that may be weeks old, dated "now", would fake a flat balance and an idle forecast.
+ */
 export function toPoints(rows: readonly StoredReading[]): HistoryPoint[] {
   const points: HistoryPoint[] = [];
   for (const r of rows)
-    if (r.ok) points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
+    if (r.ok && r.asOf !== null)
+      points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
   return points;
 }
 
@@ -87,7 +92,7 @@ export class Insight {
       currency,
       threshold,
       points,
-      failures: rows.length - points.length,
+      failures: rows.filter((r) => !r.ok).length,
       stats: summarizeHistory(points, currency),
       // The rate over the period asked for, so the chart's projection matches the numbers beside it.
       forecast: computeForecast({ points, threshold, currency, now, windowDays: periodMs / DAY_MS }),

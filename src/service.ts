@@ -4,7 +4,14 @@ import type { Amount, Currency } from './money.js';
 import type { HistoryStore } from './storage/history.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { ThresholdStore } from './thresholds.js';
-import { type BalanceProvider, type CheckResult, isStale, PROVIDER_INFO, type ProviderId } from './types.js';
+import {
+  type BalanceProvider,
+  type CheckResult,
+  isStale,
+  PROVIDER_INFO,
+  type ProviderId,
+  readingAgeMs,
+} from './types.js';
 
 /** Where a provider stands after one check. */
 export type ProviderState = 'ok' | 'low' | 'failed';
@@ -17,9 +24,12 @@ export interface ProviderStatus {
   readonly result: CheckResult;
   readonly threshold: Amount;
   readonly state: ProviderState;
-  /** Age of the provider's figure (now − asOf), `null` for a failed check. */
+  /**
+   * Age of the provider's figure (now − asOf); `null` for a failed check and for a reading whose as-of time is
+   * unknown (`result.asOf === null`, which is always stale).
+   */
   readonly ageMs: number | null;
-  /** The figure is older than the provider's stale limit (Claude: `CLAUDE_STALE_AFTER`). */
+  /** The figure is older than the provider's stale limit (Claude: `CLAUDE_STALE_AFTER`), or of unknown age. */
   readonly stale: boolean;
   readonly staleAfterMs: number | null;
 }
@@ -238,7 +248,7 @@ export class BalanceService {
       results.map(async (result): Promise<ProviderStatus> => {
         const threshold = await this.deps.thresholds.get(result.provider);
         const staleAfterMs = this.deps.staleAfterMs[result.provider] ?? null;
-        const ageMs = result.ok ? Math.max(0, now - result.asOf.getTime()) : null;
+        const ageMs = result.ok ? readingAgeMs(result, new Date(now)) : null;
         return {
           provider: result.provider,
           ...PROVIDER_INFO[result.provider],
@@ -246,7 +256,10 @@ export class BalanceService {
           threshold,
           state: !result.ok ? 'failed' : isLow(result.available, threshold) ? 'low' : 'ok',
           ageMs,
-          stale: result.ok && staleAfterMs !== null && isStale(result, staleAfterMs, new Date(now)),
+          // An undated figure is stale even without a limit: nothing says it is recent.
+          stale:
+            result.ok &&
+            (ageMs === null || (staleAfterMs !== null && isStale(result, staleAfterMs, new Date(now)))),
           staleAfterMs,
         };
       }),

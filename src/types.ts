@@ -14,8 +14,12 @@ export interface BalanceReading {
   /** Kimi only: the voucher and cash parts of `available` (cash may be negative). */
   readonly voucher?: Amount;
   readonly cash?: Amount;
-  /** When the provider's figure was true. Kimi: the check time; Claude: the row's `updated_at`. */
-  readonly asOf: Date;
+  /**
+   * When the provider's figure was true. Kimi: the check time; Claude: the row's `updated_at`. `null` when the
+   * source gives no time (a Claude row whose `updated_at` is NULL): the age is unknown, never a made-up date,
+   * and the reading counts as stale (see {@link isStale}).
+   */
+  readonly asOf: Date | null;
   /** When creditwatch asked. */
   readonly checkedAt: Date;
   readonly latencyMs: number;
@@ -55,20 +59,17 @@ export const PROVIDER_INFO: Record<ProviderId, { label: string; emoji: string }>
   kimi: { label: 'Kimi', emoji: '🌙' },
 };
 
-/**
- * `asOf` of a reading whose row has a NULL `updated_at`: its age is unknown, so it is dated at the epoch,
- * which makes it stale under any `staleAfterMs`. Formatters can recognise it with {@link hasUnknownAge}.
- */
-export const UNKNOWN_AS_OF_MS = 0;
-
-/** True when the reading's figure is older than `staleAfterMs` at `now` (always true for an unknown age). */
+/** True when the reading's figure is older than `staleAfterMs` at `now`; always true when its age is unknown. */
 export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
-  const asOf = reading.asOf.getTime();
-  if (Number.isNaN(asOf) || asOf === UNKNOWN_AS_OF_MS) return true;
-  return now.getTime() - asOf > staleAfterMs;
+  const age = readingAgeMs(reading, now);
+  return age === null || age > staleAfterMs;
 }
 
-/** True when the reading came from a row whose `updated_at` was NULL. */
-export function hasUnknownAge(reading: Pick<BalanceReading, 'asOf'>): boolean {
-  return reading.asOf.getTime() === UNKNOWN_AS_OF_MS;
+/**
+ * How old the reading's figure is at `now` (never negative: a source a little ahead of our clock is "now");
+ * `null` when its as-of time is unknown.
+ */
+export function readingAgeMs(reading: Pick<BalanceReading, 'asOf'>, now: Date): number | null {
+  if (reading.asOf === null || Number.isNaN(reading.asOf.getTime())) return null;
+  return Math.max(0, now.getTime() - reading.asOf.getTime());
 }

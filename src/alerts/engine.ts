@@ -35,7 +35,7 @@ export interface AlertState {
   /** `null` until the first successful reading. */
   readonly balance: BalanceLevel | null;
   readonly balanceSince: string | null;
-  /** The last successful reading's amount and its `asOf`. */
+  /** The last successful reading's amount and its `asOf` (`lastBalanceAt` is `null` when that is unknown). */
   readonly lastBalance: string | null;
   readonly lastBalanceAt: string | null;
   /** `checkedAt` of the newest check evaluated: a result not newer than this is a re-judgement, not a check. */
@@ -49,7 +49,10 @@ export interface AlertState {
   readonly failingSince: string | null;
   readonly failingAlerted: boolean;
   readonly lastFailure: string | null;
-  /** When the current reading became stale (its `asOf` + the stale limit); `null` when fresh. */
+  /**
+   * When the current reading became stale (its `asOf` + the stale limit; for a reading of unknown age, the
+   * first check that saw it); `null` when fresh.
+   */
   readonly staleSince: string | null;
   readonly staleNotified: boolean;
   /** The runway warning went out in the current ok episode. */
@@ -104,8 +107,8 @@ export interface AlertNotification {
     readonly confidence: Confidence;
     readonly basedOn: BasedOn;
   };
-  /** `stale`: the reading's age and the limit. */
-  readonly ageMs?: number;
+  /** `stale`: the reading's age (`null`: unknown, its source gives no time) and the limit. */
+  readonly ageMs?: number | null;
   readonly staleAfterMs?: number;
 }
 
@@ -207,13 +210,16 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
       s.episodeRise = amountToText(parseAmount(s.episodeRise).plus(result.available.minus(before)));
     }
     s.lastBalance = amountToText(result.available);
-    s.lastBalanceAt = result.asOf.toISOString();
+    s.lastBalanceAt = result.asOf === null ? null : result.asOf.toISOString();
     amount = result.available;
 
     if (status.stale) {
       if (s.staleSince === null) {
+        // Without a limit or an as-of time there is no moment it turned stale: say since this check.
         const startedMs =
-          status.staleAfterMs === null ? now.getTime() : result.asOf.getTime() + status.staleAfterMs;
+          status.staleAfterMs === null || result.asOf === null
+            ? now.getTime()
+            : result.asOf.getTime() + status.staleAfterMs;
         s.staleSince = new Date(Math.min(startedMs, now.getTime())).toISOString();
       }
       if (!s.staleNotified) {
@@ -223,7 +229,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
           kind: 'stale',
           available: amount,
           since: new Date(s.staleSince),
-          ...(status.ageMs === null ? {} : { ageMs: status.ageMs }),
+          ageMs: status.ageMs,
           ...(status.staleAfterMs === null ? {} : { staleAfterMs: status.staleAfterMs }),
         });
       }

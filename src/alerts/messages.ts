@@ -79,9 +79,12 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
       return `${emoji} 📉 ${label} credits running down: ${balance(n.available)} ${threshold}${rate} · ${runwayWords(n, true)}`;
     }
     case 'stale': {
+      const amount = n.available === null ? '' : ` · alerts judge its last figure, ${money(n.available)}`;
+      if (n.ageMs === null) {
+        return `${emoji} ⏳ ${label} balance reading has no updated_at: age unknown, treated as stale${amount}`;
+      }
       const age = n.ageMs === undefined ? '' : `: ${formatDuration(n.ageMs)} old`;
       const limit = n.staleAfterMs === undefined ? '' : ` (stale after ${formatDuration(n.staleAfterMs)})`;
-      const amount = n.available === null ? '' : ` · alerts judge its last figure, ${money(n.available)}`;
       return `${emoji} ⏳ ${label} balance reading is stale${age}${limit}${amount}`;
     }
   }

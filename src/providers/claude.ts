@@ -14,10 +14,10 @@ import {
 } from 'pg';
 import { formatUtc } from '../format.js';
 import { type Amount, amountToText, implausibleReason, parseAmount } from '../money.js';
-import { type BalanceProvider, type BalanceReading, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
+import { type BalanceProvider, type BalanceReading, isStale } from '../types.js';
 
 // The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
-export { hasUnknownAge, isStale, UNKNOWN_AS_OF_MS } from '../types.js';
+export { isStale } from '../types.js';
 
 import {
   boundedCheck,
@@ -104,7 +104,8 @@ export class ClaudeDbError extends Error {
 interface Reading {
   readonly ok: true;
   readonly available: Amount;
-  readonly asOf: Date;
+  /** `null`: the row's `updated_at` is NULL, so the figure's age is unknown. */
+  readonly asOf: Date | null;
   readonly warnings?: readonly string[];
 }
 type Outcome = Reading | Failure;
@@ -121,7 +122,7 @@ interface AttemptState {
 /**
  * Reads Claude's balance from the latest row of `claude_api_usage` (kept up to date by a scrape job or by
  * `npm run claude:record`). `check()` never throws and settles within `timeoutMs`; `asOf` is the row's
- * `updated_at`, and a NULL `updated_at` yields a reading of unknown age (see {@link UNKNOWN_AS_OF_MS}).
+ * `updated_at`, and a NULL `updated_at` yields a reading of unknown age (`asOf: null`, always stale).
  */
 export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProvider {
   const { timeoutMs, staleAfterMs, currency } = options;
@@ -259,6 +260,9 @@ export async function recordClaudeBalance(
     const outcome = interpretRows(rows);
     if (!outcome.ok)
       throw new ClaudeDbError(`recorded row reads back wrong: ${outcome.reason}`, facts.target, undefined);
+    // The insert always sets updated_at; only a trigger on the team's table could clear it.
+    if (outcome.asOf === null)
+      throw new ClaudeDbError('recorded row reads back wrong: updated_at is NULL', facts.target, undefined);
     return { available: outcome.available, updatedAt: outcome.asOf };
   } catch (error) {
     if (error instanceof ClaudeDbError) throw error;
@@ -413,9 +417,9 @@ function interpretRows(rows: readonly unknown[], future: FutureRows = { count: 0
       reason: `latest claude_api_usage row has an available_balance that is not a number (${shown})`,
     };
   }
-  let asOf: Date;
+  let asOf: Date | null;
   if (updatedAt === null || updatedAt === undefined) {
-    asOf = new Date(UNKNOWN_AS_OF_MS);
+    asOf = null;
   } else if (updatedAt instanceof Date && !Number.isNaN(updatedAt.getTime())) {
     asOf = updatedAt;
   } else {

@@ -17,7 +17,8 @@ export type StoredReading =
       readonly provider: ProviderId;
       readonly currency: Currency;
       readonly checkedAt: Date;
-      readonly asOf: Date;
+      /** `null`: the reading's as-of time is unknown (a Claude row with a NULL `updated_at`). */
+      readonly asOf: Date | null;
       readonly available: Amount;
       readonly voucher: Amount | null;
       readonly cash: Amount | null;
@@ -58,7 +59,7 @@ export class HistoryStore {
         results.map((r) => ({
           provider: r.provider,
           checked_at: r.checkedAt.getTime(),
-          as_of: r.ok ? r.asOf.getTime() : null,
+          as_of: r.ok && r.asOf !== null ? r.asOf.getTime() : null,
           ok: r.ok ? 1 : 0,
           currency: r.currency,
           available: r.ok ? amountToText(r.available) : null,
@@ -159,7 +160,8 @@ function toStored(row: {
     return {
       ...base,
       ok: true,
-      asOf: new Date(Number(row.as_of ?? row.checked_at)),
+      // Unknown stays unknown; earlier versions stored it as epoch 0 (no real reading is from 1970).
+      asOf: row.as_of === null || Number(row.as_of) === 0 ? null : new Date(Number(row.as_of)),
       available: parseAmount(row.available),
       voucher: row.voucher === null ? null : parseAmount(row.voucher),
       cash: row.cash === null ? null : parseAmount(row.cash),

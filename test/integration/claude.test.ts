@@ -14,7 +14,6 @@ import {
   type ClaudeProvider,
   type ClaudeProviderOptions,
   createClaudeProvider,
-  hasUnknownAge,
   isStale,
   parseTimestampAsUtc,
   recordClaudeBalance,
@@ -171,7 +170,7 @@ describe('claude provider: readings', () => {
     const p = provider();
     const reading = expectReading(await p.check());
     expect(amountToText(reading.available)).toBe('7.5');
-    expect(hasUnknownAge(reading)).toBe(true);
+    expect(reading.asOf).toBeNull();
     expect(isStale(reading, Number.MAX_SAFE_INTEGER, NOW)).toBe(true);
     expect(p.isStale(reading)).toBe(true);
   });
@@ -286,7 +285,7 @@ describe('claude provider: rows dated in the future', () => {
     ]);
     const reading = expectReading(await provider().check());
     expect(amountToText(reading.available)).toBe('5');
-    expect(hasUnknownAge(reading)).toBe(true);
+    expect(reading.asOf).toBeNull();
     expect(reading.warnings).toEqual([
       'ignored 2 claude_api_usage rows dated more than 5 minutes in the future (latest 2099-01-01 00:00 UTC)',
     ]);

@@ -115,6 +115,36 @@ for (const make of [sqliteBackend, postgresBackend]) {
       expect(first?.latencyMs).toBe(12);
     });
 
+    it('GIVEN a reading of unknown age (and one an earlier version dated at epoch 0) THEN both read back with asOf null', async () => {
+      const h = new HistoryStore(db);
+      await h.record([ok('claude', '8.07', '2026-03-01T10:00:00Z', { asOf: null })]);
+      // What versions before the fix wrote for a NULL updated_at.
+      await db.kysely
+        .insertInto('readings')
+        .values({
+          provider: 'claude',
+          checked_at: at('2026-03-01T11:00:00Z').getTime(),
+          as_of: 0,
+          ok: 1,
+          currency: 'USD',
+          available: '8.07',
+          voucher: null,
+          cash: null,
+          latency_ms: 1,
+          error: null,
+          source: 'check',
+          dedupe_key: null,
+        })
+        .execute();
+      await h.record([ok('claude', '7.00', '2026-03-01T12:00:00Z')]);
+      const rows = await h.range('claude', at('2026-03-01T00:00:00Z'), at('2026-03-02T00:00:00Z'));
+      expect(rows.map((r) => (r.ok ? (r.asOf?.toISOString() ?? null) : 'failed'))).toEqual([
+        null,
+        null,
+        '2026-03-01T12:00:00.000Z',
+      ]);
+    });
+
     it('GIVEN the same imported readings twice THEN the second import adds nothing', async () => {
       const h = new HistoryStore(db);
       const readings = [

@@ -25,6 +25,8 @@ interface StepOptions {
   currency?: Currency;
   threshold?: string;
   stale?: boolean;
+  /** A reading of unknown age (a Claude row with a NULL updated_at): `asOf` null, always stale. */
+  undated?: boolean;
   /** Minutes after T0 at which the check ran (defaults to the evaluation time). */
   checkedMin?: number;
 }
@@ -36,7 +38,7 @@ function status(available: string | null, minutes: number, o: StepOptions = {}):
   const threshold = parseAmount(o.threshold ?? '5');
   const checkedAt = new Date(T0 + (o.checkedMin ?? minutes) * MINUTE);
   const staleAfterMs = provider === 'claude' ? 6 * HOUR : null;
-  const asOf = o.stale ? new Date(checkedAt.getTime() - 7 * HOUR) : checkedAt;
+  const asOf = o.undated ? null : o.stale ? new Date(checkedAt.getTime() - 7 * HOUR) : checkedAt;
   const base = { provider, ...PROVIDER_INFO[provider], threshold, staleAfterMs };
   if (available === null) {
     return {
@@ -59,8 +61,8 @@ function status(available: string | null, minutes: number, o: StepOptions = {}):
     ...base,
     result: { ok: true, provider, currency, available: amount, asOf, checkedAt, latencyMs: 12 },
     state: amount.lt(threshold) ? 'low' : 'ok',
-    ageMs: checkedAt.getTime() - asOf.getTime(),
-    stale: o.stale ?? false,
+    ageMs: asOf === null ? null : checkedAt.getTime() - asOf.getTime(),
+    stale: (o.stale ?? false) || asOf === null,
   };
 }
 
@@ -442,6 +444,40 @@ describe('alert engine: top-ups, currencies, staleness and re-judging', () => {
     s.step('6', 15, { provider: 'claude' });
     expect(s.state?.state).toBe('ok');
     expect(s.step('6', 20, { provider: 'claude', stale: true }).map((n) => n.kind)).toEqual(['stale']);
+  });
+
+  it('GIVEN a Claude reading of unknown age THEN the stale notice says so, stale-since is the check that saw it, and no age or 1970 date appears', () => {
+    const s = new Script();
+    const first = s.step('8.07', 0, { provider: 'claude', undated: true });
+    expect(first.map((n) => n.kind)).toEqual(['stale']);
+    const note = first[0]!;
+    expect(note.ageMs).toBeNull();
+    expect(alertText(note, true)).toBe(
+      '💳 ⏳ Claude balance reading has no updated_at: age unknown, treated as stale · alerts judge its last figure, $8.07',
+    );
+    expect(alertSubject(note)).toBe('[creditwatch] Claude balance reading is stale');
+    expect(alertPayload(note)).toMatchObject({
+      kind: 'stale',
+      ageMs: null,
+      since: new Date(T0).toISOString(),
+    });
+    expect(s.state).toMatchObject({
+      state: 'stale',
+      staleSince: new Date(T0).toISOString(),
+      lastBalanceAt: null,
+    });
+    // Fresh again, then undated again: a new episode that starts at the check that saw it.
+    s.step('8.07', 5, { provider: 'claude' });
+    expect(s.state?.staleSince).toBeNull();
+    expect(s.step('8.07', 30, { provider: 'claude', undated: true }).map((n) => n.kind)).toEqual(['stale']);
+    expect(s.state?.staleSince).toBe(new Date(T0 + 30 * MINUTE).toISOString());
+  });
+
+  it('GIVEN a dated stale reading THEN stale-since is its asOf plus the limit', () => {
+    const s = new Script();
+    s.step('8.07', 0, { provider: 'claude', stale: true });
+    // asOf = T0 − 7 h, limit 6 h: stale since T0 − 1 h.
+    expect(s.state?.staleSince).toBe(new Date(T0 - HOUR).toISOString());
   });
 
   it('GIVEN the same check re-judged (after /threshold) THEN failures are not counted twice', () => {
