@@ -1,6 +1,5 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import SQLite from 'better-sqlite3';
 import {
   DEFAULT_MIGRATION_TABLE,
   type Generated,
@@ -17,6 +16,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { SqliteThreadDialect } from './sqlite-worker.js';
 
 /** One row per balance check, ok or failed. Amounts are exact decimal text. Times are epoch ms. */
 export interface ReadingsTable {
@@ -67,6 +67,9 @@ export interface Database {
 }
 
 export type Dialect = 'postgres' | 'sqlite';
+
+/** How long an SQLite statement waits for another process's lock before failing with SQLITE_BUSY. */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
 
 export interface Db {
   readonly kysely: Kysely<Database>;
@@ -294,12 +297,11 @@ export async function openDatabase(opts: {
     };
   } else {
     mkdirSync(dirname(opts.sqlitePath), { recursive: true });
-    const sqlite = new SQLite(opts.sqlitePath, { timeout: 5000 });
-    sqlite.pragma('journal_mode = WAL');
-    sqlite.pragma('synchronous = NORMAL');
-    sqlite.pragma('busy_timeout = 5000');
+    // better-sqlite3 runs in a worker thread: its waits for another process's lock (up to the busy
+    // timeout) must not stop this thread's event loop. WAL, synchronous=NORMAL and the timeout are set there.
+    const dialect = new SqliteThreadDialect({ path: opts.sqlitePath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
     db = {
-      kysely: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }),
+      kysely: new Kysely<Database>({ dialect }),
       dialect: 'sqlite',
       describe: `sqlite ${opts.sqlitePath}`,
       close: async () => {
