@@ -87,6 +87,10 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   plugins: [pgOnNode, undiciLean, undiciLazyH2],
+  // CommonJS has no import.meta; a module that finds files next to it gets the bundle's own URL instead.
+  define: { 'import.meta.url': '__bundleUrl' },
+  // The banner comes before esbuild's own "use strict", which must stay the first statement to count.
+  banner: { js: "'use strict';const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   logLevel: 'warning',
 });
 

@@ -54,8 +54,9 @@ async function main(): Promise<number> {
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
   const logger = createLogger(level);
   const providers = await createProviders(only ? { ...config, providers: [only] } : config);
-  // One attempt at the store: a cron run can't wait for it, and the providers are what it is for.
-  const core = await createCore(config, logger, { providers, store: 'try-once' });
+  // One attempt at the store: a cron run can't wait for it, and the providers are what it is for. Inline
+  // SQLite: a one-shot run has no event loop to keep free, and a SQLite thread would cost its start-up.
+  const core = await createCore(config, logger, { providers, store: 'try-once', sqliteMode: 'inline' });
   if (core.storeProblem !== null) {
     // One line, so a cron mail says what is wrong without burying the balances.
     console.error(

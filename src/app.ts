@@ -86,6 +86,11 @@ export interface CoreOptions {
    * thresholds, nothing recorded, the balance-log files still written).
    */
   store?: 'keep-trying' | 'try-once';
+  /**
+   * Where embedded SQLite runs: `worker` (default), its own thread, so lock waits never stop the event
+   * loop; `inline` for one-shot CLIs (see `openDatabase`).
+   */
+  sqliteMode?: 'worker' | 'inline';
   /** Backoff for reopening the store and for writes waiting for it (default `DEFAULT_STORE_RETRY`). */
   storeRetry?: RetryBackoff;
 }
@@ -99,8 +104,9 @@ export async function createCore(config: Config, logger: Logger, options: CoreOp
   const retry = options.storeRetry ?? DEFAULT_STORE_RETRY;
   const keepTrying = (options.store ?? 'keep-trying') === 'keep-trying';
   const where = { databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath };
+  const sqliteMode = options.sqliteMode ? { sqliteMode: options.sqliteMode } : {};
   const db = new DeferredDb({
-    open: () => openDatabase(where),
+    open: () => openDatabase({ ...where, ...sqliteMode }),
     dialect: config.databaseUrl === null ? 'sqlite' : 'postgres',
     describe: describeStore(where),
     retry,

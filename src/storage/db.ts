@@ -16,7 +16,7 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
-import { SqliteThreadDialect } from './sqlite-worker.js';
+import { openSqliteInline, SqliteThreadDialect } from './sqlite-worker.js';
 
 /** One row per balance check, ok or failed. Amounts are exact decimal text. Times are epoch ms. */
 export interface ReadingsTable {
@@ -271,6 +271,11 @@ export async function openDatabase(opts: {
   sqlitePath: string;
   /** Postgres only; {@link DEFAULT_POSTGRES_BOUNDS} for what is left out. */
   postgres?: PostgresBounds;
+  /**
+   * Where SQLite runs: `worker` (default), a thread of its own, so nothing waits on the event loop; or
+   * `inline` on this thread, for one-shot CLIs with no event loop to protect (a thread costs their start-up).
+   */
+  sqliteMode?: 'worker' | 'inline';
 }): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl !== null) {
@@ -297,9 +302,13 @@ export async function openDatabase(opts: {
     };
   } else {
     mkdirSync(dirname(opts.sqlitePath), { recursive: true });
-    // better-sqlite3 runs in a worker thread: its waits for another process's lock (up to the busy
-    // timeout) must not stop this thread's event loop. WAL, synchronous=NORMAL and the timeout are set there.
-    const dialect = new SqliteThreadDialect({ path: opts.sqlitePath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS });
+    const options = { path: opts.sqlitePath, busyTimeoutMs: SQLITE_BUSY_TIMEOUT_MS };
+    // In a worker thread, better-sqlite3's waits for another process's lock (up to the busy timeout) do
+    // not stop this thread's event loop; both modes set WAL, synchronous=NORMAL and the timeout.
+    const dialect =
+      opts.sqliteMode === 'inline'
+        ? new SqliteDialect({ database: async () => openSqliteInline(options) })
+        : new SqliteThreadDialect(options);
     db = {
       kysely: new Kysely<Database>({ dialect }),
       dialect: 'sqlite',

@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
   createQueryId,
@@ -18,12 +18,24 @@ import {
   SqliteQueryCompiler,
 } from 'kysely';
 
-/** How to open the embedded database in its thread. */
+/** How to open the embedded database. */
 export interface SqliteThreadOptions {
   /** The database file. */
   readonly path: string;
   /** How long a statement waits for another connection's lock (SQLite's busy timeout), in ms. */
   readonly busyTimeoutMs: number;
+}
+
+/** The pragmas both modes set: WAL (the CLI and a running bot share the file), and the busy timeout. */
+function pragmas(busyTimeoutMs: number): string[] {
+  return ['journal_mode = WAL', 'synchronous = NORMAL', `busy_timeout = ${Math.trunc(busyTimeoutMs)}`];
+}
+
+/** Opens the database on this thread (for one-shot CLIs): better-sqlite3 as Kysely's `SqliteDialect` takes it. */
+export function openSqliteInline(options: SqliteThreadOptions): SQLite.Database {
+  const db = new SQLite(options.path, { timeout: options.busyTimeoutMs });
+  for (const p of pragmas(options.busyTimeoutMs)) db.pragma(p);
+  return db;
 }
 
 /**
@@ -44,6 +56,7 @@ interface ThreadData {
   readonly modulePath: string;
   readonly path: string;
   readonly busyTimeoutMs: number;
+  readonly pragmas: readonly string[];
 }
 
 type ThreadRequest =
@@ -85,9 +98,7 @@ function sqliteThreadMain(): void {
   let db: import('better-sqlite3').Database;
   try {
     db = new Database(data.path, { timeout: data.busyTimeoutMs });
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
-    db.pragma(`busy_timeout = ${Math.trunc(data.busyTimeoutMs)}`);
+    for (const p of data.pragmas) db.pragma(p);
   } catch (err) {
     // Nothing listens afterwards, so the thread ends once this is sent.
     port.postMessage({ id: 0, error: failure(err) } satisfies ThreadReply);
@@ -130,9 +141,7 @@ function sqliteThreadMain(): void {
 
 /** better-sqlite3's entry file, for the thread to `require` (an eval'd worker resolves from the cwd). */
 function betterSqlitePath(): string {
-  // esbuild's CommonJS bundle of the CLI has no import.meta; there this module's file is the bundle's.
-  const here = typeof __filename === 'string' ? pathToFileURL(__filename).href : import.meta.url;
-  return createRequire(here).resolve('better-sqlite3');
+  return createRequire(import.meta.url).resolve('better-sqlite3');
 }
 
 interface Pending {
@@ -173,6 +182,7 @@ class SqliteThread {
       modulePath: betterSqlitePath(),
       path: options.path,
       busyTimeoutMs: options.busyTimeoutMs,
+      pragmas: pragmas(options.busyTimeoutMs),
     };
     const worker = new Worker(`(${sqliteThreadMain.toString()})()`, {
       eval: true,

@@ -23,8 +23,17 @@ interface Backend {
 function sqliteBackend(): Backend {
   const dir = mkdtempSync(join(tmpdir(), 'cw-contract-'));
   return {
-    name: 'embedded SQLite',
+    name: 'embedded SQLite (worker thread, as the bot runs it)',
     open: () => openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function sqliteInlineBackend(): Backend {
+  const dir = mkdtempSync(join(tmpdir(), 'cw-contract-'));
+  return {
+    name: 'embedded SQLite (inline, as `npm run check` runs it)',
+    open: () => openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite'), sqliteMode: 'inline' }),
     cleanup: async () => rmSync(dir, { recursive: true, force: true }),
   };
 }
@@ -64,7 +73,7 @@ const ok = (
     ...extra,
   }) as CheckResult;
 
-for (const make of [sqliteBackend, postgresBackend]) {
+for (const make of [sqliteBackend, sqliteInlineBackend, postgresBackend]) {
   const backend = make();
   describe(`storage contract: ${backend.name}`, () => {
     let db: Db;
