@@ -47,27 +47,62 @@ function statusBlock(
   return lines.join('\n');
 }
 
-/** The `/balance` reply text (exported for the CLI-free rendering tests). */
+/** What `/balance` shows besides the summary, read from the store: forecasts and alert-state lines. */
+export interface BalanceExtras {
+  readonly forecasts: Partial<Record<ProviderId, Forecast>>;
+  readonly alerts: Partial<Record<ProviderId, string | null>>;
+}
+
+/**
+ * The extras read for each summary, kept with it (by object: a new check or a re-judged threshold makes a
+ * new summary). A cached `/balance` whose summary has them answers from memory; any other defers first.
+ */
+const extrasBySummary = new WeakMap<Summary, BalanceExtras>();
+
+/** Reads the forecasts and alert lines for every provider of `summary` (a store that fails leaves them out). */
+async function readExtras(summary: Summary, ctx: CommandContext, now: Date): Promise<BalanceExtras> {
+  const [forecasts, alerts] = await Promise.all([
+    ctx.insight.forecasts(summary, now).catch(() => ({}) as Record<string, never>),
+    Promise.all(
+      summary.statuses.map(
+        async (s) =>
+          [s.provider, ctx.alertStatus ? await ctx.alertStatus(s.provider).catch(() => null) : null] as const,
+      ),
+    ),
+  ]);
+  return { forecasts, alerts: Object.fromEntries(alerts) };
+}
+
+/** The `/balance` reply text from a summary and its extras; no I/O. */
+export function formatBalance(
+  summary: Summary,
+  extras: BalanceExtras,
+  only: ProviderId | null,
+  cached: boolean,
+  now: Date,
+): string {
+  const statuses = summary.statuses.filter((s) => only === null || s.provider === only);
+  const age = formatDuration(now.getTime() - summary.checkedAt.getTime());
+  const head = `**Balances** · checked ${age} ago${cached ? ' (cached; use fresh:true to check now)' : ''}`;
+  const blocks = statuses.map((s) =>
+    statusBlock(s, extras.forecasts[s.provider], extras.alerts[s.provider] ?? null, now),
+  );
+  return [head, ...blocks].join('\n');
+}
+
+/** The `/balance` reply text, reading the extras from the store unless this summary already has them. */
 export async function renderBalance(
   summary: Summary,
   ctx: CommandContext,
   only: ProviderId | null,
   cached: boolean,
 ): Promise<string> {
-  const now = ctx.now();
-  const statuses = summary.statuses.filter((s) => only === null || s.provider === only);
-  const forecasts = await ctx.insight
-    .forecasts({ ...summary, statuses }, now)
-    .catch(() => ({}) as Record<string, never>);
-  const alerts = await Promise.all(
-    statuses.map((s) =>
-      ctx.alertStatus ? ctx.alertStatus(s.provider).catch(() => null) : Promise.resolve(null),
-    ),
-  );
-  const age = formatDuration(now.getTime() - summary.checkedAt.getTime());
-  const head = `**Balances** · checked ${age} ago${cached ? ' (cached; use fresh:true to check now)' : ''}`;
-  const blocks = statuses.map((s, i) => statusBlock(s, forecasts[s.provider], alerts[i] ?? null, now));
-  return [head, ...blocks].join('\n');
+  let extras = extrasBySummary.get(summary);
+  if (!extras) {
+    extras = await readExtras(summary, ctx, ctx.now());
+    extrasBySummary.set(summary, extras);
+  }
+  return formatBalance(summary, extras, only, cached, ctx.now());
 }
 
 export default {
@@ -86,18 +121,21 @@ export default {
     const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
     const fresh = interaction.options.getBoolean('fresh') ?? false;
     const cached = fresh ? null : ctx.service.peek(ctx.config.balanceCacheTtlMs);
-    if (cached) {
+    const known = cached ? extrasBySummary.get(cached) : undefined;
+    if (cached && known) {
+      // Everything is in memory: answer at once.
       await interaction.reply({
-        content: await renderBalance(cached, ctx, only, true),
+        content: formatBalance(cached, known, only, true, ctx.now()),
         allowedMentions: { parse: [] },
       });
       return;
     }
-    // Providers may take up to PROVIDER_TIMEOUT_MS; Discord allows 3 s before the first answer.
+    // Providers may take up to PROVIDER_TIMEOUT_MS, and the store (forecasts, alert state) has no bound
+    // under Discord's 3 s either: acknowledge first.
     await interaction.deferReply();
-    const summary = await ctx.service.checkAll();
+    const summary = cached ?? (await ctx.service.checkAll());
     await interaction.editReply({
-      content: await renderBalance(summary, ctx, only, false),
+      content: await renderBalance(summary, ctx, only, cached !== null),
       allowedMentions: { parse: [] },
     });
   },

@@ -1,4 +1,4 @@
-import { InteractionContextType, MessageFlags, PermissionFlagsBits, SlashCommandBuilder } from 'discord.js';
+import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { validateThresholdText } from '../src/config.js';
 import { UserError } from '../src/discord/errors.js';
 import { formatUtc } from '../src/format.js';
@@ -11,13 +11,14 @@ import type { Command } from './types.js';
 const who = (user: { username: string; id: string }) => `${user.username} (${user.id})`;
 
 export default {
-  guards: ['admin'],
+  // Anyone in the server may look; changing needs Manage Server or an admin role. Discord's
+  // default_member_permissions covers a whole command, so it is not set: the dispatcher guards each subcommand.
+  guards: { subcommands: { show: ['guild'], set: ['admin'], reset: ['admin'] } },
   data: ({ providers }) =>
     new SlashCommandBuilder()
       .setName('threshold')
-      .setDescription('Show or change the low-balance thresholds (Manage Server)')
+      .setDescription('Show the low-balance thresholds; set or reset them (Manage Server)')
       .setContexts(InteractionContextType.Guild)
-      .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
       .addSubcommand((s) =>
         s
           .setName('set')
@@ -32,7 +33,9 @@ export default {
               .setMaxValue(1_000_000),
           ),
       )
-      .addSubcommand((s) => s.setName('show').setDescription('Show every threshold and recent changes'))
+      .addSubcommand((s) =>
+        s.setName('show').setDescription('Show every threshold and recent changes (anyone in the server)'),
+      )
       .addSubcommand((s) =>
         s
           .setName('reset')
@@ -43,10 +46,13 @@ export default {
   async execute(interaction, ctx) {
     const sub = interaction.options.getSubcommand(true);
     const store = ctx.service.thresholds;
-    const reply = (content: string) =>
-      interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    // Every answer needs the store, which may be slower than Discord's 3 s: acknowledge first (privately,
+    // as the answer will be), after the checks that need no I/O so their refusals still come at once.
+    const defer = () => interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const reply = (content: string) => interaction.editReply({ content, allowedMentions: { parse: [] } });
 
     if (sub === 'show') {
+      await defer();
       const lines = ['**Thresholds** (a balance below its threshold is low)'];
       for (const p of ctx.service.providerIds) {
         const currency = ctx.service.currencyOf(p);
@@ -73,6 +79,7 @@ export default {
       return;
     }
 
+    if (sub !== 'set' && sub !== 'reset') throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
     const provider = checkProvider(interaction.options.getString('provider', true), ctx.service.providerIds)!;
     const currency = ctx.service.currencyOf(provider);
     const label = PROVIDER_INFO[provider].label;
@@ -82,6 +89,7 @@ export default {
       const text = Number.isFinite(amount) ? String(amount) : 'not a number';
       const problem = validateThresholdText(text);
       if (problem) throw new UserError(`Threshold not changed: ${text.slice(0, 30)} ${problem}.`);
+      await defer();
       const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
       await ctx.service.rejudgeCached();
       await ctx.onThresholdChanged?.(provider);
@@ -94,16 +102,13 @@ export default {
       );
       return;
     }
-    if (sub === 'reset') {
-      const change = await store.reset(provider, who(interaction.user), ctx.now());
-      await ctx.service.rejudgeCached();
-      await ctx.onThresholdChanged?.(provider);
-      const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
-      await reply(
-        `✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`,
-      );
-      return;
-    }
-    throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
+    await defer();
+    const change = await store.reset(provider, who(interaction.user), ctx.now());
+    await ctx.service.rejudgeCached();
+    await ctx.onThresholdChanged?.(provider);
+    const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
+    await reply(
+      `✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`,
+    );
   },
 } satisfies Command;

@@ -29,7 +29,14 @@ export interface CommandDataOptions {
 }
 
 /** Guards a command declares; the dispatcher enforces them before `execute` runs. */
-export type Guard = 'admin';
+export type Guard = 'guild' | 'admin';
+
+/**
+ * The guards of a command: the same for every use, or per subcommand (a read-only subcommand may be
+ * open to members while the ones that change something are not). A subcommand the map does not name
+ * gets every guard the map names (fail closed).
+ */
+export type Guards = readonly Guard[] | { readonly subcommands: Readonly<Record<string, readonly Guard[]>> };
 
 /** One slash command: `commands/<name>.ts` default-exports one of these. */
 export interface Command {
@@ -37,7 +44,7 @@ export interface Command {
   data(
     options: CommandDataOptions,
   ): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
-  readonly guards?: readonly Guard[];
+  readonly guards?: Guards;
   execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
   autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
 }

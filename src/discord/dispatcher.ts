@@ -5,7 +5,7 @@ import {
   PermissionFlagsBits,
   type RepliableInteraction,
 } from 'discord.js';
-import type { Command, CommandContext, Guard } from '../../commands/types.js';
+import type { Command, CommandContext, Guard, Guards } from '../../commands/types.js';
 import { BENIGN_DISCORD_CODES, discordErrorCode, UserError } from './errors.js';
 
 /** Admin: Manage Server, or one of `ADMIN_ROLE_IDS`, in a guild. Checked at run time whatever Discord's defaults say. */
@@ -19,6 +19,7 @@ export function isAdmin(interaction: ChatInputCommandInteraction, adminRoleIds: 
 }
 
 const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext) => string | null> = {
+  guild: (i) => (i.inGuild() ? null : 'This command only works in a server.'),
   admin: (i, ctx) => {
     if (!i.inGuild()) return 'This command only works in a server.';
     return isAdmin(i, ctx.config.adminRoleIds)
@@ -26,6 +27,17 @@ const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext
       : 'You need the Manage Server permission (or an admin role) to change thresholds. Nothing was changed.';
   },
 };
+
+/** The guards that apply to this use of `command` (per subcommand when it declares them so). */
+export function guardsFor(command: Command, interaction: ChatInputCommandInteraction): readonly Guard[] {
+  const guards = command.guards ?? [];
+  if (Array.isArray(guards)) return guards;
+  const { subcommands } = guards as Exclude<Guards, readonly Guard[]>;
+  const sub = interaction.options.getSubcommand(false);
+  // Own keys only: a crafted subcommand named `constructor` must not find Object.prototype's.
+  if (sub !== null && Object.hasOwn(subcommands, sub)) return subcommands[sub]!;
+  return [...new Set(Object.values(subcommands).flat())];
+}
 
 /** Replies privately, or edits the deferred reply, whichever the interaction still allows. */
 async function respond(interaction: RepliableInteraction, content: string): Promise<void> {
@@ -76,7 +88,7 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
         );
         return;
       }
-      for (const guard of command.guards ?? []) {
+      for (const guard of guardsFor(command, interaction)) {
         const refusal = GUARDS[guard](interaction, ctx);
         if (refusal !== null) {
           log.info(

@@ -208,6 +208,30 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('5.00');
   });
 
+  it('GIVEN a member without Manage Server THEN /threshold show answers them privately, while set and reset stay refused', async () => {
+    const member = Permission.SendMessages | Permission.ViewChannel;
+    const show = fake.sendCommand({ name: 'threshold', options: [subcommand('show')], permissions: member });
+    const shown = await show.final();
+    expect(shown.ephemeral).toBe(true);
+    expect(shown.content).toContain('**Thresholds**');
+    expect(shown.content).toContain('🌙 **Kimi:** $5.00 (default)');
+    expect(shown.content).not.toContain('Nothing was changed');
+    const reset = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('reset', [stringOption('provider', 'kimi')])],
+      permissions: member,
+    });
+    expect((await reset.final()).content).toContain('You need the Manage Server permission');
+    // A subcommand the command does not declare gets the strictest guard.
+    const bogus = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('bogus')],
+      permissions: member,
+    });
+    expect((await bogus.final()).content).toContain('You need the Manage Server permission');
+    expect(await bot.core.thresholds.changes()).toEqual([]);
+  });
+
   it('GIVEN invalid amounts THEN /threshold set refuses each with the reason', async () => {
     for (const [amount, reason] of [
       [5.123, 'Threshold not changed: 5.123 has 3 decimals; use at most 2 decimals (e.g. 5.12).'],
@@ -240,10 +264,13 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
       '✅ Kimi threshold set to $7.50 (was $5.00 (default)). The next post and alert check use it.',
     );
     expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('7.50');
-    // The cached reading is judged again at once: /balance shows the new threshold without a new check.
+    // The cached reading is judged again at once: /balance shows the new threshold without a new check
+    // (deferred: the re-judged reading's forecast and alert state are read from the store first).
     const calls = moonshot.requests.length;
     const balance = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
-    expect((await balance.callback()).content).toMatch(/threshold \$7\.50 · (✅ ok|⚠️ low)/);
+    const shown = await balance.final();
+    expect(shown.content).toMatch(/threshold \$7\.50 · (✅ ok|⚠️ low)/);
+    expect(shown.content).toContain('(cached; use fresh:true to check now)');
     expect(moonshot.requests.length).toBe(calls);
 
     const byRole = fake.sendCommand({
