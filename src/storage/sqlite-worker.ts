@@ -54,6 +54,7 @@ export class SqliteThreadError extends Error {
 /** What the thread is started with (`workerData`). */
 interface ThreadData {
   readonly modulePath: string;
+  readonly rowsPerMessage: number;
   readonly path: string;
   readonly busyTimeoutMs: number;
   readonly pragmas: readonly string[];
@@ -61,6 +62,8 @@ interface ThreadData {
 
 type ThreadRequest =
   | { readonly id: number; readonly sql: string; readonly parameters: readonly unknown[] }
+  /** The next rows of a result sent in parts. */
+  | { readonly id: number; readonly next: true }
   | { readonly id: number; readonly close: true };
 
 interface ThreadFailure {
@@ -72,7 +75,8 @@ interface ThreadFailure {
 type ThreadReply =
   | { readonly id: number; readonly ready: true }
   | { readonly id: number; readonly closed: true }
-  | { readonly id: number; readonly rows: Record<string, unknown>[] }
+  /** Rows, at most {@link ROWS_PER_MESSAGE}; `more` when the caller should ask for the next part. */
+  | { readonly id: number; readonly rows: Record<string, unknown>[]; readonly more: boolean }
   | { readonly id: number; readonly changes: number; readonly lastInsertRowid: number | bigint }
   | { readonly id: number; readonly error: ThreadFailure };
 
@@ -105,7 +109,23 @@ function sqliteThreadMain(): void {
     return;
   }
   port.postMessage({ id: 0, ready: true } satisfies ThreadReply);
+  // The rest of a big result, by request id, until the caller has asked for all of it.
+  const unsent = new Map<number, Record<string, unknown>[]>();
+  const sendRows = (id: number, rows: Record<string, unknown>[]) => {
+    const more = rows.length > data.rowsPerMessage;
+    if (more) unsent.set(id, rows.slice(data.rowsPerMessage));
+    else unsent.delete(id);
+    port.postMessage({
+      id,
+      rows: more ? rows.slice(0, data.rowsPerMessage) : rows,
+      more,
+    } satisfies ThreadReply);
+  };
   port.on('message', (req: ThreadRequest) => {
+    if ('next' in req) {
+      sendRows(req.id, unsent.get(req.id) ?? []);
+      return;
+    }
     if ('close' in req) {
       try {
         db.close();
@@ -125,10 +145,7 @@ function sqliteThreadMain(): void {
       );
       const stmt = db.prepare(req.sql);
       if (stmt.reader) {
-        port.postMessage({
-          id: req.id,
-          rows: stmt.all(parameters) as Record<string, unknown>[],
-        } satisfies ThreadReply);
+        sendRows(req.id, stmt.all(parameters) as Record<string, unknown>[]);
       } else {
         const { changes, lastInsertRowid } = stmt.run(parameters);
         port.postMessage({ id: req.id, changes, lastInsertRowid } satisfies ThreadReply);
@@ -144,11 +161,20 @@ function betterSqlitePath(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3');
 }
 
+/**
+ * Rows per message from the thread. Copying rows between threads costs this thread about as much as
+ * reading them did; in parts, with the event loop free between them, a year of readings never holds it
+ * up for long (scripts/bench/deadlines.ts measures it).
+ */
+const ROWS_PER_MESSAGE = 500;
+
 interface Pending {
   readonly resolve: (reply: ThreadReply) => void;
   readonly reject: (err: Error) => void;
   /** Made when the request was sent, so a failure's stack shows who asked. */
   readonly origin: Error;
+  /** The parts of a result received so far. */
+  readonly rows: Record<string, unknown>[];
 }
 
 /**
@@ -182,6 +208,7 @@ class SqliteThread {
       modulePath: betterSqlitePath(),
       path: options.path,
       busyTimeoutMs: options.busyTimeoutMs,
+      rowsPerMessage: ROWS_PER_MESSAGE,
       pragmas: pragmas(options.busyTimeoutMs),
     };
     const worker = new Worker(`(${sqliteThreadMain.toString()})()`, {
@@ -204,17 +231,7 @@ class SqliteThread {
   /** Runs one statement: rows for a reader, changes and the last rowid otherwise. */
   async execute(sql: string, parameters: readonly unknown[]): Promise<QueryResult<unknown>> {
     const reply = await this.send(this.nextId++, { sql, parameters });
-    if ('rows' in reply) {
-      for (const row of reply.rows) {
-        // BLOBs come back as plain Uint8Arrays; better-sqlite3 gives Buffers, and so do we.
-        for (const key in row) {
-          const v = row[key];
-          if (v instanceof Uint8Array && !Buffer.isBuffer(v))
-            row[key] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
-        }
-      }
-      return { rows: reply.rows };
-    }
+    if ('rows' in reply) return { rows: reply.rows };
     if ('changes' in reply) {
       return { numAffectedRows: BigInt(reply.changes), insertId: BigInt(reply.lastInsertRowid), rows: [] };
     }
@@ -247,7 +264,7 @@ class SqliteThread {
         return;
       }
       if (this.pending.size === 0) this.worker.ref();
-      this.pending.set(id, { resolve, reject, origin });
+      this.pending.set(id, { resolve, reject, origin, rows: [] });
       if (body === null) return; // id 0: the thread's ready message.
       try {
         this.worker.postMessage({ id, ...body } as ThreadRequest);
@@ -260,6 +277,30 @@ class SqliteThread {
   }
 
   private settle(reply: ThreadReply): void {
+    if ('rows' in reply) {
+      const waiter = this.pending.get(reply.id);
+      if (!waiter) return;
+      for (const row of reply.rows) {
+        // BLOBs come back as plain Uint8Arrays; better-sqlite3 gives Buffers, and so do we.
+        for (const key in row) {
+          const v = row[key];
+          if (v instanceof Uint8Array && !Buffer.isBuffer(v))
+            row[key] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+        }
+        waiter.rows.push(row);
+      }
+      if (reply.more) {
+        // Ask for the next part only after timers and I/O had their turn.
+        setImmediate(() => {
+          if (this.stopped === null)
+            this.worker.postMessage({ id: reply.id, next: true } satisfies ThreadRequest);
+        });
+        return;
+      }
+      this.forget(reply.id);
+      waiter.resolve({ id: reply.id, rows: waiter.rows, more: false });
+      return;
+    }
     const waiter = this.forget(reply.id);
     if (!waiter) return;
     if ('error' in reply) {

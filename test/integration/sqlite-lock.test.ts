@@ -150,6 +150,17 @@ describe('embedded SQLite in its own thread', () => {
     expect(updated.numUpdatedRows).toBe(1n);
   });
 
+  it('GIVEN a result bigger than one message from the thread THEN every row arrives, in order, BLOBs as Buffers', async () => {
+    const { rows } = await sql<{ n: number; b: Buffer }>`
+      with recursive seq(n) as (select 1 union all select n + 1 from seq where n < 1234)
+      select n, zeroblob(2) as b from seq order by n`.execute(db.kysely);
+    expect(rows).toHaveLength(1234);
+    expect(rows.map((r) => r.n)).toEqual(Array.from({ length: 1234 }, (_, i) => i + 1));
+    expect(rows.every((r) => Buffer.isBuffer(r.b) && r.b.length === 2)).toBe(true);
+    // The connection is free again afterwards.
+    expect((await sql<{ one: number }>`select 1 as one`.execute(db.kysely)).rows).toEqual([{ one: 1 }]);
+  });
+
   it('GIVEN transactions THEN a commit keeps, a rollback undoes, and concurrent ones do not interleave', async () => {
     await db.kysely.transaction().execute(async (tx) => {
       await tx.insertInto('kv').values(kvRow('tx-commit')).execute();
