@@ -65,9 +65,14 @@ describe('spend insight end to end: history through the service, forecast throug
     }
     const last = clock;
     const handle = fake.sendCommand({ name: 'balance' });
-    // The last check is fresh (same clock), so the answer comes straight from the cache.
-    expect((await handle.callback()).type).toBe(4);
+    // The last check is fresh (same clock), so the answer comes from the cache; its forecast is read from
+    // the history first, so it defers. Shown once, the same reading answers at once.
+    expect((await handle.callback()).type).toBe(5);
     const content = (await handle.final()).content ?? '';
+    expect(content).toContain('(cached; use fresh:true to check now)');
+    const again = fake.sendCommand({ name: 'balance' });
+    expect((await again.callback()).type).toBe(4);
+    expect((await again.final()).content).toBe(content);
     expect(content).toContain('🌙 **Kimi:** $22.50 available');
     // One line, the rate stated once, each time naming the line it reaches: $5 in 11.7 d, $0 in 15 d.
     expect(content).toContain(
