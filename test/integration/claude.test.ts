@@ -21,10 +21,10 @@ import {
 import type { CheckResult } from '../../src/types.js';
 import { getClosedPort } from '../support/fake-moonshot.js';
 import { captureLogs } from '../support/log-capture.js';
+import { type PgAuthServer, startPgAuthServer } from '../support/pg-auth-server.js';
 import {
   createTestDatabase,
-  PASSWORD_ROLE,
-  PASSWORD_ROLE_PASSWORD,
+  createTestRole,
   PG_HOST,
   PG_PORT,
   requirePostgres,
@@ -35,8 +35,13 @@ import {
 const NOW = new Date('2026-01-29T10:00:00.000Z');
 const HOUR = 3_600_000;
 const WRONG_PASSWORD = 'wrong-SECRET-pw-456';
+const RIGHT_PASSWORD = 'right-SECRET-pw-123';
+// A user only the fake auth server hears of; the test PostgreSQL has no password role.
+const PASSWORD_USER = 'cw_scram_user';
 
 let db: TestDatabase;
+// Checks passwords the way Postgres does (SCRAM-SHA-256) and refuses them: see pg-auth-server.ts.
+let auth: PgAuthServer;
 const open: ClaudeProvider[] = [];
 
 /** A provider on the test database, unless `overrides` names its own connection string or host. */
@@ -84,7 +89,7 @@ function expectFailure(result: CheckResult, reason: string | RegExp, secrets: st
   expect(result.provider).toBe('claude');
   expect(result.checkedAt).toEqual(NOW);
   expect(result.reason).not.toMatch(/[\r\n]/);
-  for (const secret of [WRONG_PASSWORD, PASSWORD_ROLE_PASSWORD, ...secrets]) {
+  for (const secret of [WRONG_PASSWORD, RIGHT_PASSWORD, ...secrets]) {
     expect(result.reason).not.toContain(secret);
   }
   return result.reason;
@@ -93,6 +98,7 @@ function expectFailure(result: CheckResult, reason: string | RegExp, secrets: st
 beforeAll(async () => {
   await requirePostgres();
   db = await createTestDatabase('claude_it');
+  auth = await startPgAuthServer(RIGHT_PASSWORD);
 });
 
 beforeEach(async () => {
@@ -104,6 +110,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  await auth?.close();
   await db?.drop();
 });
 
@@ -366,30 +373,53 @@ describe('claude provider: failures', () => {
     expectFailure(await provider().check(), 'table claude_api_usage does not exist');
   });
 
-  it('wrong password (scram role), with fields and with a connection string', async () => {
+  it('wrong password (SCRAM exchange refused with 28P01), with fields and with a connection string', async () => {
+    const before = auth.attempts.length;
     const viaFields = await provider({
-      host: PG_HOST,
-      port: PG_PORT,
-      user: PASSWORD_ROLE,
+      host: auth.host,
+      port: auth.port,
+      user: PASSWORD_USER,
       password: WRONG_PASSWORD,
-      database: db.name,
+      database: 'claude',
     }).check();
-    expectFailure(viaFields, `database rejected the credentials for user "${PASSWORD_ROLE}"`);
+    expectFailure(viaFields, `database rejected the credentials for user "${PASSWORD_USER}"`);
 
-    const url = `postgres://${PASSWORD_ROLE}:${WRONG_PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}`;
+    const url = `postgres://${PASSWORD_USER}:${WRONG_PASSWORD}@${auth.host}:${auth.port}/claude`;
     const viaUrl = await provider({ connectionString: url }).check();
-    expectFailure(viaUrl, `database rejected the credentials for user "${PASSWORD_ROLE}"`, [url]);
+    expectFailure(viaUrl, `database rejected the credentials for user "${PASSWORD_USER}"`, [url]);
+    // Both went through the whole exchange with the wrong password, not around it.
+    expect(auth.attempts.slice(before)).toEqual([
+      { user: PASSWORD_USER, database: 'claude', askedForTls: false, passwordMatched: false },
+      { user: PASSWORD_USER, database: 'claude', askedForTls: false, passwordMatched: false },
+    ]);
   });
 
-  it('right password but no privilege on the table', async () => {
-    await seedTable([['8.07', NOW]]);
-    const url = `postgres://${PASSWORD_ROLE}:${PASSWORD_ROLE_PASSWORD}@${PG_HOST}:${PG_PORT}/${db.name}`;
+  it('the password check is real: the right password passes the SCRAM proof (and is still refused)', async () => {
+    const url = `postgres://${PASSWORD_USER}:${RIGHT_PASSWORD}@${auth.host}:${auth.port}/claude`;
     expectFailure(
       await provider({ connectionString: url }).check(),
-      `database user "${PASSWORD_ROLE}" may not read claude_api_usage: ` +
-        'permission denied for table claude_api_usage',
+      `database rejected the credentials for user "${PASSWORD_USER}"`,
       [url],
     );
+    expect(auth.attempts.at(-1)?.passwordMatched).toBe(true);
+  });
+
+  it('a user without privilege on the table', async () => {
+    await seedTable([['8.07', NOW]]);
+    const role = await createTestRole('cw_noread');
+    try {
+      const url = `postgres://${role.name}@${PG_HOST}:${PG_PORT}/${db.name}`;
+      const p = provider({ connectionString: url });
+      expectFailure(
+        await p.check(),
+        `database user "${role.name}" may not read claude_api_usage: ` +
+          'permission denied for table claude_api_usage',
+        [url],
+      );
+      await p.close();
+    } finally {
+      await role.drop();
+    }
   });
 
   it('unreachable host (closed port)', async () => {
@@ -501,7 +531,7 @@ describe('recordClaudeBalance', () => {
 
   it('throws a ClaudeDbError without the password when the credentials are wrong', async () => {
     const error = await recordClaudeBalance(
-      { host: PG_HOST, port: PG_PORT, user: PASSWORD_ROLE, password: WRONG_PASSWORD, database: db.name },
+      { host: auth.host, port: auth.port, user: PASSWORD_USER, password: WRONG_PASSWORD, database: 'claude' },
       parseAmount('8.07'),
     ).then(
       () => undefined,
@@ -509,9 +539,10 @@ describe('recordClaudeBalance', () => {
     );
     expect(error).toBeInstanceOf(ClaudeDbError);
     const dbError = error as ClaudeDbError;
-    expect(dbError.message).toBe(`database rejected the credentials for user "${PASSWORD_ROLE}"`);
+    expect(dbError.message).toBe(`database rejected the credentials for user "${PASSWORD_USER}"`);
     expect(dbError.code).toBe('28P01');
-    expect(dbError.target).toBe(`${PG_HOST}:${PG_PORT}`);
+    expect(dbError.target).toBe(`${auth.host}:${auth.port}`);
+    expect(auth.attempts.at(-1)?.passwordMatched).toBe(false);
     expect(String(dbError.stack)).not.toContain(WRONG_PASSWORD);
   });
 });

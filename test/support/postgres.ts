@@ -1,18 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 
-/** The test server: local PostgreSQL, trust auth for 127.0.0.1 (see scripts/ci-postgres.sh). */
+/**
+ * The test server: local PostgreSQL, trust auth for 127.0.0.1 (see scripts/ci-postgres.sh). Tests that
+ * need a password check use test/support/pg-auth-server.ts instead of a password role on this server.
+ */
 export const PG_HOST = '127.0.0.1';
 export const PG_PORT = 5432;
 export const PG_ADMIN_URL = `postgres://postgres@${PG_HOST}:${PG_PORT}/test`;
 
-/** Role with a real password (scram-sha-256 in pg_hba.conf), for the "wrong password" cases. */
-export const PASSWORD_ROLE = 'creditwatch_pw';
-export const PASSWORD_ROLE_PASSWORD = 'right-password';
-
 const START_HINT =
   'Start it with: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start ' +
-  '(or run scripts/ci-postgres.sh as root, which also sets up the creditwatch_pw role).';
+  '(or run scripts/ci-postgres.sh, which also creates the database test).';
 
 /**
  * Fails (never skips) when the test PostgreSQL is unreachable, so a missing database can't turn into a
@@ -81,6 +80,29 @@ export async function createTestDatabase(prefix: string): Promise<TestDatabase> 
       await withClient(PG_ADMIN_URL, (client) =>
         client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
       );
+    },
+  };
+}
+
+/** A login role on the test server (trust auth, so no password), for "no privilege" cases. */
+export interface TestRole {
+  readonly name: string;
+  /** Drops the role; close its connections first. */
+  drop(): Promise<void>;
+}
+
+/** Creates a uniquely named login role with no privileges beyond PUBLIC's. Roles are server-wide: drop it. */
+export async function createTestRole(prefix: string): Promise<TestRole> {
+  await requirePostgres();
+  const name = `${prefix
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 30)}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  await withClient(PG_ADMIN_URL, (client) => client.query(`CREATE ROLE "${name}" LOGIN`));
+  return {
+    name,
+    async drop() {
+      await withClient(PG_ADMIN_URL, (client) => client.query(`DROP ROLE IF EXISTS "${name}"`));
     },
   };
 }
