@@ -3,29 +3,39 @@
  * `--provider kimi`, moonshot-balance.sh's output; with `--json`, the summary as JSON) and exits
  * 1 when the configuration is invalid or a check failed, else 2 when a balance is low, else 0.
  */
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createCore, createProviders } from '../src/app.js';
 import { configOrExplain, runCli } from '../src/cli.js';
+import { envFilePath } from '../src/config.js';
 import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from '../src/format.js';
 import { forecastToJson, Insight } from '../src/insight.js';
 import { createLogger } from '../src/logger.js';
 import { exitCodeFor } from '../src/service.js';
 import { PROVIDER_IDS, type ProviderId } from '../src/types.js';
 
-const USAGE = `usage: npm run check -- [--provider ${PROVIDER_IDS.join('|')}] [--json]
+const USAGE = `usage: npm run check -- [--provider ${PROVIDER_IDS.join('|')}] [--json] [--verbose]
 
-Checks every enabled provider once, prints the summary and exits
+Checks every enabled provider once (or only --provider's, which needs only that provider's
+settings), prints the summary and exits
   0  every balance is at or above its threshold
   2  a balance is below its threshold
-  1  the configuration is invalid or a check failed`;
+  1  the configuration is invalid or a check failed
+--verbose also says, on stderr, which settings file, store and balance-log folder it used.`;
 
 async function main(): Promise<number> {
-  let args: { provider?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  let args: {
+    provider?: string | undefined;
+    json?: boolean | undefined;
+    verbose?: boolean | undefined;
+    help?: boolean | undefined;
+  };
   try {
     args = parseArgs({
       options: {
         provider: { type: 'string' },
         json: { type: 'boolean' },
+        verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: false,
@@ -43,9 +53,12 @@ async function main(): Promise<number> {
     return 1;
   }
 
-  const config = configOrExplain();
-  if (config === null) return 1;
   const only = args.provider as ProviderId | undefined;
+  // --provider kimi checks Kimi alone, so only Kimi's settings are needed.
+  const config = configOrExplain(
+    only ? { needs: { providers: [only], because: (p) => `--provider ${p} checks it` } } : undefined,
+  );
+  if (config === null) return 1;
   if (only !== undefined && !config.providers.includes(only)) {
     console.error(`creditwatch: ${only} is not enabled (PROVIDERS=${config.providers.join(',')})`);
     return 1;
@@ -57,6 +70,13 @@ async function main(): Promise<number> {
   // One attempt at the store: a cron run can't wait for it, and the providers are what it is for. Inline
   // SQLite: a one-shot run has no event loop to keep free, and a SQLite thread would cost its start-up.
   const core = await createCore(config, logger, { providers, store: 'try-once', sqliteMode: 'inline' });
+  if (args.verbose) {
+    const file = envFilePath();
+    console.error(
+      `settings: ${file}${existsSync(file) ? '' : ' (not found; environment only)'}\n` +
+        `store: ${core.db.describe}\nbalance logs: ${config.balanceLogDir}`,
+    );
+  }
   if (core.storeProblem !== null) {
     // One line, so a cron mail says what is wrong without burying the balances.
     console.error(

@@ -7,20 +7,43 @@ import { configOrExplain, runCli } from '../src/cli.js';
 import { formatMoney, parseAmount } from '../src/money.js';
 import { recordClaudeBalance } from '../src/providers/claude.js';
 
-async function main(): Promise<number> {
-  const raw = process.argv[2];
-  if (raw === undefined || process.argv.length > 3 || !/^\d{1,7}(\.\d{1,4})?$/.test(raw.trim())) {
-    console.error('usage: npm run claude:record -- <amount>   e.g. npm run claude:record -- 8.07');
+const USAGE = 'usage: npm run claude:record -- <amount>   e.g. npm run claude:record -- 8.07';
+
+/** Why `args` is not one amount the table takes (0 to 9,999,999.9999, plain digits), or `null`. */
+function amountProblem(args: readonly string[]): string | null {
+  const raw = args[0]?.trim();
+  if (raw === undefined || raw === '') return 'no amount given';
+  if (args.length > 1) return `one amount expected, got ${args.length} arguments`;
+  if (/^-/.test(raw)) return `${JSON.stringify(raw)} is negative; a balance is 0 or more`;
+  if (/^[^\d.\s]+\s*\d/.test(raw))
+    return `${JSON.stringify(raw)}: give the number alone, without a currency sign`;
+  if (/^\d+[.,]\d{5,}$/.test(raw)) return `${JSON.stringify(raw)} has more than 4 decimals`;
+  if (/^\d+,\d+$/.test(raw)) return `${JSON.stringify(raw)}: use a dot for decimals, e.g. 8.07`;
+  if (/^\d{8,}(\.\d*)?$/.test(raw)) return `${JSON.stringify(raw)} is too large (at most 9999999.9999)`;
+  if (!/^\d{1,7}(\.\d{1,4})?$/.test(raw)) return `${JSON.stringify(raw)} is not a plain number such as 8.07`;
+  return null;
+}
+
+async function main(args: readonly string[]): Promise<number> {
+  if (args[0] === '--help' || args[0] === '-h') {
+    console.log(USAGE);
+    return 0;
+  }
+  const problem = amountProblem(args);
+  if (problem !== null) {
+    console.error(`creditwatch: ${problem}\n${USAGE}`);
     return 1;
   }
   // Only the Claude table's settings matter here, whatever PROVIDERS says.
-  const config = configOrExplain({ overrides: { PROVIDERS: 'claude' } });
+  const config = configOrExplain({
+    needs: { providers: ['claude'], because: () => 'claude:record writes to that database' },
+  });
   if (config === null) return 1;
   const db = config.claudeDb!;
-  const amount = parseAmount(raw);
+  const amount = parseAmount(args[0]!.trim());
   await recordClaudeBalance({ ...claudeConnection(db), timeoutMs: config.providerTimeoutMs }, amount);
   console.log(`Recorded Claude balance ${formatMoney(amount, 'USD')} in claude_api_usage on ${db.describe}`);
   return 0;
 }
 
-runCli(main, 'could not record the balance');
+runCli(() => main(process.argv.slice(2)), 'could not record the balance');

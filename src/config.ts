@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
 import { type Amount, type Currency, parseAmount } from './money.js';
@@ -34,6 +35,8 @@ export interface Config {
   readonly sqlitePath: string;
   readonly balanceLogDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `LOG_FORMAT`; `null` → pretty when stderr is a terminal, JSON otherwise. */
+  readonly logFormat: 'json' | 'pretty' | null;
   readonly discord: {
     readonly token: string | null;
     readonly apiUrl: string;
@@ -76,13 +79,56 @@ export class ConfigError extends Error {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The process environment over the values of `.env` in `cwd` (when present): a variable set in
- * the environment wins. The only place creditwatch reads the environment.
+ * The project folder: the nearest folder above this module holding a package.json. The same answer from
+ * `src/` (tests), `dist/src/` (tsc's output) and `dist/check/` (the CLI bundle), so `.env` and relative
+ * paths don't depend on the directory a cron job or a shell happens to be in.
  */
-export function readEnvironment(cwd: string = process.cwd()): Env {
-  const file = join(cwd, '.env');
+export function projectRoot(): string {
+  // scripts/bundle.mjs defines import.meta.url as the bundle's own URL in the CommonJS bundle.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+/**
+ * The settings file: `ENV_FILE` from the environment when set (relative to the current directory, as
+ * typed), else `.env` in the project folder.
+ */
+export function envFilePath(env: Env = process.env): string {
+  const chosen = env.ENV_FILE?.trim();
+  return chosen ? resolve(chosen) : join(projectRoot(), '.env');
+}
+
+/**
+ * The process environment over the values of the settings file (`envFilePath()`, when present): a
+ * variable set in the environment wins. The only place creditwatch reads the environment.
+ */
+export function readEnvironment(file: string = envFilePath()): Env {
   const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
   return { ...fromFile, ...process.env };
+}
+
+/**
+ * The values `.env.example` ships for the settings a user must replace. A copied but unedited file
+ * would pass every format check and then fail far from the cause (a DNS error for
+ * db.example.supabase.co), so these are refused by name.
+ */
+export const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
+  MOONSHOT_API_KEY: 'sk-your-moonshot-key',
+  CLAUDE_DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+  SUPABASE_DB_HOST: 'db.example.supabase.co',
+  SUPABASE_DB_PASSWORD: 'your-db-password',
+};
+
+/** Which providers' settings a program needs, and why (said in the error when they are missing). */
+export interface ProviderNeeds {
+  readonly providers: readonly ProviderId[];
+  /** Completes "… is missing; <because>", e.g. "--provider kimi checks it". */
+  readonly because: (provider: ProviderId) => string;
 }
 
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -100,17 +146,30 @@ const SNOWFLAKE = /^\d{17,20}$/;
 const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
 export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
 
-/** Parses and validates the whole configuration at once; throws `ConfigError` listing every problem. */
+/**
+ * Parses and validates the whole configuration at once; throws `ConfigError` listing every problem.
+ * `options.needs`: the providers whose settings must be present (default: those in PROVIDERS); a tool
+ * that calls no provider (import-logs) needs none (`providerSettings: 'optional'` says the same),
+ * `check --provider kimi` only Kimi's. Relative
+ * DATA_DIR / BALANCE_LOG_DIR resolve against `options.baseDir` (default: the project folder).
+ */
 export function loadConfig(
   env: Env = readEnvironment(),
-  options: { providerSettings?: 'required' | 'optional' } = {},
+  options: { needs?: ProviderNeeds; providerSettings?: 'required' | 'optional'; baseDir?: string } = {},
 ): Config {
   const problems: string[] = [];
-  // Tools that never call a provider (import-logs) don't need the providers' secrets.
-  const providerSettingsRequired = options.providerSettings !== 'optional';
   const get = (name: string): string | undefined => {
     const v = env[name];
     return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  // A required setting still holding .env.example's value is reported as such, not as whatever it breaks.
+  const isExample = (name: string): boolean => {
+    const example = EXAMPLE_VALUES[name];
+    if (example === undefined || get(name) !== example) return false;
+    problems.push(
+      `${name} is still the example value from .env.example; replace it with your own (README.md "Configuration")`,
+    );
+    return true;
   };
 
   const durationMs = (
@@ -219,6 +278,11 @@ export function loadConfig(
     problems.push(`PROVIDERS is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
   // Summaries list providers in a fixed order, whatever order PROVIDERS uses.
   providers.sort((a, b) => PROVIDER_IDS.indexOf(a) - PROVIDER_IDS.indexOf(b));
+  const needs: ProviderNeeds = options.needs ?? {
+    providers: options.providerSettings === 'optional' ? [] : providers,
+    because: (p) => `${p} is in PROVIDERS. Set it, or remove ${p} from PROVIDERS`,
+  };
+  const needed = (p: ProviderId): boolean => needs.providers.includes(p);
 
   let moonshot: Config['moonshot'] = null;
   const moonshotBaseUrl = url('MOONSHOT_BASE_URL', 'https://api.moonshot.ai', ['https:', 'http:']);
@@ -233,14 +297,12 @@ export function loadConfig(
       : moonshotBaseUrl !== undefined && new URL(moonshotBaseUrl).hostname.endsWith('.cn')
         ? 'CNY'
         : 'USD';
-  if (providers.includes('kimi')) {
+  if (providers.includes('kimi') || needed('kimi')) {
     const apiKey = get('MOONSHOT_API_KEY');
     if (apiKey === undefined) {
-      if (providerSettingsRequired) {
-        problems.push(
-          'MOONSHOT_API_KEY is missing; kimi is in PROVIDERS. Set it, or remove kimi from PROVIDERS',
-        );
-      }
+      if (needed('kimi')) problems.push(`MOONSHOT_API_KEY is missing; ${needs.because('kimi')}`);
+    } else if (needed('kimi') && isExample('MOONSHOT_API_KEY')) {
+      // reported
     } else if (moonshotBaseUrl !== undefined) {
       moonshot = { apiKey, baseUrl: moonshotBaseUrl, currency: moonshotCurrency };
     }
@@ -251,7 +313,12 @@ export function loadConfig(
   if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
     problems.push(`CLAUDE_DB_SSL=${JSON.stringify(sslRaw)} must be off, require or verify`);
   }
-  if (providers.includes('claude')) {
+  if (providers.includes('claude') || needed('claude')) {
+    if (needed('claude')) {
+      isExample('CLAUDE_DB_URL');
+      isExample('SUPABASE_DB_HOST');
+      isExample('SUPABASE_DB_PASSWORD');
+    }
     const claudeUrl = url('CLAUDE_DB_URL', undefined, ['postgres:', 'postgresql:']);
     const host = get('SUPABASE_DB_HOST');
     const sslFor = (h: string): ClaudeDbSettings['ssl'] =>
@@ -289,9 +356,9 @@ export function loadConfig(
         ssl: sslFor(host),
         describe: `${host}:${port}/${database}`,
       };
-    } else if (get('CLAUDE_DB_URL') === undefined && providerSettingsRequired) {
+    } else if (get('CLAUDE_DB_URL') === undefined && needed('claude')) {
       problems.push(
-        'CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; claude is in PROVIDERS. Set it, or remove claude from PROVIDERS',
+        `CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; ${needs.because('claude')}`,
       );
     }
   }
@@ -305,12 +372,20 @@ export function loadConfig(
   }
 
   const home = get('HOME') ?? homedir();
-  const dataDir = resolve(get('DATA_DIR') ?? './data');
+  const baseDir = options.baseDir ?? projectRoot();
+  const dataDir = resolve(baseDir, get('DATA_DIR') ?? './data');
   const logLevel = (get('LOG_LEVEL') ?? 'info').toLowerCase();
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
   if (!(levels as readonly string[]).includes(logLevel)) {
     problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${levels.join(', ')}`);
   }
+  const logFormatRaw = get('LOG_FORMAT')?.toLowerCase();
+  let logFormat: Config['logFormat'] = null;
+  if (logFormatRaw === 'json' || logFormatRaw === 'pretty') logFormat = logFormatRaw;
+  else if (logFormatRaw !== undefined && logFormatRaw !== 'auto')
+    problems.push(
+      `LOG_FORMAT=${JSON.stringify(logFormatRaw)} must be json or pretty (unset: pretty on a terminal)`,
+    );
 
   const summaryChannelId =
     snowflake('SUMMARY_CHANNEL_ID', DEFAULT_SUMMARY_CHANNEL_ID) ?? DEFAULT_SUMMARY_CHANNEL_ID;
@@ -366,8 +441,9 @@ export function loadConfig(
     databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']) ?? null,
     dataDir,
     sqlitePath: join(dataDir, 'creditwatch.sqlite'),
-    balanceLogDir: resolve(get('BALANCE_LOG_DIR') ?? join(home, '.config')),
+    balanceLogDir: resolve(baseDir, get('BALANCE_LOG_DIR') ?? join(home, '.config')),
     logLevel: logLevel as Config['logLevel'],
+    logFormat,
     discord: {
       token: get('DISCORD_TOKEN') ?? null,
       apiUrl:

@@ -10,7 +10,8 @@ export interface NodeRun {
 /**
  * Runs a compiled entry point as its own Node process, exactly as npm would, with a clean environment:
  * only PATH from outside plus `env`, so a developer's own settings can't leak into a test. `env.HOME` is
- * the working directory.
+ * the working directory; the settings file is `$HOME/.env` unless `env.ENV_FILE` says otherwise, so the
+ * project's own `.env` (read whatever the working directory) stays out of tests too.
  */
 export function runNode(
   file: string,
@@ -21,7 +22,11 @@ export function runNode(
     execFile(
       process.execPath,
       [file, ...args],
-      { env: { PATH: process.env.PATH ?? '', ...env }, cwd: env.HOME, timeout: 30_000 },
+      {
+        env: { PATH: process.env.PATH ?? '', ENV_FILE: `${env.HOME ?? '.'}/.env`, ...env },
+        cwd: env.HOME,
+        timeout: 30_000,
+      },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
