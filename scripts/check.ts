@@ -65,7 +65,7 @@ async function main(): Promise<number> {
   }
   // The CLI's stdout is its output; routine logs would only be noise on a cron mail.
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
-  const logger = createLogger(level);
+  const logger = createLogger(level, undefined, { format: config.logFormat });
   const providers = await createProviders(only ? { ...config, providers: [only] } : config);
   // One attempt at the store: a cron run can't wait for it, and the providers are what it is for. Inline
   // SQLite: a one-shot run has no event loop to keep free, and a SQLite thread would cost its start-up.

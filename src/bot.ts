@@ -1,3 +1,4 @@
+import { REST } from '@discordjs/rest';
 import type { Client, RESTOptions } from 'discord.js';
 import { Events } from 'discord.js';
 import { loadCommands } from '../commands/index.js';
@@ -10,13 +11,14 @@ import {
   DEFAULT_POST_RETRY,
   DiscordPoster,
   type Poster,
+  type PostReceipt,
   type RetryPolicy,
   StdoutPoster,
 } from './discord/poster.js';
 import { Insight } from './insight.js';
 import { type Alerts, startAlerts } from './jobs/alerts.js';
 import { type Job, scheduleJob } from './jobs/job.js';
-import { summaryRun } from './jobs/summary.js';
+import { summaryPost, summaryRun } from './jobs/summary.js';
 import type { Logger } from './logger.js';
 import type { RetryBackoff } from './storage/pending-writes.js';
 import type { BalanceProvider } from './types.js';
@@ -41,6 +43,11 @@ export interface Bot {
   readonly jobs: readonly Job[];
   readonly context: CommandContext;
   readonly alerts: Alerts;
+  /**
+   * Checks every provider and posts one summary now, outside the schedule and without claiming a
+   * slot (the dry run's first post). Rejects when the post fails.
+   */
+  summaryNow(): Promise<PostReceipt>;
   /** Stops the schedule, waits up to `graceMs` for work in progress, closes the client and the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -147,6 +154,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       jobs,
       context,
       alerts: started,
+      summaryNow: () => postSummary(config, core, insight, poster, now),
       async stop(graceMs = 5000) {
         if (stopped) return;
         stopped = true;
@@ -163,5 +171,52 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
     await client?.destroy();
     await core.close();
     throw err;
+  }
+}
+
+/** One summary, checked and posted now: the scheduled post's text, to the summary channel. */
+async function postSummary(
+  config: Config,
+  core: Core,
+  insight: Insight,
+  poster: Poster,
+  now: () => Date,
+): Promise<PostReceipt> {
+  const summary = await core.service.checkAll();
+  const content = await summaryPost(
+    summary,
+    { insight, channelId: config.summaryChannelId, cron: config.summaryCron },
+    now(),
+  );
+  const receipt = await poster.post(config.summaryChannelId, { content });
+  return receipt ?? { channelId: config.summaryChannelId, messageId: null };
+}
+
+/**
+ * `npm start -- --once`: checks every provider, posts one summary and returns, for teams that keep
+ * their cron. Talks to Discord over REST only (no gateway session, no schedule, no alerts); with
+ * `dryRun` the post goes to stdout. Rejects when the post fails.
+ */
+export async function postSummaryOnce(
+  config: Config,
+  logger: Logger,
+  options: Pick<BotOptions, 'dryRun' | 'providers' | 'rest' | 'postRetry' | 'out' | 'now'>,
+): Promise<PostReceipt> {
+  const now = options.now ?? (() => new Date());
+  const core = await createCore(config, logger, {
+    now,
+    ...(options.providers ? { providers: options.providers } : {}),
+  });
+  try {
+    const poster = options.dryRun
+      ? new StdoutPoster(options.out)
+      : new DiscordPoster(
+          new REST({ api: config.discord.apiUrl, ...options.rest }).setToken(config.discord.token ?? ''),
+          logger,
+          options.postRetry ?? DEFAULT_POST_RETRY,
+        );
+    return await postSummary(config, core, new Insight(core.history), poster, now);
+  } finally {
+    await core.close();
   }
 }

@@ -1,3 +1,6 @@
+import { writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import {
   type DestinationStream,
   destination,
@@ -56,8 +59,39 @@ function scrubDeep(value: unknown, depth = 0): unknown {
   return out;
 }
 
-/** The one root logger; modules take `logger.child({ module })`. */
-export function createLogger(level: string, stream?: DestinationStream): Logger {
+/** `LOG_FORMAT`: `null` picks pretty when stderr is a terminal, JSON otherwise. */
+export type LogFormat = 'json' | 'pretty' | null;
+
+/**
+ * stderr, human-readable: each line formatted by pino-pretty's `prettyFactory` and written with one
+ * synchronous write, so lines keep their order with the program's own output and nothing is lost at
+ * `process.exit` (pino-pretty's stream form formats a tick later; a transport runs in a worker thread).
+ * Loaded only when asked for: a cron run writing JSON never pays for it.
+ */
+function prettyStderr(): DestinationStream {
+  // Resolved from this module's folder (the CLI bundle defines import.meta.dirname), never bundled.
+  const load = createRequire(join(import.meta.dirname, 'logger.js'));
+  const { prettyFactory } = load('pino-pretty') as {
+    prettyFactory: (options: Record<string, unknown>) => (line: string) => string;
+  };
+  const prettify = prettyFactory({
+    colorize: process.stderr.isTTY === true,
+    translateTime: 'UTC:yyyy-mm-dd HH:MM:ss',
+    ignore: 'pid,hostname,app',
+  });
+  return { write: (line: string) => writeSync(2, prettify(line)) };
+}
+
+/**
+ * The one root logger; modules take `logger.child({ module })`. Writes to `stream` when given (tests),
+ * else to stderr: pretty or JSON as `options.format` says (see {@link LogFormat}).
+ */
+export function createLogger(
+  level: string,
+  stream?: DestinationStream,
+  options: { format?: LogFormat } = {},
+): Logger {
+  const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   return pino(
     {
       level,
@@ -66,6 +100,6 @@ export function createLogger(level: string, stream?: DestinationStream): Logger 
       serializers: { err: (err: Error) => scrubDeep(stdSerializers.err(err)) },
       timestamp: stdTimeFunctions.isoTime,
     },
-    stream ?? destination({ dest: 2, sync: true }),
+    stream ?? (format === 'pretty' ? prettyStderr() : destination({ dest: 2, sync: true })),
   );
 }

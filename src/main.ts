@@ -1,15 +1,16 @@
 /**
- * `npm start`: the bot. `--dry-run` (or DRY_RUN=true) runs the same schedule and prints each post
- * to stdout instead of connecting to Discord.
+ * `npm start`: the bot. `--dry-run` (or DRY_RUN=true) prints one summary at once, then runs the same
+ * schedule, printing each post to stdout instead of connecting to Discord. `--once` posts one summary
+ * now and exits (0 when posted, 1 when not), for teams that keep their cron.
  */
 import { parseArgs } from 'node:util';
-import { startBot } from './bot.js';
+import { postSummaryOnce, startBot } from './bot.js';
 import { configOrExplain } from './cli.js';
 import { createLogger } from './logger.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'dry-run': { type: 'boolean' } },
+    options: { 'dry-run': { type: 'boolean' }, once: { type: 'boolean' } },
     allowPositionals: false,
     strict: true,
   });
@@ -23,8 +24,25 @@ async function main(): Promise<void> {
     );
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { format: config.logFormat });
+  if (values.once === true) {
+    try {
+      const receipt = await postSummaryOnce(config, logger, { dryRun });
+      logger.info({ dryRun, ...receipt }, 'summary posted; exiting (--once)');
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'summary not posted (--once)');
+      process.exit(1);
+    }
+  }
   const bot = await startBot(config, logger, { dryRun });
+  if (dryRun) {
+    // A trial run shows its first post at once instead of leaving the terminal silent until the next slot.
+    bot.summaryNow().then(
+      (receipt) => logger.info({ ...receipt }, 'dry run: first summary printed; now following the schedule'),
+      (err: unknown) => logger.error({ err }, 'dry run: the first summary failed'),
+    );
+  }
 
   let stopping = false;
   const shutdown = (signal: string) => {

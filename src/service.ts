@@ -193,7 +193,8 @@ export class BalanceService {
     // waits in memory and is written when they answer again (both buffers log their failures).
     await Promise.all([this.pendingReadings?.add([results]), this.deps.balanceLog.append(results)]);
     for (const s of summary.statuses) {
-      this.log.info(
+      // A failed check is logged at warn, so LOG_LEVEL=warn still shows it.
+      this.log[s.result.ok ? 'info' : 'warn'](
         {
           provider: s.provider,
           state: s.state,

@@ -11,9 +11,17 @@ export interface OutgoingMessage {
   readonly mentionRoleIds?: readonly string[];
 }
 
+/** What a post created, for the log: the channel and Discord's message id (`null` in a dry run). */
+export interface PostReceipt {
+  readonly channelId: string;
+  readonly messageId: string | null;
+}
+
 /** Where scheduled posts and alerts go: Discord, or stdout in a dry run. */
 export interface Poster {
-  post(channelId: string, message: OutgoingMessage): Promise<void>;
+  /** Resolves with a receipt when the poster has one (test posters may resolve with nothing). */
+  // biome-ignore lint/suspicious/noConfusingVoidType: a poster written as `Promise<void>` stays a Poster.
+  post(channelId: string, message: OutgoingMessage): Promise<PostReceipt | void>;
 }
 
 export interface RetryPolicy {
@@ -39,7 +47,7 @@ export class DiscordPoster implements Poster {
     this.log = logger.child({ module: 'poster' });
   }
 
-  async post(channelId: string, message: OutgoingMessage): Promise<void> {
+  async post(channelId: string, message: OutgoingMessage): Promise<PostReceipt> {
     const body = {
       content: message.content,
       allowed_mentions: { parse: [], roles: [...(message.mentionRoleIds ?? [])] },
@@ -48,9 +56,13 @@ export class DiscordPoster implements Poster {
     let lastErr: unknown;
     for (let attempt = 1; attempt <= this.retry.attempts; attempt++) {
       try {
-        await this.rest.post(Routes.channelMessages(channelId), { body, ...(files ? { files } : {}) });
-        if (attempt > 1) this.log.info({ channelId, attempt }, 'posted after retrying');
-        return;
+        const created = (await this.rest.post(Routes.channelMessages(channelId), {
+          body,
+          ...(files ? { files } : {}),
+        })) as { id?: unknown } | null;
+        const messageId = typeof created?.id === 'string' ? created.id : null;
+        this.log.info({ channelId, messageId, attempt }, attempt > 1 ? 'posted after retrying' : 'posted');
+        return { channelId, messageId };
       } catch (err) {
         lastErr = err;
         const status = (err as { status?: number }).status;
@@ -77,12 +89,13 @@ export class DiscordPoster implements Poster {
 export class StdoutPoster implements Poster {
   constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
 
-  async post(channelId: string, message: OutgoingMessage): Promise<void> {
+  async post(channelId: string, message: OutgoingMessage): Promise<PostReceipt> {
     const files = message.files?.length
       ? `\n[attachments: ${message.files.map((f) => f.name).join(', ')}]`
       : '';
     this.out.write(
       `--- dry run: post to <#${channelId}> at ${new Date().toISOString()} ---\n${message.content}${files}\n\n`,
     );
+    return { channelId, messageId: null };
   }
 }

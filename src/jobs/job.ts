@@ -12,6 +12,9 @@ export interface Job {
   stop(graceMs: number): Promise<void>;
 }
 
+/** Fields a run adds to its "run finished" line: what it did, e.g. what was posted where. */
+export type RunOutcome = Readonly<Record<string, unknown>>;
+
 let jobCounter = 0;
 
 /**
@@ -21,7 +24,8 @@ let jobCounter = 0;
 export function scheduleJob(
   name: string,
   pattern: string,
-  run: (slot: Date) => Promise<void>,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a run with nothing to report is a `Promise<void>`.
+  run: (slot: Date) => Promise<RunOutcome | void>,
   logger: Logger,
 ): Job {
   const log = logger.child({ job: name });
@@ -35,7 +39,11 @@ export function scheduleJob(
     const t0 = performance.now();
     log.info({ slot: slot.toISOString() }, 'run started');
     current = run(slot).then(
-      () => log.info({ slot: slot.toISOString(), ms: Math.round(performance.now() - t0) }, 'run finished'),
+      (outcome) =>
+        log.info(
+          { slot: slot.toISOString(), ms: Math.round(performance.now() - t0), ...outcome },
+          'run finished',
+        ),
       (err: unknown) =>
         log.error({ err, slot: slot.toISOString(), ms: Math.round(performance.now() - t0) }, 'run failed'),
     );

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { BalanceService, Summary } from '../service.js';
 import type { SlotClaims } from '../storage/slots.js';
 import type { ProviderId } from '../types.js';
+import type { RunOutcome } from './job.js';
 
 export interface SummaryJobDeps {
   readonly service: BalanceService;
@@ -45,14 +46,14 @@ export async function summaryPost(
  * shared service, post the seed-format summary. It posts whatever the outcome: low and failed
  * balances are what the post is for.
  */
-export function summaryRun(deps: SummaryJobDeps): (slot: Date) => Promise<void> {
+export function summaryRun(deps: SummaryJobDeps): (slot: Date) => Promise<RunOutcome> {
   const log = deps.logger.child({ job: 'summary' });
   return async (slot) => {
     const key = slot.toISOString();
     try {
       if (!(await deps.slots.claim('summary', key))) {
         log.info({ slot: key }, 'another replica has this slot');
-        return;
+        return { posted: 'nothing (another replica has this slot)' };
       }
     } catch (err) {
       // Better a possible duplicate than a silent hour.
@@ -60,6 +61,7 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date) => Promise<void> 
     }
     const summary = await deps.service.checkAll();
     const content = await summaryPost(summary, deps, new Date());
-    await deps.poster.post(deps.channelId, { content });
+    const receipt = await deps.poster.post(deps.channelId, { content });
+    return { posted: 'summary', channelId: deps.channelId, messageId: receipt?.messageId ?? null };
   };
 }
