@@ -4,7 +4,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import { configOrExplain, runCli } from '../src/cli.js';
-import { parseBalanceLog } from '../src/import/parse-balance-log.js';
+import {
+  parseBalanceLog,
+  READING_FORMAT_EXAMPLES,
+  type ReadingFormat,
+} from '../src/import/parse-balance-log.js';
 import type { Currency } from '../src/money.js';
 import { openDatabase } from '../src/storage/db.js';
 import { HistoryStore, type ImportedReading } from '../src/storage/history.js';
@@ -51,10 +55,17 @@ async function main(files: string[]): Promise<number> {
       total.imported += inserted;
       total.existing += existing;
       total.skipped += skipped;
+      const { posted, failures, unparseable } = parsed.counts;
       console.log(
         `${file}: imported ${inserted}, already had ${existing}, skipped ${skipped} ` +
-          `(${parsed.counts.posted} POSTED, ${parsed.counts.failures} failed checks, ${parsed.counts.unparseable} unparseable)`,
+          `(${posted} POSTED ${posted === 1 ? 'line' : 'lines'} — the seed's copy of a post, not a reading; ` +
+          `${failures} failed ${failures === 1 ? 'check' : 'checks'}, ${unparseable} unparseable)`,
       );
+      // Which formats the readings came in, so a file the seed wrote in two formats shows both.
+      const formats = (Object.keys(READING_FORMAT_EXAMPLES) as ReadingFormat[])
+        .filter((f) => parsed.readingsByFormat[f] > 0)
+        .map((f) => `${parsed.readingsByFormat[f]} × ${READING_FORMAT_EXAMPLES[f]}`);
+      if (formats.length > 0) console.log(`  readings: ${formats.join(', ')}`);
       for (const p of parsed.problems.slice(0, 5)) console.log(`  line ${p.line}: ${p.reason}`);
       if (parsed.problems.length > 5)
         console.log(`  … and ${parsed.problems.length - 5} more unparseable lines`);

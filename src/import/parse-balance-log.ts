@@ -2,9 +2,26 @@ import type { Amount } from '../money.js';
 import { parseAmount } from '../money.js';
 import type { ProviderId } from '../types.js';
 
+/**
+ * The line formats that carry a balance (README "Balance-log files" lists them):
+ * - `claude`: `[2026-01-29 09:00:00] Claude: $8.07` (combined-balance-check.sh, and creditwatch)
+ * - `moonshot`: `[2026-01-29 09:00:00] Moonshot: $12.34` (combined-balance-check.sh)
+ * - `fields`: `2026-01-29 09:00:00 | Available: $12.34 | Voucher: $3.45 | Cash: $8.89`
+ *   (check-moonshot-balance.sh, and creditwatch)
+ */
+export type ReadingFormat = 'claude' | 'moonshot' | 'fields';
+
+/** How each format is shown in import-logs' report. */
+export const READING_FORMAT_EXAMPLES: Readonly<Record<ReadingFormat, string>> = {
+  claude: '[…] Claude: $X',
+  moonshot: '[…] Moonshot: $X',
+  fields: '… | Available: $X | Voucher: $Y | Cash: $Z',
+};
+
 /** A balance found in a seed log line. `at` is the line's timestamp (UTC), i.e. when the balance was true. */
 export interface ParsedReading {
   readonly kind: 'reading';
+  readonly format: ReadingFormat;
   readonly provider: ProviderId;
   readonly at: Date;
   readonly available: Amount;
@@ -34,6 +51,8 @@ export interface BalanceLogCounts {
 export interface ParsedBalanceLog {
   readonly readings: ParsedReading[];
   readonly counts: BalanceLogCounts;
+  /** `counts.readings`, split by line format. */
+  readonly readingsByFormat: Readonly<Record<ReadingFormat, number>>;
   /** Unparseable lines, 1-based line numbers. */
   readonly problems: { line: number; reason: string }[];
 }
@@ -87,12 +106,14 @@ export function parseBalanceLog(text: string): ParsedBalanceLog {
   const readings: ParsedReading[] = [];
   const problems: { line: number; reason: string }[] = [];
   const counts = { readings: 0, posted: 0, failures: 0, unparseable: 0, blank: 0 };
+  const readingsByFormat: Record<ReadingFormat, number> = { claude: 0, moonshot: 0, fields: 0 };
   lines.forEach((line, index) => {
     const parsed = parseBalanceLogLine(line);
     switch (parsed.kind) {
       case 'reading':
         readings.push(parsed);
         counts.readings++;
+        readingsByFormat[parsed.format]++;
         break;
       case 'posted':
         counts.posted++;
@@ -109,18 +130,26 @@ export function parseBalanceLog(text: string): ParsedBalanceLog {
         break;
     }
   });
-  return { readings, counts, problems };
+  return { readings, counts, readingsByFormat, problems };
 }
 
 function parseBracketedBody(body: string, at: Date): ParsedLine {
   if (/^POSTED:/.test(body)) return { kind: 'posted' };
   const match = PROVIDER_LINE.exec(body);
   if (!match) return { kind: 'unparseable', reason: `unrecognised entry: ${preview(body)}` };
-  const provider: ProviderId = match[1]!.toLowerCase() === 'claude' ? 'claude' : 'kimi';
+  const isClaude = match[1]!.toLowerCase() === 'claude';
+  const provider: ProviderId = isClaude ? 'claude' : 'kimi';
   const rest = match[2]!.trim();
   if (/^ERROR\b/.test(rest)) return { kind: 'failure', reason: rest };
   const value = parseDollars(rest);
-  if (value.ok) return { kind: 'reading', provider, at, available: value.amount };
+  if (value.ok)
+    return {
+      kind: 'reading',
+      format: isClaude ? 'claude' : 'moonshot',
+      provider,
+      at,
+      available: value.amount,
+    };
   if (value.missing) return { kind: 'failure', reason: `no ${match[1]} balance logged` };
   return { kind: 'unparseable', reason: value.reason };
 }
@@ -145,6 +174,7 @@ function parseMoonshotFields(body: string, at: Date): ParsedLine {
   if (!available.ok) return { kind: 'failure', reason: 'no Moonshot balance logged' };
   return {
     kind: 'reading',
+    format: 'fields',
     provider: 'kimi',
     at,
     available: available.amount,

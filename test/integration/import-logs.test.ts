@@ -45,7 +45,14 @@ describe('npm run import-logs', () => {
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('claude.txt: imported 3, already had 0, skipped 2');
-    expect(first.stdout).toContain('moonshot.txt: imported 3, already had 0, skipped 2 (1 POSTED');
+    expect(first.stdout).toContain(
+      "moonshot.txt: imported 3, already had 0, skipped 2 (1 POSTED line — the seed's copy of a post, not a reading; 1 failed check, 0 unparseable)",
+    );
+    // Each line format the readings came in is counted, combined-balance-check.sh's "Moonshot: $X" included.
+    expect(first.stdout).toContain('  readings: 3 × […] Claude: $X\n');
+    expect(first.stdout).toContain(
+      '  readings: 1 × […] Moonshot: $X, 2 × … | Available: $X | Voucher: $Y | Cash: $Z\n',
+    );
     expect(first.stdout).toContain('total: imported 6, already had 0, skipped 4');
 
     const second = await run(env, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);

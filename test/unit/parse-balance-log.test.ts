@@ -168,6 +168,7 @@ describe('parseBalanceLog', () => {
     const log = parseBalanceLog(`${lines.join('\n')}\n`);
 
     expect(log.counts).toEqual(expectedCounts);
+    expect(log.readingsByFormat).toEqual({ claude: 2, moonshot: 1, fields: 1 });
     expect(log.problems.map((p) => p.line)).toEqual(expectedProblemLines);
     expect(log.problems.every((p) => p.reason.length > 0)).toBe(true);
     expect(log.readings.map((r) => [r.provider, r.at.toISOString(), r.available.toFixed()])).toEqual([
