@@ -70,6 +70,8 @@ export async function run(): Promise<BenchRow[]> {
     const base = {
       PATH: process.env.PATH ?? '',
       HOME: dir,
+      // Not the project's .env: the benchmark measures these settings only.
+      ENV_FILE: join(dir, '.env'),
       MOONSHOT_BASE_URL: moonshot.url,
       MOONSHOT_API_KEY: KEY,
     };

@@ -47,6 +47,8 @@ export async function run(): Promise<BenchRow[]> {
     env: {
       PATH: process.env.PATH ?? '',
       HOME: dir,
+      // Not the project's .env: the benchmark measures these settings only.
+      ENV_FILE: join(dir, '.env'),
       DATA_DIR: join(dir, 'data'),
       BALANCE_LOG_DIR: join(dir, 'logs'),
       PROVIDERS: 'kimi',

@@ -6,7 +6,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { buildReports, renderHistory } from '../../commands/balance-history.js';
 import type { CommandContext } from '../../commands/types.js';
 import { createCore } from '../../src/app.js';
@@ -16,10 +15,10 @@ import { Insight } from '../../src/insight.js';
 import { createLogger } from '../../src/logger.js';
 import { parseAmount } from '../../src/money.js';
 import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
+import { scratchDatabase } from './support.js';
 import type { BenchRow } from './types.js';
 
 const HOUR = 3_600_000;
-const PG_ADMIN = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** Never called: the benchmark reads history only. */
 const idle = (id: ProviderId): BalanceProvider => ({
@@ -161,16 +160,12 @@ export async function run(): Promise<BenchRow[]> {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-    const name = `cw_bench_hist_${process.pid}`;
-    const admin = new pg.Client({ connectionString: PG_ADMIN });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
+    const db = await scratchDatabase('cw_bench_hist', '');
     try {
-      const url = `postgres://postgres@127.0.0.1:5432/${name}`;
       rows.push(
         ...(await measure(
           `${label} · Postgres`,
-          { HOME: tmpdir(), DATABASE_URL: url, PROVIDERS: 'claude,kimi' },
+          { HOME: tmpdir(), DATABASE_URL: db.url, PROVIDERS: 'claude,kimi' },
           days,
           '90d',
           reportDays,
@@ -178,8 +173,7 @@ export async function run(): Promise<BenchRow[]> {
         )),
       );
     } finally {
-      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await admin.end();
+      await db.drop();
     }
   }
   return rows;

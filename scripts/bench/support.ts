@@ -1,5 +1,6 @@
 /** What benchmark sections share: a Moonshot stand-in, a scratch Postgres database, timing, statistics. */
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -67,22 +68,45 @@ export interface ScratchDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates database `name` afresh (dropping a leftover one) and runs `setupSql` in it. */
-export async function scratchDatabase(name: string, setupSql: string): Promise<ScratchDatabase> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a plain database name: ${name}`);
-  const drop = () =>
-    withClient(pgUrl('postgres'), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-  await drop();
-  await withClient(pgUrl('postgres'), (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = pgUrl(name);
-  await withClient(url, (c) => c.query(setupSql));
-  return {
-    name,
-    url,
-    drop: async () => {
-      await drop();
-    },
+// Scratch databases not dropped yet; an interrupted run (Ctrl-C, SIGTERM) drops them on its way out.
+const scratch = new Map<string, () => Promise<void>>();
+let dropOnSignal = false;
+
+function dropScratchOnSignal(): void {
+  if (dropOnSignal) return;
+  dropOnSignal = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      void Promise.allSettled([...scratch.values()].map((drop) => drop())).then(() =>
+        process.exit(signal === 'SIGINT' ? 130 : 143),
+      );
+    });
+  }
+}
+
+/**
+ * Creates a database named `<prefix>_<pid>_<random>` and runs `setupSql` in it. Unique per run, so two
+ * benchmarks on one server never drop each other's database; `drop()` it in a `finally` (an interrupted
+ * run drops it too).
+ */
+export async function scratchDatabase(prefix: string, setupSql: string): Promise<ScratchDatabase> {
+  if (!/^[a-z_][a-z0-9_]{0,30}$/.test(prefix)) throw new Error(`not a plain database name: ${prefix}`);
+  const name = `${prefix}_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const drop = async () => {
+    scratch.delete(name);
+    await withClient(pgUrl('postgres'), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
   };
+  dropScratchOnSignal();
+  await withClient(pgUrl('postgres'), (c) => c.query(`CREATE DATABASE ${name}`));
+  scratch.set(name, drop);
+  const url = pgUrl(name);
+  try {
+    if (setupSql !== '') await withClient(url, (c) => c.query(setupSql));
+  } catch (err) {
+    await drop();
+    throw err;
+  }
+  return { name, url, drop };
 }
 
 export interface Timed {
