@@ -25,6 +25,8 @@ describe('the bot as a process', () => {
   let dir: string;
   const env = (extra: Record<string, string> = {}) => ({
     HOME: dir,
+    // Not the project's .env (read whatever the cwd): only these settings.
+    ENV_FILE: join(dir, '.env'),
     DATA_DIR: join(dir, 'data'),
     BALANCE_LOG_DIR: join(dir, 'logs'),
     PROVIDERS: 'kimi',

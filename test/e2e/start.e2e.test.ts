@@ -37,6 +37,8 @@ describe('npm start: a trial run, --once, and what the logs say', () => {
     const home = mkdtempSync(join(dir, 'run-'));
     return {
       HOME: home,
+      // Not the project's .env (read whatever the cwd): only these settings.
+      ENV_FILE: join(home, '.env'),
       DATA_DIR: join(home, 'data'),
       BALANCE_LOG_DIR: join(home, 'logs'),
       PROVIDERS: 'kimi',
