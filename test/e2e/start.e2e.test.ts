@@ -200,21 +200,28 @@ describe('npm start: a trial run, --once, and what the logs say', () => {
     SLOW,
   );
 
-  it('GIVEN stderr is not a terminal THEN logs are JSON; GIVEN LOG_FORMAT=pretty THEN they read as text', async () => {
-    const json = await runNode(MAIN, env({ DISCORD_TOKEN: '' }), ['--once', '--dry-run']);
-    expect(jsonLines(json.stderr).length).toBeGreaterThan(0);
-    const pretty = await runNode(MAIN, env({ DISCORD_TOKEN: '', LOG_FORMAT: 'pretty' }), [
-      '--once',
-      '--dry-run',
-    ]);
-    expect(pretty.code).toBe(0);
-    expect(jsonLines(pretty.stderr)).toEqual([]);
-    expect(pretty.stderr).toMatch(
-      /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] INFO: summary posted; exiting \(--once\)$/m,
-    );
-    expect(pretty.stderr).not.toContain('sk-start-SECRET');
-    const bad = await runNode(MAIN, env({ DISCORD_TOKEN: '', LOG_FORMAT: 'fancy' }), ['--once', '--dry-run']);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('LOG_FORMAT="fancy" must be json or pretty');
-  });
+  it(
+    'GIVEN stderr is not a terminal THEN logs are JSON; GIVEN LOG_FORMAT=pretty THEN they read as text',
+    async () => {
+      const json = await runNode(MAIN, env({ DISCORD_TOKEN: '' }), ['--once', '--dry-run']);
+      expect(jsonLines(json.stderr).length).toBeGreaterThan(0);
+      const pretty = await runNode(MAIN, env({ DISCORD_TOKEN: '', LOG_FORMAT: 'pretty' }), [
+        '--once',
+        '--dry-run',
+      ]);
+      expect(pretty.code).toBe(0);
+      expect(jsonLines(pretty.stderr)).toEqual([]);
+      expect(pretty.stderr).toMatch(
+        /^\[\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\] INFO: summary posted; exiting \(--once\)$/m,
+      );
+      expect(pretty.stderr).not.toContain('sk-start-SECRET');
+      const bad = await runNode(MAIN, env({ DISCORD_TOKEN: '', LOG_FORMAT: 'fancy' }), [
+        '--once',
+        '--dry-run',
+      ]);
+      expect(bad.code).toBe(1);
+      expect(bad.stderr).toContain('LOG_FORMAT="fancy" must be json or pretty');
+    },
+    SLOW,
+  );
 });
