@@ -35,15 +35,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   }
-  const bot = await startBot(config, logger, { dryRun });
-  if (dryRun) {
-    // A trial run shows its first post at once instead of leaving the terminal silent until the next slot.
-    bot.summaryNow().then(
-      (receipt) => logger.info({ ...receipt }, 'dry run: first summary printed; now following the schedule'),
-      (err: unknown) => logger.error({ err }, 'dry run: the first summary failed'),
-    );
-  }
-
+  // Signals are handled from before the start: a SIGTERM that lands while the bot is still starting (or
+  // just after it logged "started") then stops it cleanly instead of killing the process mid-way.
+  const starting = startBot(config, logger, { dryRun });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
@@ -54,16 +48,26 @@ async function main(): Promise<void> {
       logger.error('shutdown took too long; exiting');
       process.exit(1);
     }, 10_000).unref();
-    bot.stop(5000).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'error while shutting down');
-        process.exit(1);
-      },
-    );
+    starting
+      .then((bot) => bot.stop(5000))
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+  const bot = await starting;
+  if (dryRun && !stopping) {
+    // A trial run shows its first post at once instead of leaving the terminal silent until the next slot.
+    bot.summaryNow().then(
+      (receipt) => logger.info({ ...receipt }, 'dry run: first summary printed; now following the schedule'),
+      (err: unknown) => logger.error({ err }, 'dry run: the first summary failed'),
+    );
+  }
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
 }
 

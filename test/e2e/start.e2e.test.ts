@@ -184,6 +184,35 @@ describe('npm start: a trial run, --once, and what the logs say', () => {
   );
 
   it(
+    'GIVEN SIGTERM while the bot is still starting THEN it stops cleanly and exits 0 (not killed mid-start)',
+    async () => {
+      // Hold the gateway lookup, so the signal lands inside startBot.
+      fake.failNext({ method: 'GET', pathPattern: /^\/gateway\/bot$/ }, [{ delayMs: 3000 }]);
+      const t0 = Date.now();
+      const child = spawn(process.execPath, [MAIN], {
+        env: { PATH: process.env.PATH ?? '', ...env() },
+        stdio: 'pipe',
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d.toString();
+      });
+      const exited = exitOf(child);
+      await fake.waitFor(
+        () => fake.requests.some((r) => r.path === '/gateway/bot' && r.time >= t0),
+        30_000,
+        'gateway lookup',
+      );
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const messages = jsonLines(stderr).map((l) => l.msg);
+      expect(messages).toContain('shutting down');
+      expect(messages).toContain('creditwatch stopped');
+    },
+    SLOW,
+  );
+
+  it(
     'GIVEN LOG_LEVEL=warn and a failing provider THEN the failed check is still logged, at warn',
     async () => {
       const port = await getClosedPort();
