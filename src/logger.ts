@@ -1,6 +1,5 @@
 import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import {
   type DestinationStream,
   destination,
@@ -69,8 +68,8 @@ export type LogFormat = 'json' | 'pretty' | null;
  * Loaded only when asked for: a cron run writing JSON never pays for it.
  */
 function prettyStderr(): DestinationStream {
-  // Resolved from this module's folder (the CLI bundle defines import.meta.dirname), never bundled.
-  const load = createRequire(join(import.meta.dirname, 'logger.js'));
+  // Resolved from this module's folder (the CLI bundle defines import.meta.url as its own), never bundled.
+  const load = createRequire(import.meta.url);
   const { prettyFactory } = load('pino-pretty') as {
     prettyFactory: (options: Record<string, unknown>) => (line: string) => string;
   };
