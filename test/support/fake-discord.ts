@@ -13,7 +13,11 @@
  *   interaction callbacks with the 3 s deadline (10062) and double-acknowledge (40060), webhook edits/follow-ups,
  *   command registration with Discord's validation (50035), message validation (empty 50006, lengths 50035,
  *   permissions 50001/50013), unknown routes 404.
- * - Fault injection: {@link FakeDiscord.failNext} (500s, 429s with proper headers, delays).
+ * - Message nonces: `nonce` is an integer or a string of at most 25 characters (else 50035); with
+ *   `enforce_nonce: true`, a create repeating a nonce of the last {@link FakeDiscordOptions.nonceWindowMs} in the
+ *   same channel returns the message it created then, and creates nothing (Discord: "the past few minutes").
+ * - Fault injection: {@link FakeDiscord.failNext} (500s, 429s with proper headers, delays, a create that is
+ *   stored at once but answered late) and {@link FakeDiscord.failFor} (every matching request fails for a while).
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -141,6 +145,11 @@ export interface FakeDiscordOptions {
   readonly interactionDeadlineMs?: number | null;
   /** Privileged intents enabled for the app (bitfield of 1<<1, 1<<8, 1<<15). Others → close 4014. Default 0. */
   readonly privilegedIntents?: number;
+  /**
+   * How long a message nonce is remembered for `enforce_nonce`. Discord documents only "the past few
+   * minutes"; default 120000 (2 minutes), so tests that rely on it stay well inside the real window.
+   */
+  readonly nonceWindowMs?: number;
 }
 
 /** One HTTP request the fake received, in arrival order. */
@@ -319,18 +328,29 @@ export interface RequestMatcher {
   readonly pathPattern: RegExp;
 }
 
-/** One injected response for {@link FakeDiscord.failNext}. */
-export type InjectedResponse =
+/** An injected error status: a 4xx/5xx, or a 429 with its wait. */
+export type InjectedStatus =
   | { readonly status: 500 | 502 | 503 | 504 | 400 | 401 | 403 | 404; readonly body?: unknown }
   | {
       readonly status: 429;
       /** Seconds, may be fractional; sent as `Retry-After`, `X-RateLimit-Reset-After` and `retry_after`. */
       readonly retryAfter: number;
       readonly global?: boolean;
-    }
+    };
+
+/** One injected response for {@link FakeDiscord.failNext}. */
+export type InjectedResponse =
+  | InjectedStatus
   | {
       /** Hold the request this long, then handle it normally (longer than the REST `timeout` → client abort). */
       readonly delayMs: number;
+    }
+  | {
+      /**
+       * Handle the request at once (a message create is stored and dispatched), then hold the answer this long:
+       * Discord doing the work but answering after the client's timeout. A client that gave up gets nothing.
+       */
+      readonly respondAfterMs: number;
     };
 
 /** A custom route handler's result. */
@@ -425,6 +445,11 @@ export interface FakeDiscord {
   sendCommand(options: SendCommandOptions): InteractionHandle;
   /** The next requests matching `matcher` get `responses`, one each, in order (queued after earlier ones). */
   failNext(matcher: RequestMatcher, responses: readonly InjectedResponse[]): void;
+  /**
+   * For the next `durationMs`, every request matching `matcher` gets `response` (a 5xx burst, a rate limit
+   * that keeps coming back). Checked before {@link failNext}'s queue.
+   */
+  failFor(matcher: RequestMatcher, response: InjectedStatus, durationMs: number): void;
   /** Adds a route (tried before the built-in ones); `pathPattern` is matched against the path after `/api/v10`. */
   addRoute(
     method: string,
@@ -837,6 +862,14 @@ function validateEmbeds(embeds: readonly JsonObject[]): ApiError | null {
   return null;
 }
 
+/** Discord: `nonce` is an integer or a string of at most 25 characters. */
+function validateNonce(nonce: unknown): ApiError | null {
+  if (nonce === undefined || nonce === null) return null;
+  if (typeof nonce === 'number' && Number.isSafeInteger(nonce)) return null;
+  if (typeof nonce === 'string' && nonce.length <= 25) return null;
+  return formError(['nonce'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.');
+}
+
 function validateMessage(body: JsonObject, files: readonly RecordedFile[], isEdit: boolean): ApiError | null {
   const content = body.content;
   if (typeof content === 'string' && content.length > 2000) {
@@ -1086,6 +1119,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const heartbeatInterval = options.heartbeatIntervalMs ?? 41250;
   const deadlineMs = options.interactionDeadlineMs === undefined ? 3000 : options.interactionDeadlineMs;
   const allowedPrivileged = options.privilegedIntents ?? 0;
+  const nonceWindowMs = options.nonceWindowMs ?? 120_000;
   const botUserInput: FakeUserInput = { id: applicationId, username: options.botUsername ?? applicationName };
   const botPublicUser = userObject(botUserInput, true);
   const botUser: JsonObject = { ...botPublicUser, verified: true, mfa_enabled: true };
@@ -1206,6 +1240,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const commandStore = new Map<string, RegisteredCommand[]>();
   const commandIds = new Map<string, string>();
   const failures: PendingFailure[] = [];
+  const failureWindows: { matcher: RequestMatcher; response: InjectedStatus; until: number }[] = [];
+  /** `channel/nonce` → the message a create with `enforce_nonce` made, and when. */
+  const nonces = new Map<string, { message: JsonObject; at: number }>();
   const customRoutes: RouteDef[] = [];
   const waiters = new Set<Waiter>();
   const timers = new Set<NodeJS.Timeout>();
@@ -1936,8 +1973,19 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const channel = channelOr404(ctx.params[0]);
     if ('status' in channel) return channel;
     const body = isObject(ctx.body) ? ctx.body : {};
-    const error = sendPermissionError(channel, ctx.files) ?? validateMessage(body, ctx.files, false);
+    const error =
+      sendPermissionError(channel, ctx.files) ??
+      validateNonce(body.nonce) ??
+      validateMessage(body, ctx.files, false);
     if (error) return error;
+    const nonceKey =
+      body.nonce === undefined || body.nonce === null ? null : `${channel.id}/${String(body.nonce)}`;
+    if (nonceKey !== null && body.enforce_nonce === true) {
+      const seen = nonces.get(nonceKey);
+      // Discord: "If another message was created by the same author with the same nonce, that message will
+      // be returned and no new message will be created."
+      if (seen && Date.now() - seen.at <= nonceWindowMs) return ok(seen.message);
+    }
     const id = snowflake();
     const flags = numOr(body.flags, 0) & 4; // only SUPPRESS_EMBEDS may be set on create
     const message = buildMessage({
@@ -1950,7 +1998,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       interaction: null,
       previous: null,
     });
+    if (nonceKey !== null) message.nonce = body.nonce;
     channelMessages.set(id, message);
+    if (nonceKey !== null && body.enforce_nonce === true) nonces.set(nonceKey, { message, at: Date.now() });
     channel.lastMessageId = id;
     messages.push(recordMessage('create', id, channel.id, body, ctx.files, message));
     for (const session of sessions.values()) {
@@ -2259,7 +2309,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   };
 
   const injected = (failure: InjectedResponse, bucket: string): RouteResult | null => {
-    if ('delayMs' in failure) return null;
+    if ('delayMs' in failure || 'respondAfterMs' in failure) return null;
     if (failure.status === 429) {
       const retryAfter = failure.retryAfter;
       const global = failure.global === true;
@@ -2386,6 +2436,19 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return;
     }
 
+    const matches = (m: RequestMatcher): boolean =>
+      (!m.method || m.method.toUpperCase() === method) && m.pathPattern.test(path);
+    const window = failureWindows.find((w) => w.until > Date.now() && matches(w.matcher));
+    if (window) {
+      const result = injected(window.response, bucket);
+      if (result) {
+        record.injected = true;
+        if (matched) record.route = matched.def.name;
+        respond(res, record, result, bucket);
+        return;
+      }
+    }
+    let answerAfterMs = 0;
     const failureIndex = failures.findIndex(
       (f) =>
         (!f.matcher.method || f.matcher.method.toUpperCase() === method) && f.matcher.pathPattern.test(path),
@@ -2402,6 +2465,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             notify();
             return;
           }
+        } else if ('respondAfterMs' in failure.response) {
+          record.injected = true;
+          answerAfterMs = failure.response.respondAfterMs;
         } else {
           const result = injected(failure.response, bucket);
           if (result) {
@@ -2429,6 +2495,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       files: parsed.files,
     };
     const result = await matched.def.handler(ctx, record);
+    if (answerAfterMs > 0) {
+      await sleep(answerAfterMs);
+      if (closed || clientGone || res.destroyed) {
+        // Done, but nobody is listening any more: the client timed out and may retry.
+        record.status = result.status;
+        record.respondedAt = Date.now();
+        notify();
+        return;
+      }
+    }
     respond(res, record, result, bucket);
   }
 
@@ -2605,6 +2681,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     sendCommand,
     failNext: (matcher, responses) => {
       for (const response of responses) failures.push({ matcher, response });
+    },
+    failFor: (matcher, response, durationMs) => {
+      failureWindows.push({ matcher, response, until: Date.now() + durationMs });
     },
     addRoute: (method, pathPattern, handler, routeOptions) => {
       customRoutes.push({
