@@ -154,3 +154,52 @@ export function summaryToJson(summary: Summary, extras: Record<string, unknown> 
     }),
   };
 }
+
+/** Discord's limit on a message's `content`, in UTF-16 code units (the stricter count, so always safe). */
+export const DISCORD_CONTENT_LIMIT = 2000;
+/** No line of a summary is ever this long; a longer one (an absurd amount) is cut so the rest still fits. */
+export const MAX_LINE_LENGTH = 500;
+
+/**
+ * Cuts `text` to at most `max` UTF-16 code units, ending with `…` when it had to cut, and never in the
+ * middle of a surrogate pair (an emoji).
+ */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - 1);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end -= 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
+ * Splits a message into parts of at most `limit` characters at line boundaries, after capping any single
+ * line at `maxLine` (with `…`). Text that fits comes back unchanged as one part. Empty lines at a cut are
+ * dropped, since Discord trims them anyway.
+ */
+export function splitMessage(
+  text: string,
+  limit = DISCORD_CONTENT_LIMIT,
+  maxLine = Math.min(MAX_LINE_LENGTH, limit),
+): string[] {
+  if (text.length <= limit && text.split('\n').every((l) => l.length <= maxLine)) return [text];
+  const parts: string[] = [];
+  let current: string[] = [];
+  let size = 0;
+  const flush = (): void => {
+    while (current.length > 0 && current.at(-1)!.trim() === '') current.pop();
+    if (current.length > 0) parts.push(current.join('\n'));
+    current = [];
+    size = 0;
+  };
+  for (const raw of text.split('\n')) {
+    const line = capText(raw, maxLine);
+    const added = current.length === 0 ? line.length : size + 1 + line.length;
+    if (added > limit) flush();
+    if (current.length === 0 && line.trim() === '') continue;
+    current.push(line);
+    size = current.length === 1 ? line.length : size + 1 + line.length;
+  }
+  flush();
+  return parts.length > 0 ? parts : [capText(text, limit)];
+}
