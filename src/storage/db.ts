@@ -57,6 +57,12 @@ export interface ScheduleSlotsTable {
   slot: string;
   claimed_by: string;
   claimed_at: number;
+  /** Until when `claimed_by` holds the slot (epoch ms); `null` for a claim that never expires. */
+  lease_until: number | null;
+  /** When the slot's work was done (epoch ms); `null` while it is still to do. */
+  done_at: number | null;
+  /** Why the last attempt gave up (`Discord was unavailable`), for the late post that follows. */
+  failure: string | null;
 }
 
 export interface Database {
@@ -128,6 +134,17 @@ function migrations(dialect: Dialect): Record<string, Migration> {
           .addColumn('claimed_at', 'bigint', (c) => c.notNull())
           .addPrimaryKeyConstraint('schedule_slots_pk', ['job', 'slot'])
           .execute();
+      },
+    },
+    '0002_slot_leases': {
+      // A claim becomes a lease: it expires unless renewed, and a slot counts as posted only once marked done,
+      // so a slot claimed by a process that died is taken over instead of lost.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('schedule_slots').addColumn('lease_until', 'bigint').execute();
+        await db.schema.alterTable('schedule_slots').addColumn('done_at', 'bigint').execute();
+        await db.schema.alterTable('schedule_slots').addColumn('failure', 'text').execute();
+        // Claims made before leases existed were final: keep them so.
+        await sql`update schedule_slots set done_at = claimed_at`.execute(db);
       },
     },
   };
