@@ -15,10 +15,11 @@ import {
   type RetryPolicy,
   StdoutPoster,
 } from './discord/poster.js';
+import { splitMessage } from './format.js';
 import { Insight } from './insight.js';
 import { type Alerts, startAlerts } from './jobs/alerts.js';
-import { type Job, scheduleJob } from './jobs/job.js';
-import { summaryPost, summaryRun } from './jobs/summary.js';
+import type { Job } from './jobs/job.js';
+import { startSummaryJob, summaryPost } from './jobs/summary.js';
 import type { Logger } from './logger.js';
 import type { RetryBackoff } from './storage/pending-writes.js';
 import type { BalanceProvider } from './types.js';
@@ -116,20 +117,17 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
     }
 
     jobs.push(
-      scheduleJob(
-        'summary',
-        config.summaryCron,
-        summaryRun({
-          service: core.service,
-          insight,
-          slots: core.slots,
-          poster,
-          channelId: config.summaryChannelId,
-          cron: config.summaryCron,
-          logger,
-        }),
+      startSummaryJob({
+        service: core.service,
+        insight,
+        slots: core.slots,
+        poster,
+        channelId: config.summaryChannelId,
+        cron: config.summaryCron,
         logger,
-      ),
+        now,
+        ...(options.postRetry ? { retry: options.postRetry } : {}),
+      }),
     );
     const started = startAlerts({ config, core, insight, poster, logger, dryRun: options.dryRun, now });
     alerts = started;
@@ -188,7 +186,10 @@ async function postSummary(
     { insight, channelId: config.summaryChannelId, cron: config.summaryCron },
     now(),
   );
-  const receipt = await poster.post(config.summaryChannelId, { content });
+  // Within Discord's limits like the scheduled post: split at line boundaries, the first part's receipt returned.
+  const [first, ...rest] = splitMessage(content);
+  const receipt = await poster.post(config.summaryChannelId, { content: first ?? content });
+  for (const part of rest) await poster.post(config.summaryChannelId, { content: part });
   return receipt ?? { channelId: config.summaryChannelId, messageId: null };
 }
 

@@ -1,12 +1,28 @@
-import type { Poster } from '../discord/poster.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_POST_RETRY, type Poster, PostFailedError, type RetryPolicy } from '../discord/poster.js';
 import type { Forecast } from '../forecast.js';
-import { describeSchedule, formatSummary } from '../format.js';
+import { describeSchedule, formatSummary, splitMessage } from '../format.js';
 import type { Insight } from '../insight.js';
 import type { Logger } from '../logger.js';
 import type { BalanceService, Summary } from '../service.js';
-import type { SlotClaims } from '../storage/slots.js';
+import type { LeaseOutcome, SlotClaims } from '../storage/slots.js';
 import type { ProviderId } from '../types.js';
-import type { RunOutcome } from './job.js';
+import {
+  type Job,
+  previousSlot,
+  type RunContext,
+  type RunOutcome,
+  scheduleInterval,
+  scheduleJob,
+} from './job.js';
+
+const JOB = 'summary';
+const HOUR_MS = 3_600_000;
+/** A missed slot older than this is not posted late at start (and never one older than the schedule's interval). */
+export const MAX_CATCH_UP_MS = 6 * HOUR_MS;
+/** Why a slot posts late. */
+export const LATE_BOT_DOWN = 'the bot was down';
+export const LATE_DISCORD = 'Discord was unavailable';
 
 export interface SummaryJobDeps {
   readonly service: BalanceService;
@@ -16,6 +32,13 @@ export interface SummaryJobDeps {
   readonly channelId: string;
   readonly cron: string;
   readonly logger: Logger;
+  /** The bot's clock. */
+  readonly now?: () => Date;
+  /**
+   * Backoff between attempts while Discord is unavailable (`attempts` is not used: the summary keeps
+   * trying until the next slot is due). Default: the poster's default policy, 2 s doubling to 60 s.
+   */
+  readonly retry?: RetryPolicy;
 }
 
 /** The runway clause per provider for the hourly post (`threshold in 25 h · $0 in 3 d`). */
@@ -42,26 +65,225 @@ export async function summaryPost(
 }
 
 /**
- * One scheduled summary: claim the slot (so one replica posts it), check every provider through the
- * shared service, post the seed-format summary. It posts whatever the outcome: low and failed
- * balances are what the post is for.
+ * The nonce of part `part` of the summary for `slot`: the same on every replica and after a restart, so
+ * Discord makes one message of every create of it within its nonce window. At most 25 characters.
  */
-export function summaryRun(deps: SummaryJobDeps): (slot: Date) => Promise<RunOutcome> {
-  const log = deps.logger.child({ job: 'summary' });
-  return async (slot) => {
-    const key = slot.toISOString();
-    try {
-      if (!(await deps.slots.claim('summary', key))) {
-        log.info({ slot: key }, 'another replica has this slot');
-        return { posted: 'nothing (another replica has this slot)' };
+export function summaryNonce(slot: Date, part: number): string {
+  return `cw-sum-${Math.floor(slot.getTime() / 1000).toString(36)}-${part}`;
+}
+
+/** How long a summary slot's lease lasts: a quarter of the schedule's interval, between 1 s and 60 s. */
+export function leaseLength(cron: string): number {
+  const interval = scheduleInterval(cron) ?? HOUR_MS;
+  return Math.min(60_000, Math.max(1000, Math.floor(interval / 4)));
+}
+
+/** `2026-12-01 10:00 UTC` (seconds shown only when the slot has them). */
+function slotTime(slot: Date): string {
+  const iso = slot.toISOString();
+  const seconds = iso.slice(17, 19);
+  return `${iso.slice(0, 16).replace('T', ' ')}${seconds === '00' ? '' : `:${seconds}`} UTC`;
+}
+
+/** The line a late post carries under its header: `🕒 posted late: the bot was down at 2026-12-01 10:00 UTC`. */
+export function lateLine(reason: string, slot: Date): string {
+  return `🕒 posted late: ${reason} at ${slotTime(slot)}`;
+}
+
+/** The summary's text split into messages within Discord's limits, with the late line under the header. */
+function messageParts(text: string, late: string | null, slot: Date): string[] {
+  if (late === null) return splitMessage(text);
+  const [header, ...rest] = text.split('\n');
+  return splitMessage([header, lateLine(late, slot), ...rest].join('\n'));
+}
+
+function describeFailure(err: unknown): string {
+  if (err instanceof PostFailedError && !err.retryable) {
+    return `Discord refused the post (HTTP ${err.status ?? '?'})`;
+  }
+  return LATE_DISCORD;
+}
+
+/** Sleeps `ms` unless `signal` aborts first; `false` when aborted. */
+async function wait(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  return sleep(ms, true, { signal }).catch(() => false);
+}
+
+/**
+ * One scheduled summary: lease the slot (so one replica posts it, and a dead replica's slot is taken
+ * over), check every provider through the shared service, post the seed-format summary — split into
+ * messages within Discord's limits, each with a nonce derived from the slot — and mark the slot done.
+ * It posts whatever the outcome: low and failed balances are what the post is for. While Discord is
+ * unavailable it keeps retrying until the next slot is due; a post that lands after a failed attempt,
+ * after a takeover or at start-up carries a "posted late" line saying why. A slot that is not posted
+ * throws with the reason, which the job logs.
+ */
+export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) => Promise<RunOutcome> {
+  const log = deps.logger.child({ job: JOB });
+  const now = deps.now ?? (() => new Date());
+  const leaseMs = leaseLength(deps.cron);
+  const retry = deps.retry ?? DEFAULT_POST_RETRY;
+
+  /** Leases the slot, watching a live lease of another replica until it is done or runs out. */
+  const acquire = async (key: string, signal: AbortSignal): Promise<LeaseOutcome | null> => {
+    let watching = false;
+    for (;;) {
+      const outcome = await deps.slots.lease(JOB, key, now(), leaseMs);
+      if (outcome.kind !== 'held') return outcome;
+      if (!watching) {
+        watching = true;
+        log.info(
+          { slot: key, by: outcome.by },
+          'another replica holds this slot; watching until it is posted',
+        );
       }
+      const untilExpiry = outcome.until - now().getTime() + 50;
+      if (!(await wait(Math.min(Math.max(untilExpiry, 100), Math.ceil(leaseMs / 3)), signal))) return null;
+    }
+  };
+
+  return async (slot, ctx) => {
+    const key = slot.toISOString();
+    let late = ctx.late;
+    let leased = false;
+    try {
+      const outcome = await acquire(key, ctx.signal);
+      if (outcome === null) {
+        log.info(
+          { slot: key, reason: String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason) },
+          'stopped watching a slot another replica holds',
+        );
+        return { posted: 'nothing (another replica held this slot)' };
+      }
+      if (outcome.kind === 'done') {
+        log.info({ slot: key, by: outcome.by }, 'slot already posted');
+        return { posted: 'nothing (already posted)' };
+      }
+      if (outcome.kind === 'acquired' && outcome.takenOver) {
+        late ??= outcome.takenOver.failure ?? LATE_BOT_DOWN;
+        log.warn({ slot: key, late }, 'took over a slot its holder did not finish');
+      }
+      leased = true;
     } catch (err) {
-      // Better a possible duplicate than a silent hour.
+      // Better a possible duplicate (which the nonce still folds into one message) than a silent hour.
       log.warn({ err, slot: key }, 'could not claim the slot (database unreachable?); posting anyway');
     }
-    const summary = await deps.service.checkAll();
-    const content = await summaryPost(summary, deps, new Date());
-    const receipt = await deps.poster.post(deps.channelId, { content });
-    return { posted: 'summary', channelId: deps.channelId, messageId: receipt?.messageId ?? null };
+
+    const renewal = leased
+      ? setInterval(
+          () => {
+            deps.slots.renew(JOB, key, now(), leaseMs).then(
+              (held) => {
+                if (!held)
+                  log.warn({ slot: key }, 'lost the lease on this slot; another replica may post it too');
+              },
+              (err: unknown) => log.warn({ err, slot: key }, 'could not renew the lease on this slot'),
+            );
+          },
+          Math.ceil(leaseMs / 3),
+        )
+      : undefined;
+    try {
+      const summary = await deps.service.checkAll();
+      const text = await summaryPost(summary, deps, now()).catch((err: unknown) => {
+        // The runway is an extra: without the history store the balances still go out.
+        log.warn({ err, slot: key }, 'could not compute the runway; posting the summary without it');
+        return formatSummary(summary, { schedule: describeSchedule(deps.cron), channelId: deps.channelId });
+      });
+      let parts = messageParts(text, late, slot);
+      let posted = 0;
+      const messageIds: (string | null)[] = [];
+      for (let attempt = 1; ; attempt++) {
+        try {
+          for (; posted < parts.length; posted++) {
+            // One attempt per call: this loop retries, so that a post landing after a failure says so.
+            const receipt = await deps.poster.post(
+              deps.channelId,
+              { content: parts[posted]!, nonce: summaryNonce(slot, posted) },
+              { signal: ctx.signal, attempts: 1 },
+            );
+            messageIds.push(receipt?.messageId ?? null);
+          }
+          break;
+        } catch (err) {
+          const reason = describeFailure(err);
+          const retryable = !(err instanceof PostFailedError) || err.retryable;
+          const delayMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
+          if (retryable && !ctx.signal.aborted) {
+            log.warn(
+              { err, slot: key, reason, attempt, retryInMs: delayMs },
+              'summary not posted yet; retrying until the next slot is due',
+            );
+          }
+          if (!retryable || !(await wait(delayMs, ctx.signal))) {
+            const why = ctx.signal.aborted
+              ? `${reason}; gave up because ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason)}`
+              : reason;
+            if (leased) await deps.slots.release(JOB, key, reason).catch(() => {});
+            throw new Error(`summary for ${key} not posted: ${why}`, { cause: err });
+          }
+          // Nothing posted yet: the post that lands says it is late, and why.
+          if (posted === 0 && late === null) {
+            late = reason;
+            parts = messageParts(text, late, slot);
+          }
+        }
+      }
+      log.info({ slot: key, messages: parts.length, ...(late ? { late } : {}) }, 'summary posted');
+      if (leased) {
+        await deps.slots.complete(JOB, key, now()).catch((err: unknown) => {
+          log.warn(
+            { err, slot: key },
+            'could not mark the slot done (it may be posted again, folded by its nonce)',
+          );
+        });
+      }
+      return {
+        posted: 'summary',
+        channelId: deps.channelId,
+        messageId: messageIds[0] ?? null,
+        ...(messageIds.length > 1 ? { messageIds } : {}),
+        ...(late ? { late } : {}),
+      };
+    } catch (err) {
+      if (leased && !(err instanceof Error && err.message.startsWith(`summary for ${key}`))) {
+        await deps.slots.release(JOB, key, String((err as Error)?.message ?? err)).catch(() => {});
+      }
+      throw err;
+    } finally {
+      if (renewal) clearInterval(renewal);
+    }
   };
+}
+
+/**
+ * Schedules the summary on `deps.cron` and, at start, posts the most recent slot once if it was missed
+ * (no done claim) — only that one, never a flood, and only when it is recent and the bot has posted
+ * summaries before (a first start is not a missed slot). It is marked late with why.
+ */
+export function startSummaryJob(deps: SummaryJobDeps): Job {
+  const now = deps.now ?? (() => new Date());
+  const job = scheduleJob(JOB, deps.cron, summaryRun(deps), deps.logger, { now });
+  void catchUp(deps, job, now());
+  return job;
+}
+
+async function catchUp(deps: SummaryJobDeps, job: Job, at: Date): Promise<void> {
+  const log = deps.logger.child({ job: JOB });
+  const interval = scheduleInterval(deps.cron, at);
+  if (interval === null) return;
+  const slot = previousSlot(deps.cron, at, Math.min(interval, MAX_CATCH_UP_MS));
+  if (!slot) return;
+  const key = slot.toISOString();
+  try {
+    const claim = await deps.slots.get(JOB, key);
+    if (claim?.done_at != null) return;
+    if (!claim && !(await deps.slots.hasAny(JOB))) return;
+    const reason = claim?.failure ?? LATE_BOT_DOWN;
+    log.warn({ slot: key, reason }, 'the last slot was not posted; posting it now, marked late');
+    await job.runLate(slot, reason);
+  } catch (err) {
+    log.warn({ err, slot: key }, 'could not find out whether the last slot was posted; not catching up');
+  }
 }
