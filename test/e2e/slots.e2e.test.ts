@@ -41,6 +41,14 @@ const isSummary = (m: RecordedMessage) => m.kind === 'create' && (m.content?.sta
 const nonceOf = (m: RecordedMessage) => (m.body as { nonce?: unknown }).nonce;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Waits until halfway between two slots, so that "slots due by now" is not decided by a timer's jitter. */
+async function toMidInterval(cron: string, intervalMs: number): Promise<void> {
+  const now = Date.now();
+  let target = slotsBetween(cron, now, now + 2 * intervalMs)[0]! - intervalMs / 2;
+  if (target < now) target += intervalMs;
+  await sleep(target - now);
+}
+
 describe('summary slots: each posted exactly once, or logged with why not', () => {
   let fake: FakeDiscord;
   let moonshot: FakeMoonshot;
@@ -111,7 +119,8 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     const before = fake.messages.length;
     const { bot, lines } = await start({ SUMMARY_CRON: cron });
     const t0 = Date.now();
-    await sleep(23_000);
+    await sleep(21_000);
+    await toMidInterval(cron, 4000);
     const t1 = Date.now();
     await bot.stop(15_000);
     const due = slotsBetween(cron, t0, t1);
@@ -136,10 +145,12 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
       { postRetry: { attempts: 5, baseDelayMs: 500, maxDelayMs: 1000 } },
     );
     const t0 = Date.now();
-    // The outage ends 0.3 s into a slot, so that slot's retry (0.5 s later) is the first post to land.
-    const end = (slotsBetween(cron, t0, t0 + 2000)[0] ?? t0) + 8300;
+    // The outage ends 0.8 s into a slot: an attempt made before that fails, and one of its retries (after
+    // 0.5 s, then 1 s) lands within the slot, so the first post to land has failed before.
+    const end = (slotsBetween(cron, t0, t0 + 2000)[0] ?? t0) + 8800;
     fake.failFor({ method: 'POST', pathPattern: MESSAGES_PATH }, { status: 502 }, end - Date.now());
-    await sleep(17_000);
+    await sleep(16_000);
+    await toMidInterval(cron, 2000);
     const t1 = Date.now();
     await bot.stop(10_000);
     const due = slotsBetween(cron, t0, t1);
@@ -164,8 +175,9 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
       20_000,
       'five scheduled posts',
     );
-    await bot.stop(5000);
+    await toMidInterval(cron, 2000);
     const t1 = Date.now();
+    await bot.stop(5000);
     const due = slotsBetween(cron, t0, t1);
     const posts = fake.messages.slice(before).filter(isSummary);
     // The timed-out create was retried (by discord.js) with the same nonce and folded into the first message.
