@@ -248,7 +248,8 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
       };
     } catch (err) {
       if (leased && !(err instanceof Error && err.message.startsWith(`summary for ${key}`))) {
-        await deps.slots.release(JOB, key, String((err as Error)?.message ?? err)).catch(() => {});
+        // The failure text may end up in a late post's line: a plain phrase, never an internal message.
+        await deps.slots.release(JOB, key, 'an earlier attempt failed').catch(() => {});
       }
       throw err;
     } finally {
