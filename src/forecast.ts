@@ -1,3 +1,4 @@
+import { type Digest, digestObservations } from './digest.js';
 import { formatUtc } from './format.js';
 import type { Amount, Currency } from './money.js';
 import { Big, currencySymbol, formatMoney } from './money.js';
@@ -146,20 +147,35 @@ export function computeForecast(input: ForecastInput): Forecast {
     (o) => o.asOf.getTime() <= now.getTime() + CLOCK_SKEW_MS,
   );
   const { basis, fellBack } = chooseBasis(known, now, windowDays);
-  const first = basis[0];
-  const latest = basis.at(-1) ?? null;
+  return forecastFromDigest(digestObservations(basis, basis.length), { threshold, currency, now, fellBack });
+}
+
+/**
+ * The forecast from a digest of the observations it is based on (see {@link computeForecast}; the window
+ * has already been chosen). History stored as roll-ups is forecast through here, so a roll-up and the raw
+ * readings behind it give the same forecast — provided the digest's `grain` is no coarser than a coverage
+ * part (see {@link coverageIsExact}).
+ */
+export function forecastFromDigest(
+  digest: Digest | null,
+  opts: { threshold: Amount; currency: Currency; now: Date; fellBack: boolean },
+): Forecast {
+  const { threshold, currency, now, fellBack } = opts;
+  const first = digest?.first;
+  const latest = digest?.last ?? null;
+  const observations = digest?.observations ?? 0;
   const spanMs = first && latest ? latest.asOf.getTime() - first.asOf.getTime() : 0;
   const basedOn: BasedOn = {
-    observations: basis.length,
+    observations,
     days: spanMs / DAY_MS,
-    coverage: coverage(basis, spanMs),
+    coverage: digest ? coverage(digest.marks, spanMs) : 0,
     fellBack,
   };
 
-  if (!first || !latest || basis.length < 2 || spanMs < MIN_SPAN_MS) {
+  if (!digest || !first || !latest || observations < 2 || spanMs < MIN_SPAN_MS) {
     let reason: string;
     if (!latest) reason = 'no successful readings yet';
-    else if (basis.length < 2) reason = `only one distinct reading (as of ${formatUtc(latest.asOf)})`;
+    else if (observations < 2) reason = `only one distinct reading (as of ${formatUtc(latest.asOf)})`;
     else reason = `readings span only ${Math.round(spanMs / MINUTE_MS)} min; need at least 1 hour`;
     return {
       status: 'insufficient',
@@ -172,7 +188,7 @@ export function computeForecast(input: ForecastInput): Forecast {
     };
   }
 
-  const { spend, topUps } = movements(basis);
+  const { spend, topUps } = digest;
   const confidence = rateConfidence(spanMs, basedOn.coverage, fellBack);
   if (spend.eq(0)) {
     return {
@@ -368,10 +384,17 @@ export type HistorySummary =
  */
 export function summarizeHistory(points: readonly HistoryPoint[], currency: Currency): HistorySummary {
   const observations = distinctObservations(points);
-  const first = observations[0];
-  const last = observations.at(-1);
+  return summarizeDigest(digestObservations(observations, points.length), currency, points.length);
+}
+
+/**
+ * {@link summarizeHistory} from a digest of the period's observations; `count` is the successful readings
+ * behind it. Roll-ups are summarized through here, so they give the raw readings' figures.
+ */
+export function summarizeDigest(digest: Digest | null, currency: Currency, count: number): HistorySummary {
   const money = (amount: Amount): string => formatMoney(amount, currency);
-  if (!first || !last || observations.length < 2) {
+  if (!digest || digest.observations < 2) {
+    const last = digest?.last;
     const latest = last ? { amount: last.available, at: last.asOf } : null;
     const reason = latest ? 'only one distinct reading' : 'no readings';
     const text = latest
@@ -380,21 +403,15 @@ export function summarizeHistory(points: readonly HistoryPoint[], currency: Curr
     return {
       enough: false,
       currency,
-      count: points.length,
-      observations: observations.length,
+      count,
+      observations: digest?.observations ?? 0,
       reason,
       latest,
       text,
     };
   }
 
-  let min = first;
-  let max = first;
-  for (const o of observations) {
-    if (o.available.lt(min.available)) min = o;
-    if (o.available.gt(max.available)) max = o;
-  }
-  const { spend, topUps } = movements(observations);
+  const { first, last, min, max, spend, topUps } = digest;
   const topUpTotal = topUps.reduce((sum, t) => sum.plus(t.amount), new Big(0));
   const netChange = last.available.minus(first.available);
   const signed = `${netChange.gte(0) ? '+' : ''}${money(netChange)}`;
@@ -405,13 +422,13 @@ export function summarizeHistory(points: readonly HistoryPoint[], currency: Curr
   const text =
     `${money(first.available)} → ${money(last.available)} (${signed}) · spent ${money(spend)}${topUpText}` +
     ` · min ${money(min.available)}, max ${money(max.available)}` +
-    ` · ${points.length} readings, ${observations.length} distinct`;
+    ` · ${count} readings, ${digest.observations} distinct`;
   const dated = (o: Observation): DatedAmount => ({ amount: o.available, at: o.asOf });
   return {
     enough: true,
     currency,
-    count: points.length,
-    observations: observations.length,
+    count,
+    observations: digest.observations,
     first: dated(first),
     last: dated(last),
     min: dated(min),
@@ -424,7 +441,8 @@ export function summarizeHistory(points: readonly HistoryPoint[], currency: Curr
   };
 }
 
-function distinctObservations(points: readonly HistoryPoint[]): Observation[] {
+/** The points deduplicated by `asOf` (the latest check wins if two disagree), oldest first. */
+export function distinctObservations(points: readonly HistoryPoint[]): Observation[] {
   const byAsOf = new Map<number, HistoryPoint>();
   for (const point of points) {
     const key = point.asOf.getTime();
@@ -460,28 +478,24 @@ function chooseBasis(
   return { basis, fellBack: basis.length !== inWindow.length };
 }
 
-function movements(observations: readonly Observation[]): { spend: Amount; topUps: TopUp[] } {
-  let spend = new Big(0);
-  const topUps: TopUp[] = [];
-  for (let i = 1; i < observations.length; i++) {
-    const before = observations[i - 1]!;
-    const after = observations[i]!;
-    const change = after.available.minus(before.available);
-    if (change.lt(0)) spend = spend.minus(change);
-    else if (change.gt(0)) topUps.push({ at: after.asOf, amount: change });
-  }
-  return { spend, topUps };
+/**
+ * Whether a digest's coverage is the raw readings' coverage: every bucket it was joined from is no longer
+ * than one of the span's {@link COVERAGE_PARTS} parts, so its first and last observation mark every part it
+ * touches.
+ */
+export function coverageIsExact(digest: Digest): boolean {
+  const spanMs = digest.last.asOf.getTime() - digest.first.asOf.getTime();
+  return digest.grainMs === 0 || digest.grainMs * COVERAGE_PARTS <= spanMs;
 }
 
 /** Share of the span's equal parts holding at least one observation (observations sorted by `asOf`). */
-function coverage(observations: readonly Observation[], spanMs: number): number {
-  const first = observations[0];
-  if (!first || spanMs <= 0) return 0;
-  const start = first.asOf.getTime();
+function coverage(marks: readonly number[], spanMs: number): number {
+  const start = marks[0];
+  if (start === undefined || spanMs <= 0) return 0;
   const filled = new Set<number>();
-  for (const o of observations) {
+  for (const t of marks) {
     // Integer milliseconds times 12, divided once: a reading exactly on a boundary lands in the later part.
-    const part = Math.floor(((o.asOf.getTime() - start) * COVERAGE_PARTS) / spanMs);
+    const part = Math.floor(((t - start) * COVERAGE_PARTS) / spanMs);
     filled.add(Math.min(COVERAGE_PARTS - 1, part));
   }
   return filled.size / COVERAGE_PARTS;

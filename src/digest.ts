@@ -1,0 +1,104 @@
+import type { Observation, TopUp } from './forecast.js';
+import { type Amount, Big } from './money.js';
+
+/**
+ * Everything the statistics and the forecast need from a run of distinct observations (ordered by
+ * `asOf`), in a form that can be joined: the digest of a run equals the join of the digests of its
+ * consecutive pieces. That is what lets an hourly roll-up stand in for the raw readings without
+ * changing any figure: spend inside each piece is summed, and the fall (or rise) across each join is
+ * computed from the left piece's `last` and the right piece's `first`.
+ */
+export interface Digest {
+  readonly first: Observation;
+  readonly last: Observation;
+  /** The lowest value, dated at the first time it was reached. */
+  readonly min: Observation;
+  /** The highest value, dated at the first time it was reached. */
+  readonly max: Observation;
+  /** Distinct observations (by `asOf`). */
+  readonly observations: number;
+  /** Successful readings behind them, repeats of the same `asOf` included. */
+  readonly readings: number;
+  /** Sum of the falls between consecutive observations. */
+  readonly spend: Amount;
+  /** Every rise between consecutive observations, dated at the later one, oldest first. */
+  readonly topUps: readonly TopUp[];
+  /**
+   * Times (epoch ms, ascending) known to hold an observation, for the forecast's coverage: every one for raw
+   * readings, the first and last of each bucket for roll-ups.
+   */
+  readonly marks: readonly number[];
+  /** The longest bucket joined in (0 when every observation is marked): coverage is exact for parts this long. */
+  readonly grainMs: number;
+}
+
+/** The digest of distinct observations already sorted by `asOf`; null when there are none. */
+export function digestObservations(sorted: readonly Observation[], readings: number): Digest | null {
+  const first = sorted[0];
+  if (!first) return null;
+  let min = first;
+  let max = first;
+  let spend = new Big(0);
+  const topUps: TopUp[] = [];
+  for (let i = 1; i < sorted.length; i++) {
+    const before = sorted[i - 1]!;
+    const after = sorted[i]!;
+    if (after.available.lt(min.available)) min = after;
+    if (after.available.gt(max.available)) max = after;
+    const change = after.available.minus(before.available);
+    if (change.lt(0)) spend = spend.minus(change);
+    else if (change.gt(0)) topUps.push({ at: after.asOf, amount: change });
+  }
+  const marks = sorted.map((o) => o.asOf.getTime());
+  return {
+    first,
+    last: sorted.at(-1)!,
+    min,
+    max,
+    observations: sorted.length,
+    readings,
+    spend,
+    topUps,
+    marks,
+    grainMs: 0,
+  };
+}
+
+/**
+ * Joins digests of consecutive, non-overlapping runs (in time order; nulls are empty runs). The
+ * movement between one run's last observation and the next run's first counts like any other.
+ */
+export function joinDigests(parts: readonly (Digest | null)[]): Digest | null {
+  let acc: Digest | null = null;
+  // One list grown in place: joining thousands of hourly pieces must not copy it each time.
+  let topUps: TopUp[] = [];
+  let marks: number[] = [];
+  for (const part of parts) {
+    if (part === null) continue;
+    if (acc === null) {
+      acc = part;
+      topUps = [...part.topUps];
+      marks = [...part.marks];
+      continue;
+    }
+    for (const m of part.marks) marks.push(m);
+    let spend = acc.spend.plus(part.spend);
+    const change = part.first.available.minus(acc.last.available);
+    if (change.lt(0)) spend = spend.minus(change);
+    else if (change.gt(0)) topUps.push({ at: part.first.asOf, amount: change });
+    for (const t of part.topUps) topUps.push(t);
+    acc = {
+      first: acc.first,
+      last: part.last,
+      min: part.min.available.lt(acc.min.available) ? part.min : acc.min,
+      max: part.max.available.gt(acc.max.available) ? part.max : acc.max,
+      observations: acc.observations + part.observations,
+      readings: acc.readings + part.readings,
+      spend,
+      topUps,
+      marks,
+      grainMs: Math.max(acc.grainMs, part.grainMs),
+    };
+  }
+  return acc;
+}
