@@ -128,7 +128,7 @@ export async function createCore(config: Config, logger: Logger, options: CoreOp
     config.defaultThreshold,
     logger.child({ module: 'thresholds' }),
   );
-  const history = new HistoryStore(db);
+  const history = new HistoryStore(db, { rawDays: config.historyRawDays });
   const providers = options.providers ?? (await createProviders(config, options.now));
   const service = new BalanceService({
     providers,

@@ -129,6 +129,18 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         ...(options.postRetry ? { retry: options.postRetry } : {}),
       }),
     );
+    // Raw readings past HISTORY_RAW_DAYS go; their hourly roll-ups stay (storage/history.ts).
+    jobs.push(
+      scheduleJob(
+        'history-retention',
+        '17 * * * *',
+        async (slot) => {
+          const deleted = await core.history.prune(slot);
+          logger.child({ job: 'history-retention' }).info({ deleted }, 'raw readings pruned');
+        },
+        logger,
+      ),
+    );
     const started = startAlerts({ config, core, insight, poster, logger, dryRun: options.dryRun, now });
     alerts = started;
     jobs.push(started.job);

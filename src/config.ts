@@ -33,6 +33,8 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly dataDir: string;
   readonly sqlitePath: string;
+  /** Days raw readings are kept; older history lives on as hourly roll-ups (HISTORY_RAW_DAYS). */
+  readonly historyRawDays: number;
   readonly balanceLogDir: string;
   readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** `LOG_FORMAT`; `null` → pretty when stderr is a terminal, JSON otherwise. */
@@ -441,6 +443,8 @@ export function loadConfig(
     databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']) ?? null,
     dataDir,
     sqlitePath: join(dataDir, 'creditwatch.sqlite'),
+    // At least the forecast's 30-day lookback, which falls back to raw readings.
+    historyRawDays: integer('HISTORY_RAW_DAYS', 90, 30, 36_500),
     balanceLogDir: resolve(baseDir, get('BALANCE_LOG_DIR') ?? join(home, '.config')),
     logLevel: logLevel as Config['logLevel'],
     logFormat,

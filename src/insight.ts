@@ -1,9 +1,10 @@
 import {
   computeForecast,
   type Forecast,
+  forecastFromDigest,
   type HistoryPoint,
   type HistorySummary,
-  summarizeHistory,
+  summarizeDigest,
 } from './forecast.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
@@ -11,13 +12,19 @@ import type { HistoryStore, StoredReading } from './storage/history.js';
 import type { ProviderId } from './types.js';
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** As in `forecast.ts`: a reading dated a few minutes ahead of our clock counts as now. */
+const CLOCK_SKEW_MS = 5 * 60_000;
 
 /** What `/balance-history` shows for one provider and period. */
 export interface HistoryReport {
   readonly provider: ProviderId;
   readonly currency: Currency;
   readonly threshold: Amount;
-  /** Successful readings in the period with a known as-of time, oldest first. */
+  /**
+   * Points to draw, oldest first (readings with a known as-of time): every distinct reading for periods up to
+   * two days, else each hour's first, lowest, highest and last reading (grouped when hours outnumber pixels).
+   */
   readonly points: readonly HistoryPoint[];
   /** Failed checks in the period (not part of any figure). */
   readonly failures: number;
@@ -50,8 +57,22 @@ export class Insight {
     private readonly lookbackDays = 30,
   ) {}
 
-  /** The forecast for one provider from the trailing window of its history. */
+  /**
+   * The forecast for one provider from the trailing window of its history. The window is read through the
+   * hourly roll-ups (exact, see `HistoryStore.window`); only when it holds too little does the forecast fall
+   * back to the raw readings of the longer lookback, as `computeForecast` describes.
+   */
   async forecast(provider: ProviderId, threshold: Amount, currency: Currency, now: Date): Promise<Forecast> {
+    const to = new Date(now.getTime() + CLOCK_SKEW_MS);
+    const window = await this.history.window(
+      provider,
+      new Date(now.getTime() - this.windowDays * DAY_MS),
+      to,
+    );
+    const d = window.digest;
+    if (d && d.observations >= 2 && d.last.asOf.getTime() - d.first.asOf.getTime() >= HOUR_MS) {
+      return forecastFromDigest(d, { threshold, currency, now, fellBack: false });
+    }
     const rows = await this.history.range(
       provider,
       new Date(now.getTime() - this.lookbackDays * DAY_MS),
@@ -85,17 +106,19 @@ export class Insight {
     now: Date,
   ): Promise<HistoryReport> {
     const from = new Date(now.getTime() - periodMs);
-    const rows = await this.history.range(provider, from, now);
-    const points = toPoints(rows);
+    const window = await this.history.window(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), {
+      points: true,
+    });
+    const { digest } = window;
     return {
       provider,
       currency,
       threshold,
-      points,
-      failures: rows.filter((r) => !r.ok).length,
-      stats: summarizeHistory(points, currency),
+      points: window.points,
+      failures: window.failures,
+      stats: summarizeDigest(digest, currency, digest?.readings ?? 0),
       // The rate over the period asked for, so the chart's projection matches the numbers beside it.
-      forecast: computeForecast({ points, threshold, currency, now, windowDays: periodMs / DAY_MS }),
+      forecast: forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
     };
   }
 }

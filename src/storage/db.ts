@@ -16,6 +16,8 @@ import {
   sql,
 } from 'kysely';
 import pg from 'pg';
+import { backfillRollups } from './history.js';
+import type { HourlyRollupTable } from './rollups.js';
 import { openSqliteInline, SqliteThreadDialect } from './sqlite-worker.js';
 
 /** One row per balance check, ok or failed. Amounts are exact decimal text. Times are epoch ms. */
@@ -65,8 +67,16 @@ export interface ScheduleSlotsTable {
   failure: string | null;
 }
 
+/** Small named numbers the history keeps for itself, e.g. `raw_from:<provider>` (see `history.ts`). */
+export interface HistoryStateTable {
+  name: string;
+  value: number;
+}
+
 export interface Database {
   readings: ReadingsTable;
+  readings_hourly: HourlyRollupTable;
+  history_state: HistoryStateTable;
   kv: KvTable;
   threshold_changes: ThresholdChangesTable;
   schedule_slots: ScheduleSlotsTable;
@@ -145,6 +155,44 @@ function migrations(dialect: Dialect): Record<string, Migration> {
         await db.schema.alterTable('schedule_slots').addColumn('failure', 'text').execute();
         // Claims made before leases existed were final: keep them so.
         await sql`update schedule_slots set done_at = claimed_at`.execute(db);
+      },
+    },
+    '0003_rollups': {
+      // Hourly roll-ups kept for good, raw readings kept for HISTORY_RAW_DAYS (see history.ts). The roll-ups
+      // of an existing database are built here from its raw rows, so no reading loses its effect.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('readings_hourly')
+          .addColumn('provider', 'text', (c) => c.notNull())
+          .addColumn('start', 'bigint', (c) => c.notNull())
+          .addColumn('currency', 'text', (c) => c.notNull())
+          .addColumn('readings', 'integer', (c) => c.notNull())
+          .addColumn('failures', 'integer', (c) => c.notNull())
+          .addColumn('observations', 'integer', (c) => c.notNull())
+          .addColumn('first_at', 'bigint')
+          .addColumn('first_value', 'text')
+          .addColumn('last_at', 'bigint')
+          .addColumn('last_value', 'text')
+          .addColumn('min_at', 'bigint')
+          .addColumn('min_value', 'text')
+          .addColumn('max_at', 'bigint')
+          .addColumn('max_value', 'text')
+          .addColumn('spend', 'text')
+          .addColumn('top_ups', 'text')
+          .addPrimaryKeyConstraint('readings_hourly_pk', ['provider', 'start'])
+          .execute();
+        // Successful readings are bucketed and read by the time the balance was true.
+        await db.schema
+          .createIndex('readings_provider_as_of')
+          .on('readings')
+          .columns(['provider', 'as_of'])
+          .execute();
+        await db.schema
+          .createTable('history_state')
+          .addColumn('name', 'text', (c) => c.primaryKey())
+          .addColumn('value', 'bigint', (c) => c.notNull())
+          .execute();
+        await backfillRollups(db as Kysely<Database>);
       },
     },
   };

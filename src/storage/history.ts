@@ -1,3 +1,6 @@
+import { type Insertable, type Kysely, sql } from 'kysely';
+import { type Digest, digestObservations, joinDigests } from '../digest.js';
+import { distinctObservations, type HistoryPoint } from '../forecast.js';
 import {
   type Amount,
   amountToText,
@@ -7,7 +10,17 @@ import {
   parseAmount,
 } from '../money.js';
 import type { CheckResult, ProviderId } from '../types.js';
-import type { Db } from './db.js';
+import type { Database, Db, ReadingsTable } from './db.js';
+import {
+  buildHour,
+  chartPoints,
+  coarsen,
+  digestOfRow,
+  HOUR_MS,
+  type HourlyRollupTable,
+  hourOf,
+  type RawForRollup,
+} from './rollups.js';
 
 /** A reading as stored: the same facts as a `CheckResult`, with its row id and source. */
 export type StoredReading =
@@ -46,66 +59,288 @@ export interface ImportedReading {
   readonly cash?: Amount;
 }
 
-/** Every balance check, ok or failed, in the SQL store. */
-export class HistoryStore {
-  constructor(private readonly db: Db) {}
+const DAY_MS = 86_400_000;
+/** Periods up to this long are read from the raw readings alone: every reading is drawn. */
+const RAW_PERIOD_MS = 2 * DAY_MS;
+/** About as many points as a chart has pixels; longer periods draw groups of hours. */
+const CHART_BUCKETS = 1600;
+/** Raw rows deleted per statement when old readings are pruned; keeps each step short. */
+const PRUNE_CHUNK = 5000;
+/** Rows per insert statement; keeps each statement under SQLite's bound-parameter limit. */
+const INSERT_CHUNK = 500;
 
-  /** Records the results of one check run in one statement. */
+type Kx = Kysely<Database>;
+
+/** A period of one provider's history, read from the coarsest series that gives every figure exactly. */
+export interface HistoryWindow {
+  /** The period's successful observations, digested; null when there are none. */
+  readonly digest: Digest | null;
+  /** Failed checks in the period. */
+  readonly failures: number;
+  /**
+   * Points to draw, oldest first: every reading when the period was read raw, else each hour's (or group
+   * of hours') first, lowest, highest and last observation. Empty unless asked for.
+   */
+  readonly points: readonly HistoryPoint[];
+  /** `raw` when every reading was read; `hourly` when whole hours came from the roll-ups. */
+  readonly resolution: 'raw' | 'hourly';
+}
+
+export interface HistoryOptions {
+  /** Days raw readings are kept; older ones live on in the hourly roll-ups. Default 90. */
+  readonly rawDays?: number;
+}
+
+/**
+ * Every balance check, ok or failed, in the SQL store: raw readings for the last `rawDays` days and an
+ * hourly roll-up of every hour (see `rollups.ts`), kept for good and maintained on each write.
+ *
+ * Each roll-up row is a pure function of the raw rows of its hour, so writes simply recompute the hours they
+ * touch from the raw rows. Hours older than the raw horizon (per provider, `raw_from:<provider>` in
+ * `history_state`) have lost their raw rows; a reading arriving for such an hour is added only when the hour
+ * has no roll-up yet (an import of old logs), never merged into one that exists, so importing twice never
+ * counts twice.
+ */
+export class HistoryStore {
+  private readonly rawDays: number;
+
+  constructor(
+    private readonly db: Db,
+    options: HistoryOptions = {},
+  ) {
+    this.rawDays = options.rawDays ?? 90;
+  }
+
+  /** Records the results of one check run: one insert, then the touched hours' roll-ups, in one transaction. */
   async record(results: readonly CheckResult[]): Promise<void> {
     if (results.length === 0) return;
-    await this.db.kysely
-      .insertInto('readings')
-      .values(
-        results.map((r) => ({
-          provider: r.provider,
-          checked_at: r.checkedAt.getTime(),
-          as_of: r.ok && r.asOf !== null ? r.asOf.getTime() : null,
-          ok: r.ok ? 1 : 0,
-          currency: r.currency,
-          available: r.ok ? amountToText(r.available) : null,
-          voucher: r.ok && r.voucher ? amountToText(r.voucher) : null,
-          cash: r.ok && r.cash ? amountToText(r.cash) : null,
-          latency_ms: Math.round(r.latencyMs),
-          error: r.ok ? null : r.reason,
-          source: 'check',
-          dedupe_key: null,
-        })),
-      )
-      .execute();
+    const rows = results.map((r) => ({
+      provider: r.provider,
+      checked_at: r.checkedAt.getTime(),
+      as_of: r.ok && r.asOf !== null ? r.asOf.getTime() : null,
+      ok: r.ok ? 1 : 0,
+      currency: r.currency,
+      available: r.ok ? amountToText(r.available) : null,
+      voucher: r.ok && r.voucher ? amountToText(r.voucher) : null,
+      cash: r.ok && r.cash ? amountToText(r.cash) : null,
+      latency_ms: Math.round(r.latencyMs),
+      error: r.ok ? null : r.reason,
+      source: 'check',
+      dedupe_key: null,
+    }));
+    await this.write(rows);
   }
 
   /** Inserts imported readings, skipping those already present. Returns how many were new. */
   async import(readings: readonly ImportedReading[]): Promise<{ inserted: number; existing: number }> {
     let inserted = 0;
-    // Chunks keep each statement under SQLite's bound-parameter limit.
-    for (let i = 0; i < readings.length; i += 500) {
-      const chunk = readings.slice(i, i + 500);
-      const result = await this.db.kysely
-        .insertInto('readings')
-        .values(
-          chunk.map((r) => ({
-            provider: r.provider,
-            checked_at: r.at.getTime(),
-            as_of: r.at.getTime(),
-            ok: 1,
-            currency: r.currency,
-            available: amountToText(r.available),
-            voucher: r.voucher ? amountToText(r.voucher) : null,
-            cash: r.cash ? amountToText(r.cash) : null,
-            latency_ms: 0,
-            error: null,
-            source: 'import',
-            dedupe_key: `import:${r.provider}:${r.at.getTime()}:${amountToText(r.available)}`,
-          })),
-        )
-        .onConflict((oc) => oc.column('dedupe_key').doNothing())
-        .executeTakeFirst();
-      inserted += Number(result.numInsertedOrUpdatedRows ?? 0);
+    for (let i = 0; i < readings.length; i += INSERT_CHUNK) {
+      const chunk = readings.slice(i, i + INSERT_CHUNK).map((r) => ({
+        provider: r.provider,
+        checked_at: r.at.getTime(),
+        as_of: r.at.getTime(),
+        ok: 1,
+        currency: r.currency,
+        available: amountToText(r.available),
+        voucher: r.voucher ? amountToText(r.voucher) : null,
+        cash: r.cash ? amountToText(r.cash) : null,
+        latency_ms: 0,
+        error: null,
+        source: 'import',
+        dedupe_key: `import:${r.provider}:${r.at.getTime()}:${amountToText(r.available)}`,
+      }));
+      inserted += await this.write(chunk);
     }
     return { inserted, existing: readings.length - inserted };
   }
 
-  /** Readings of `provider` checked in `[from, to]`, oldest first (uses the provider+time index). */
+  /**
+   * Inserts raw rows and brings the roll-ups of the hours they touch up to date, in one transaction (on
+   * Postgres under an advisory lock, so two replicas never recompute an hour from different snapshots).
+   * Returns how many readings took effect.
+   */
+  private async write(rows: readonly Insertable<ReadingsTable>[]): Promise<number> {
+    return this.db.kysely.transaction().execute(async (trx) => {
+      if (this.db.dialect === 'postgres')
+        await sql`select pg_advisory_xact_lock(${ROLLUP_LOCK})`.execute(trx);
+      const horizonGuess = hourOf(Date.now() - this.rawDays * DAY_MS) - DAY_MS;
+      const keyHour = (r: KeyedRow) => hourOf(Number(r.ok ? r.as_of : r.checked_at));
+      // Only readings near or past the raw horizon need the stored horizon (an old import, a stale source).
+      const old = rows.filter((r) => keyHour(r) < horizonGuess + 2 * DAY_MS);
+      const rawFrom = old.length > 0 ? await rawHorizons(trx, unique(old.map((r) => r.provider))) : new Map();
+      const live: Insertable<ReadingsTable>[] = [];
+      const sealed: Insertable<ReadingsTable>[] = [];
+      for (const r of rows) {
+        if (keyHour(r) < (rawFrom.get(r.provider) ?? Number.NEGATIVE_INFINITY)) sealed.push(r);
+        else live.push(r);
+      }
+      let inserted = 0;
+      const touched: { provider: string; hour: number }[] = [];
+      for (let i = 0; i < live.length; i += INSERT_CHUNK) {
+        const chunk = live.slice(i, i + INSERT_CHUNK);
+        const needsDedupe = chunk.some((r) => r.dedupe_key !== null && r.dedupe_key !== undefined);
+        if (!needsDedupe) {
+          await trx.insertInto('readings').values(chunk).execute();
+          inserted += chunk.length;
+          for (const r of chunk) touched.push({ provider: r.provider, hour: keyHour(r) });
+          continue;
+        }
+        // Which ones were new decides which hours change; `returning` says so on both backends.
+        const added = await trx
+          .insertInto('readings')
+          .values(chunk)
+          .onConflict((oc) => oc.column('dedupe_key').doNothing())
+          .returning(['provider', 'ok', 'as_of', 'checked_at'])
+          .execute();
+        inserted += added.length;
+        for (const r of added) touched.push({ provider: r.provider, hour: keyHour(r) });
+      }
+      await refreshHours(trx, touched);
+      inserted += await addSealed(trx, sealed, keyHour);
+      return inserted;
+    });
+  }
+
+  /**
+   * Deletes raw readings older than `rawDays` before `now` (their hours are already rolled up), a chunk per
+   * statement. Each provider's horizon is stored first, so an interrupted prune never leaves an hour that is
+   * neither raw nor sealed. Run by the bot's hourly `history-retention` job. Returns how many rows went.
+   */
+  async prune(now: Date): Promise<number> {
+    const horizon = hourOf(now.getTime() - this.rawDays * DAY_MS);
+    const kx = this.db.kysely;
+    const providers = await kx.selectFrom('readings_hourly').select('provider').distinct().execute();
+    let deleted = 0;
+    for (const { provider } of providers) {
+      await kx
+        .insertInto('history_state')
+        .values({ name: `raw_from:${provider}`, value: horizon })
+        .onConflict((oc) =>
+          oc.column('name').doUpdateSet({ value: horizon }).where('history_state.value', '<', horizon),
+        )
+        .execute();
+      for (const ok of [1, 0] as const) {
+        const column = ok === 1 ? 'as_of' : 'checked_at';
+        for (;;) {
+          const ids = kx
+            .selectFrom('readings')
+            .select('id')
+            .where('provider', '=', provider)
+            .where(column, '<', horizon)
+            .where('ok', '=', ok)
+            .limit(PRUNE_CHUNK);
+          const result = await kx.deleteFrom('readings').where('id', 'in', ids).executeTakeFirst();
+          const n = Number(result.numDeletedRows);
+          deleted += n;
+          if (n < PRUNE_CHUNK) break;
+        }
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * The successful observations of `provider` with `asOf` in `[from, to]` and the failed checks with
+   * `checkedAt` in it. Periods up to two days are read raw; longer ones read whole hours from the roll-ups
+   * and the partial hours at either end raw, so every figure (spend, top-ups, min/max, counts) is the one the
+   * raw readings give. Where raw readings are gone (older than the raw horizon) the period starts at the
+   * beginning of the hour holding `from`.
+   */
+  async window(
+    provider: string,
+    from: Date,
+    to: Date,
+    options: { points?: boolean } = {},
+  ): Promise<HistoryWindow> {
+    const wantPoints = options.points ?? false;
+    const lo = from.getTime();
+    const hi = to.getTime();
+    const rawFrom = (await rawHorizons(this.db.kysely, [provider])).get(provider) ?? Number.NEGATIVE_INFINITY;
+    if (hi - lo <= RAW_PERIOD_MS && lo >= rawFrom) {
+      const raw = await this.rawPart(provider, lo, hi, true);
+      return {
+        digest: raw.digest,
+        failures: raw.failures,
+        points: wantPoints ? raw.points : [],
+        resolution: 'raw',
+      };
+    }
+    const firstWhole = lo >= rawFrom ? hourOf(lo) + (hourOf(lo) === lo ? 0 : HOUR_MS) : hourOf(lo);
+    const tailStart = Math.max(hourOf(hi), firstWhole);
+    const [head, hours, tail] = await Promise.all([
+      firstWhole > lo ? this.rawPart(provider, lo, firstWhole, false) : null,
+      this.db.kysely
+        .selectFrom('readings_hourly')
+        .selectAll()
+        .where('provider', '=', provider)
+        .where('start', '>=', firstWhole)
+        .where('start', '<', tailStart)
+        .orderBy('start', 'asc')
+        .execute(),
+      this.rawPart(provider, tailStart, hi, true),
+    ]);
+    const digests: Digest[] = [];
+    let failures = (head?.failures ?? 0) + tail.failures;
+    for (const row of hours) {
+      failures += Number(row.failures);
+      const d = digestOfRow(row);
+      if (d) digests.push(d);
+    }
+    const digest = joinDigests([head?.digest ?? null, ...digests, tail.digest]);
+    let points: HistoryPoint[] = [];
+    if (wantPoints) {
+      const size = Math.ceil(digests.length / CHART_BUCKETS);
+      points = [...(head?.points ?? []), ...chartPoints(coarsen(digests, size)), ...tail.points];
+    }
+    return { digest, failures, points, resolution: 'hourly' };
+  }
+
+  /** Raw readings with `asOf` in `[lo, hi)` (or `[lo, hi]`), and the failures checked in the same span. */
+  private async rawPart(
+    provider: string,
+    lo: number,
+    hi: number,
+    inclusive: boolean,
+  ): Promise<{ digest: Digest | null; failures: number; points: HistoryPoint[] }> {
+    const kx = this.db.kysely;
+    const [rows, failed] = await Promise.all([
+      kx
+        .selectFrom('readings')
+        .select(['checked_at', 'as_of', 'available'])
+        .where('provider', '=', provider)
+        .where('ok', '=', 1)
+        .where('as_of', '>=', lo)
+        .where('as_of', inclusive ? '<=' : '<', hi)
+        .orderBy('checked_at', 'asc')
+        .orderBy('id', 'asc')
+        .execute(),
+      kx
+        .selectFrom('readings')
+        .select((eb) => eb.fn.countAll<number | string>().as('n'))
+        .where('provider', '=', provider)
+        .where('ok', '=', 0)
+        .where('checked_at', '>=', lo)
+        .where('checked_at', inclusive ? '<=' : '<', hi)
+        .executeTakeFirstOrThrow(),
+    ]);
+    const points: HistoryPoint[] = [];
+    for (const r of rows) {
+      if (r.available === null) continue;
+      points.push({
+        checkedAt: new Date(Number(r.checked_at)),
+        asOf: new Date(Number(r.as_of ?? r.checked_at)),
+        available: parseAmount(r.available),
+      });
+    }
+    const observations = distinctObservations(points);
+    return {
+      digest: digestObservations(observations, points.length),
+      failures: Number(failed.n),
+      points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
+    };
+  }
+
+  /** Readings of `provider` checked in `[from, to]`, oldest first (raw; only within the raw horizon). */
   async range(provider: ProviderId, from: Date, to: Date): Promise<StoredReading[]> {
     const rows = await this.db.kysely
       .selectFrom('readings')
@@ -119,6 +354,7 @@ export class HistoryStore {
     return rows.map(toStored);
   }
 
+  /** Raw readings held (within the raw horizon). */
   async count(): Promise<number> {
     const row = await this.db.kysely
       .selectFrom('readings')
@@ -128,6 +364,244 @@ export class HistoryStore {
   }
 }
 
+/** What decides a raw row's hour: successful readings by `as_of`, failures by `checked_at`. */
+type KeyedRow = { readonly ok: number; readonly as_of?: number | null; readonly checked_at: number };
+
+/** Any fixed number: the one advisory lock roll-up writers take on Postgres. */
+const ROLLUP_LOCK = 720_903_001;
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+async function rawHorizons(kx: Kx, providers: readonly string[]): Promise<Map<string, number>> {
+  const rows = await kx
+    .selectFrom('history_state')
+    .select(['name', 'value'])
+    .where(
+      'name',
+      'in',
+      providers.map((p) => `raw_from:${p}`),
+    )
+    .execute();
+  return new Map(rows.map((r) => [r.name.slice('raw_from:'.length), Number(r.value)]));
+}
+
+/**
+ * Recomputes the roll-up of every touched `(provider, hour)` from the raw rows. Hours close together are
+ * read with one query per run (all providers sharing the run together), so one check round of many
+ * providers costs three statements.
+ */
+export async function refreshHours(
+  kx: Kx,
+  touched: readonly { provider: string; hour: number }[],
+): Promise<void> {
+  if (touched.length === 0) return;
+  const byProvider = new Map<string, Set<number>>();
+  for (const t of touched) {
+    const hours = byProvider.get(t.provider);
+    if (hours) hours.add(t.hour);
+    else byProvider.set(t.provider, new Set([t.hour]));
+  }
+  // Runs of touched hours (gaps up to 6 hours are read through: those hours are raw too, and recomputing
+  // them gives the same row), grouped by run so providers checked together share each query.
+  interface Run {
+    lo: number;
+    hi: number;
+    providers: string[];
+    hours: Map<string, Set<number>>;
+  }
+  const runs = new Map<string, Run>();
+  for (const [provider, set] of byProvider) {
+    const hours = [...set].sort((a, b) => a - b);
+    let lo = hours[0]!;
+    let prev = lo;
+    const flush = (hi: number) => {
+      const key = `${lo}:${hi}`;
+      const run: Run = runs.get(key) ?? { lo, hi, providers: [], hours: new Map() };
+      runs.set(key, run);
+      run.providers.push(provider);
+      run.hours.set(provider, set);
+    };
+    for (const h of hours.slice(1)) {
+      if (h - prev > 6 * HOUR_MS) {
+        flush(prev + HOUR_MS);
+        lo = h;
+      }
+      prev = h;
+    }
+    flush(prev + HOUR_MS);
+  }
+  const out: HourlyRollupTable[] = [];
+  for (const run of runs.values()) {
+    out.push(
+      ...(await rollUp(kx, run.providers, run.lo, run.hi, (p, h) => run.hours.get(p)?.has(h) ?? false)),
+    );
+  }
+  await upsertHours(kx, out);
+}
+
+/** Roll-up rows of `providers` for the hours in `[lo, hi)` that `wanted` selects, from the raw rows. */
+async function rollUp(
+  kx: Kx,
+  providers: readonly string[],
+  lo: number,
+  hi: number,
+  wanted: (provider: string, hour: number) => boolean,
+): Promise<HourlyRollupTable[]> {
+  const [okRows, failed] = await Promise.all([
+    kx
+      .selectFrom('readings')
+      .select(['provider', 'checked_at', 'as_of', 'available', 'currency'])
+      .where('provider', 'in', providers)
+      .where('ok', '=', 1)
+      .where('as_of', '>=', lo)
+      .where('as_of', '<', hi)
+      .orderBy('checked_at', 'asc')
+      .orderBy('id', 'asc')
+      .execute(),
+    kx
+      .selectFrom('readings')
+      .select(['provider', 'checked_at', 'currency'])
+      .where('provider', 'in', providers)
+      .where('ok', '=', 0)
+      .where('checked_at', '>=', lo)
+      .where('checked_at', '<', hi)
+      .orderBy('checked_at', 'asc')
+      .execute(),
+  ]);
+  const groups = new Map<
+    string,
+    { provider: string; hour: number; ok: RawForRollup[]; failures: number; failureCurrency: string | null }
+  >();
+  const group = (provider: string, hour: number) => {
+    const key = `${provider}\u0000${hour}`;
+    const g = groups.get(key) ?? { provider, hour, ok: [], failures: 0, failureCurrency: null };
+    groups.set(key, g);
+    return g;
+  };
+  for (const r of okRows) {
+    const hour = hourOf(Number(r.as_of));
+    if (wanted(r.provider, hour)) group(r.provider, hour).ok.push(r);
+  }
+  for (const r of failed) {
+    const hour = hourOf(Number(r.checked_at));
+    if (!wanted(r.provider, hour)) continue;
+    const g = group(r.provider, hour);
+    g.failures++;
+    g.failureCurrency = r.currency;
+  }
+  return [...groups.values()].map((g) => buildHour(g.provider, g.hour, g.ok, g.failures, g.failureCurrency));
+}
+
+async function upsertHours(kx: Kx, rows: readonly HourlyRollupTable[]): Promise<void> {
+  // 16 columns a row: 500 rows stay under SQLite's and Postgres's bound-parameter limits.
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    await kx
+      .insertInto('readings_hourly')
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .onConflict((oc) =>
+        oc.columns(['provider', 'start']).doUpdateSet((eb) => ({
+          currency: eb.ref('excluded.currency'),
+          readings: eb.ref('excluded.readings'),
+          failures: eb.ref('excluded.failures'),
+          observations: eb.ref('excluded.observations'),
+          first_at: eb.ref('excluded.first_at'),
+          first_value: eb.ref('excluded.first_value'),
+          last_at: eb.ref('excluded.last_at'),
+          last_value: eb.ref('excluded.last_value'),
+          min_at: eb.ref('excluded.min_at'),
+          min_value: eb.ref('excluded.min_value'),
+          max_at: eb.ref('excluded.max_at'),
+          max_value: eb.ref('excluded.max_value'),
+          spend: eb.ref('excluded.spend'),
+          top_ups: eb.ref('excluded.top_ups'),
+        })),
+      )
+      .execute();
+  }
+}
+
+/**
+ * Readings for hours whose raw rows are gone: an hour that has a roll-up keeps it (the reading is taken as
+ * already there); an hour without one gets it built from these readings, which are not stored raw. Returns
+ * how many readings took effect.
+ */
+async function addSealed(
+  kx: Kx,
+  rows: readonly Insertable<ReadingsTable>[],
+  keyHour: (r: KeyedRow) => number,
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const groups = new Map<string, Insertable<ReadingsTable>[]>();
+  for (const r of rows) {
+    const key = `${r.provider}\u0000${keyHour(r)}`;
+    const list = groups.get(key);
+    if (list) list.push(r);
+    else groups.set(key, [r]);
+  }
+  const existing = new Set<string>();
+  for (const provider of unique(rows.map((r) => r.provider))) {
+    const hours = unique(rows.filter((r) => r.provider === provider).map(keyHour));
+    for (let i = 0; i < hours.length; i += INSERT_CHUNK) {
+      const found = await kx
+        .selectFrom('readings_hourly')
+        .select('start')
+        .where('provider', '=', provider)
+        .where('start', 'in', hours.slice(i, i + INSERT_CHUNK))
+        .execute();
+      for (const f of found) existing.add(`${provider}\u0000${Number(f.start)}`);
+    }
+  }
+  const built: HourlyRollupTable[] = [];
+  let added = 0;
+  for (const [key, list] of groups) {
+    if (existing.has(key)) continue;
+    const first = list[0]!;
+    const ok = list
+      .filter((r) => r.ok === 1)
+      .map((r) => ({
+        checked_at: r.checked_at,
+        as_of: r.as_of ?? null,
+        available: r.available ?? null,
+        currency: r.currency,
+      }))
+      .sort((a, b) => a.checked_at - b.checked_at);
+    const failures = list.length - ok.length;
+    built.push(buildHour(first.provider, keyHour(first), ok, failures, first.currency));
+    added += list.length;
+  }
+  await upsertHours(kx, built);
+  return added;
+}
+
+/**
+ * Builds the hourly roll-ups of every raw row already in the database (migration `0003_rollups`), a week
+ * at a time per provider so memory stays flat however long the history is.
+ */
+export async function backfillRollups(kx: Kx): Promise<void> {
+  const spans = await kx
+    .selectFrom('readings')
+    .select((eb) => [
+      'provider',
+      eb.fn.min('checked_at').as('lo_checked'),
+      eb.fn.max('checked_at').as('hi_checked'),
+      eb.fn.min('as_of').as('lo_as_of'),
+      eb.fn.max('as_of').as('hi_as_of'),
+    ])
+    .groupBy('provider')
+    .execute();
+  const week = 7 * DAY_MS;
+  for (const s of spans) {
+    const values = [s.lo_checked, s.hi_checked, s.lo_as_of, s.hi_as_of].filter((v) => v !== null).map(Number);
+    const lo = hourOf(Math.min(...values));
+    const hi = hourOf(Math.max(...values)) + HOUR_MS;
+    for (let start = lo; start < hi; start += week) {
+      const rows = await rollUp(kx, [s.provider], start, Math.min(start + week, hi), () => true);
+      await upsertHours(kx, rows);
+    }
+  }
+}
 function toStored(row: {
   id: number;
   provider: string;
