@@ -95,7 +95,8 @@ export interface Db {
   close(): Promise<void>;
 }
 
-function migrations(dialect: Dialect): Record<string, Migration> {
+/** Every migration by name, for the Migrator (and for tests that build an older schema). */
+export function migrations(dialect: Dialect): Record<string, Migration> {
   // SQLite has no serial; Postgres has no autoincrement keyword. Everything else is shared.
   const id = (t: ReturnType<Kysely<unknown>['schema']['createTable']>) =>
     dialect === 'postgres'

@@ -1,0 +1,351 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { computeForecast, type HistoryPoint, summarizeHistory } from '../../src/forecast.js';
+import { Insight } from '../../src/insight.js';
+import { amountToText, parseAmount } from '../../src/money.js';
+import { type Database, type Db, type Dialect, migrations, openDatabase } from '../../src/storage/db.js';
+import { HistoryStore, type ImportedReading } from '../../src/storage/history.js';
+import type { CheckResult, ProviderId } from '../../src/types.js';
+import { createTestDatabase } from '../support/postgres.js';
+
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+const SKEW = 5 * MIN;
+
+interface Backend {
+  name: string;
+  dialect: Dialect;
+  /** A fresh, empty database each call: its open options, and how to drop it. */
+  fresh(): Promise<{ options: { databaseUrl: string | null; sqlitePath: string }; drop(): Promise<void> }>;
+}
+
+const sqlite: Backend = {
+  name: 'embedded SQLite',
+  dialect: 'sqlite',
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-rollups-'));
+    return {
+      options: { databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
+};
+
+const postgres: Backend = {
+  name: 'PostgreSQL',
+  dialect: 'postgres',
+  async fresh() {
+    const handle = await createTestDatabase('cw_rollups');
+    return { options: { databaseUrl: handle.connectionString, sqlitePath: '' }, drop: () => handle.drop() };
+  },
+};
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failure reproduces. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * `days` of checks every 5 minutes ending just before `end`: spend with noise, flat stretches, top-ups (some
+ * inside an hour, some right on an hour boundary), failed checks, and — for 'claude' — a source that updates
+ * only every 20 minutes, so most checks repeat the same `asOf` (once with a corrected value).
+ */
+function generate(provider: ProviderId, days: number, end: number, seed: number): CheckResult[] {
+  const rnd = random(seed);
+  const out: CheckResult[] = [];
+  let balance = 300;
+  let asOf = 0;
+  const first = end - days * DAY;
+  for (let t = first + 7 * 1000; t < end; t += 5 * MIN) {
+    const r = rnd();
+    if (r < 0.03) {
+      out.push({
+        ok: false,
+        provider,
+        currency: 'USD',
+        reason: 'HTTP 503',
+        checkedAt: new Date(t),
+        latencyMs: 40,
+      });
+      continue;
+    }
+    if (provider === 'claude') {
+      // The table is updated every 20 minutes; each check sees the latest update.
+      const updated = t - (t % (20 * MIN));
+      if (updated !== asOf) {
+        asOf = updated;
+        if (r < 0.6) balance -= Math.round(rnd() * 40) / 100;
+      }
+    } else {
+      asOf = t;
+      if (r < 0.7) balance -= Math.round(rnd() * 9) / 100;
+    }
+    if (rnd() < 0.004 || (t - first) % (97 * HOUR) < 5 * MIN) balance += 50 + Math.round(rnd() * 1000) / 100;
+    out.push({
+      ok: true,
+      provider,
+      currency: 'USD',
+      available: parseAmount(balance.toFixed(2)),
+      asOf: new Date(asOf),
+      checkedAt: new Date(t),
+      latencyMs: 30,
+    });
+  }
+  // A corrected value for an `asOf` seen before: the later check wins, in raw and rolled-up reads alike.
+  const last = out.findLast((r) => r.ok);
+  if (last?.ok)
+    out.push({ ...last, available: last.available.plus('0.37'), checkedAt: new Date(end - 1000) });
+  return out;
+}
+
+const okPoints = (
+  rows: readonly CheckResult[],
+  keep: (r: CheckResult & { ok: true }) => boolean,
+): HistoryPoint[] =>
+  rows.flatMap((r) =>
+    r.ok && keep(r) ? [{ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available }] : [],
+  );
+
+/** Plain JSON for comparison: amounts as exact text, dates as ISO. */
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+
+/** What the raw readings say for `/balance-history` of `periodMs` ending at `now`. */
+function rawReport(rows: readonly CheckResult[], periodMs: number, now: Date) {
+  const from = now.getTime() - periodMs;
+  const to = now.getTime() + SKEW;
+  const points = okPoints(rows, (r) => r.asOf.getTime() >= from && r.asOf.getTime() <= to);
+  const threshold = parseAmount('5');
+  return {
+    failures: rows.filter((r) => !r.ok && r.checkedAt.getTime() >= from && r.checkedAt.getTime() <= to)
+      .length,
+    stats: plain(summarizeHistory(points, 'USD')),
+    forecast: plain(computeForecast({ points, threshold, currency: 'USD', now, windowDays: periodMs / DAY })),
+  };
+}
+
+const PERIODS = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY } as const;
+
+for (const backend of [sqlite, postgres]) {
+  describe(`history roll-ups: ${backend.name}`, () => {
+    const drops: (() => Promise<void>)[] = [];
+    const open = async (rawDays = 90): Promise<{ db: Db; history: HistoryStore }> => {
+      const { options, drop } = await backend.fresh();
+      const db = await openDatabase(options);
+      drops.push(async () => {
+        await db.close();
+        await drop();
+      });
+      return { db, history: new HistoryStore(db, { rawDays }) };
+    };
+    afterAll(async () => {
+      for (const drop of drops) await drop();
+    });
+
+    // Not on an hour boundary, so every period has partial hours at both ends.
+    const now = new Date('2026-03-10T12:34:56.789Z');
+    const data = {
+      kimi: generate('kimi', 40, now.getTime(), 7),
+      claude: generate('claude', 40, now.getTime(), 11),
+    };
+    let history: HistoryStore;
+    beforeAll(async () => {
+      ({ history } = await open());
+      // In time order, both providers together, as check rounds record them (an hour of rounds per call,
+      // to keep the test short).
+      const rounds = new Map<number, CheckResult[]>();
+      for (const r of [...data.kimi, ...data.claude]) {
+        const key = Math.floor(r.checkedAt.getTime() / HOUR);
+        rounds.set(key, [...(rounds.get(key) ?? []), r]);
+      }
+      for (const round of [...rounds.keys()].sort((a, b) => a - b)) await history.record(rounds.get(round)!);
+    }, 120_000);
+
+    it('GIVEN 40 days of checks WHEN /balance-history reads any period THEN stats, top-ups, failures and forecast equal the raw readings', async () => {
+      const insight = new Insight(history);
+      for (const provider of ['kimi', 'claude'] as const) {
+        for (const [name, periodMs] of Object.entries(PERIODS)) {
+          const report = await insight.report(provider, periodMs, parseAmount('5'), 'USD', now);
+          const raw = rawReport(data[provider], periodMs, now);
+          const label = `${provider} ${name}`;
+          expect(plain(report.stats), label).toEqual(raw.stats);
+          expect(plain(report.forecast), label).toEqual(raw.forecast);
+          expect(report.failures, label).toBe(raw.failures);
+          // Several top-ups, one of them on an hour boundary, are listed one by one.
+          if (periodMs >= 7 * DAY && report.stats.enough)
+            expect(report.stats.topUps.length).toBeGreaterThan(1);
+        }
+      }
+    });
+
+    it('GIVEN 40 days of checks THEN a long period is drawn from hourly points that keep each hour’s lowest and highest reading', async () => {
+      const insight = new Insight(history);
+      const report = await insight.report('kimi', 30 * DAY, parseAmount('5'), 'USD', now);
+      const from = now.getTime() - 30 * DAY;
+      const raw = okPoints(data.kimi, (r) => r.asOf.getTime() >= from);
+      expect(report.points.length).toBeLessThan(raw.length / 2);
+      const values = report.points.map((p) => amountToText(p.available));
+      const stats = summarizeHistory(raw, 'USD');
+      if (!stats.enough) throw new Error('expected enough history');
+      expect(values).toContain(amountToText(stats.min.amount));
+      expect(values).toContain(amountToText(stats.max.amount));
+      // The 24h view still draws every reading.
+      const day = await insight.report('kimi', DAY, parseAmount('5'), 'USD', now);
+      expect(day.points.length).toBe(day.stats.observations);
+    });
+
+    it('GIVEN 40 days of checks THEN the hourly summary forecast equals computeForecast over the raw readings', async () => {
+      const insight = new Insight(history);
+      for (const provider of ['kimi', 'claude'] as const) {
+        const forecast = await insight.forecast(provider, parseAmount('5'), 'USD', now);
+        const points = okPoints(
+          data[provider],
+          (r) => r.checkedAt.getTime() >= now.getTime() - 30 * DAY && r.checkedAt <= now,
+        );
+        const raw = computeForecast({
+          points,
+          threshold: parseAmount('5'),
+          currency: 'USD',
+          now,
+          windowDays: 7,
+        });
+        expect(plain(forecast), provider).toEqual(plain(raw));
+        expect(forecast.status).toBe('ok');
+      }
+      // A source silent for 10 days: the window is empty, so the forecast falls back to older readings.
+      const later = new Date(now.getTime() + 10 * DAY);
+      const stale = await insight.forecast('kimi', parseAmount('5'), 'USD', later);
+      const points = okPoints(data.kimi, (r) => r.checkedAt.getTime() >= later.getTime() - 30 * DAY);
+      expect(plain(stale)).toEqual(
+        plain(
+          computeForecast({
+            points,
+            threshold: parseAmount('5'),
+            currency: 'USD',
+            now: later,
+            windowDays: 7,
+          }),
+        ),
+      );
+      expect(stale.basedOn.fellBack).toBe(true);
+    });
+
+    it('GIVEN raw readings past the retention WHEN they are pruned THEN every figure stays and re-importing them adds nothing', async () => {
+      const { history: h } = await open(30);
+      const rows = generate('kimi', 60, now.getTime(), 23);
+      for (let i = 0; i < rows.length; i += 300) await h.record(rows.slice(i, i + 300));
+      const insight = new Insight(h);
+      const before = await Promise.all(
+        [30 * DAY, 90 * DAY].map((p) => insight.report('kimi', p, parseAmount('5'), 'USD', now)),
+      );
+      const forecastBefore = await insight.forecast('kimi', parseAmount('5'), 'USD', now);
+      const rawBefore = await h.count();
+      const deleted = await h.prune(now);
+      expect(deleted).toBeGreaterThan(rawBefore / 3);
+      expect(await h.count()).toBe(rawBefore - deleted);
+      const after = await Promise.all(
+        [30 * DAY, 90 * DAY].map((p) => insight.report('kimi', p, parseAmount('5'), 'USD', now)),
+      );
+      expect(plain(after.map((r) => [r.stats, r.forecast, r.failures]))).toEqual(
+        plain(before.map((r) => [r.stats, r.forecast, r.failures])),
+      );
+      expect(plain(await insight.forecast('kimi', parseAmount('5'), 'USD', now))).toEqual(
+        plain(forecastBefore),
+      );
+      // The 90-day figures are still those of the raw readings (the period starts before the data).
+      expect(plain(after[1]!.stats)).toEqual(rawReport(rows, 90 * DAY, now).stats);
+
+      // Importing the pruned readings again (the seed's logs, say) neither doubles nor changes anything.
+      const old: ImportedReading[] = rows.flatMap((r) =>
+        r.ok && r.asOf.getTime() < now.getTime() - 40 * DAY
+          ? [{ provider: r.provider, currency: r.currency, at: r.asOf, available: r.available }]
+          : [],
+      );
+      expect(old.length).toBeGreaterThan(1000);
+      expect(await h.import(old)).toEqual({ inserted: 0, existing: old.length });
+      const again = await insight.report('kimi', 90 * DAY, parseAmount('5'), 'USD', now);
+      expect(plain(again.stats)).toEqual(plain(after[1]!.stats));
+      // An old hour nobody recorded is filled in from an import, once.
+      const gap = now.getTime() - 75 * DAY + 30 * MIN;
+      const filler: ImportedReading = {
+        provider: 'kimi',
+        currency: 'USD',
+        at: new Date(gap),
+        available: parseAmount('99999'),
+      };
+      expect(await h.import([filler])).toEqual({ inserted: 1, existing: 0 });
+      expect(await h.import([filler])).toEqual({ inserted: 0, existing: 1 });
+      const filled = await insight.report('kimi', 90 * DAY, parseAmount('5'), 'USD', now);
+      expect(filled.stats.enough && filled.stats.max.amount.toFixed(2)).toBe('99999.00');
+      expect(filled.stats.count).toBe(again.stats.count + 1);
+    });
+
+    it('GIVEN a database from before roll-ups WHEN it is opened THEN migration 0003 rolls up its readings and every figure is kept', async () => {
+      const { options, drop } = await backend.fresh();
+      drops.push(drop);
+      // The schema and rows as the previous version wrote them: migration 0001 only, raw readings.
+      const old = new Kysely<Database>({
+        dialect:
+          backend.dialect === 'sqlite'
+            ? new SqliteDialect({ database: new SQLite(options.sqlitePath) })
+            : new PostgresDialect({ pool: new pg.Pool({ connectionString: options.databaseUrl!, max: 1 }) }),
+      });
+      const only0001: MigrationProvider = {
+        getMigrations: async () => ({ '0001_initial': migrations(backend.dialect)['0001_initial']! }),
+      };
+      const { error } = await new Migrator({ db: old, provider: only0001 }).migrateToLatest();
+      expect(error).toBeUndefined();
+      const rows = generate('claude', 20, now.getTime(), 5);
+      for (let i = 0; i < rows.length; i += 400) {
+        await old
+          .insertInto('readings')
+          .values(
+            rows.slice(i, i + 400).map((r) => ({
+              provider: r.provider,
+              checked_at: r.checkedAt.getTime(),
+              as_of: r.ok ? r.asOf.getTime() : null,
+              ok: r.ok ? 1 : 0,
+              currency: r.currency,
+              available: r.ok ? amountToText(r.available) : null,
+              voucher: null,
+              cash: null,
+              latency_ms: 30,
+              error: r.ok ? null : r.reason,
+              source: 'check',
+              dedupe_key: null,
+            })),
+          )
+          .execute();
+      }
+      await old.destroy();
+
+      const db = await openDatabase(options);
+      try {
+        const hours = await db.kysely.selectFrom('readings_hourly').select('start').execute();
+        expect(hours.length).toBeGreaterThan(20 * 24 - 2);
+        const insight = new Insight(new HistoryStore(db));
+        for (const periodMs of [7 * DAY, 30 * DAY]) {
+          const report = await insight.report('claude', periodMs, parseAmount('5'), 'USD', now);
+          const raw = rawReport(rows, periodMs, now);
+          expect(plain(report.stats)).toEqual(raw.stats);
+          expect(plain(report.forecast)).toEqual(raw.forecast);
+          expect(report.failures).toBe(raw.failures);
+        }
+      } finally {
+        await db.close();
+      }
+    });
+  });
+}
