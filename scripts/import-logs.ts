@@ -2,10 +2,12 @@
  * `npm run import-logs -- <file>...` — reads the seed's balance-log files into the history so
  * forecasts work from day one. Idempotent: importing the same file twice adds nothing.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { configOrExplain, runCli } from '../src/cli.js';
 import {
-  parseBalanceLog,
+  type ParsedReading,
+  parseBalanceLogStream,
   READING_FORMAT_EXAMPLES,
   type ReadingFormat,
 } from '../src/import/parse-balance-log.js';
@@ -26,31 +28,55 @@ async function main(files: string[]): Promise<number> {
   // Kimi's currency follows the configured host, as live readings do.
   const kimiCurrency: Currency = config.moonshot?.currency ?? config.moonshotCurrency;
   const db = await openDatabase({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
-  const history = new HistoryStore(db);
+  const history = new HistoryStore(db, { rawDays: config.historyRawDays });
   let failed = false;
   const total = { imported: 0, existing: 0, skipped: 0 };
   try {
     for (const file of files) {
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (err) {
-        console.error(
-          `${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        );
-        failed = true;
-        continue;
-      }
-      const parsed = parseBalanceLog(text);
-      const readings: ImportedReading[] = parsed.readings.map((r) => ({
+      // Streamed a batch of lines at a time: a log of millions of lines is imported in flat memory.
+      const toImported = (r: ParsedReading): ImportedReading => ({
         provider: r.provider,
         currency: r.provider === 'kimi' ? kimiCurrency : 'USD',
         at: r.at,
         available: r.available,
         ...(r.voucher ? { voucher: r.voucher } : {}),
         ...(r.cash ? { cash: r.cash } : {}),
-      }));
-      const { inserted, existing } = await history.import(readings);
+      });
+      let inserted = 0;
+      let existing = 0;
+      const shown: { line: number; reason: string }[] = [];
+      // A batch hands over whole hours (the last hour waits for the next batch), so an hour older than the
+      // raw retention is rolled up from all of its readings at once (see HistoryStore).
+      let carried: ParsedReading[] = [];
+      const store = async (readings: ParsedReading[]) => {
+        if (readings.length === 0) return;
+        const result = await history.import(readings.map(toImported));
+        inserted += result.inserted;
+        existing += result.existing;
+      };
+      let parsed: Awaited<ReturnType<typeof parseBalanceLogStream>>;
+      try {
+        const lines = createInterface({
+          input: createReadStream(file, 'utf8'),
+          crlfDelay: Number.POSITIVE_INFINITY,
+        });
+        parsed = await parseBalanceLogStream(lines, async (batch) => {
+          for (const p of batch.problems) if (shown.length < 5) shown.push(p);
+          const all = [...carried, ...batch.readings];
+          const lastHour = Math.floor((all.at(-1)?.at.getTime() ?? 0) / 3_600_000);
+          let cut = all.length;
+          while (cut > 0 && Math.floor(all[cut - 1]!.at.getTime() / 3_600_000) === lastHour) cut--;
+          carried = all.slice(cut);
+          await store(all.slice(0, cut));
+        });
+        await store(carried);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === undefined) throw err;
+        console.error(`${file}: cannot read (${code})`);
+        failed = true;
+        continue;
+      }
       const skipped = parsed.counts.posted + parsed.counts.failures + parsed.counts.unparseable;
       total.imported += inserted;
       total.existing += existing;
@@ -66,9 +92,8 @@ async function main(files: string[]): Promise<number> {
         .filter((f) => parsed.readingsByFormat[f] > 0)
         .map((f) => `${parsed.readingsByFormat[f]} × ${READING_FORMAT_EXAMPLES[f]}`);
       if (formats.length > 0) console.log(`  readings: ${formats.join(', ')}`);
-      for (const p of parsed.problems.slice(0, 5)) console.log(`  line ${p.line}: ${p.reason}`);
-      if (parsed.problems.length > 5)
-        console.log(`  … and ${parsed.problems.length - 5} more unparseable lines`);
+      for (const p of shown) console.log(`  line ${p.line}: ${p.reason}`);
+      if (parsed.problems > 5) console.log(`  … and ${parsed.problems - 5} more unparseable lines`);
     }
   } finally {
     await db.close();

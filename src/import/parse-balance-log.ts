@@ -223,3 +223,43 @@ function parseTimestamp(text: string): Date | null {
 function preview(text: string): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
+
+/**
+ * Reads a log a batch of lines at a time, so a file of any size is imported in flat memory: each batch of
+ * `batchLines` lines is parsed like {@link parseBalanceLog} and handed to `onBatch` (problems carry their
+ * line numbers in the whole file); the tallies of the whole file are returned.
+ */
+export async function parseBalanceLogStream(
+  lines: AsyncIterable<string>,
+  onBatch: (batch: ParsedBalanceLog) => Promise<void>,
+  batchLines = 5000,
+): Promise<{
+  counts: BalanceLogCounts;
+  readingsByFormat: Record<ReadingFormat, number>;
+  problems: number;
+}> {
+  const counts = { readings: 0, posted: 0, failures: 0, unparseable: 0, blank: 0 };
+  const readingsByFormat: Record<ReadingFormat, number> = { claude: 0, moonshot: 0, fields: 0 };
+  let problems = 0;
+  let pending: string[] = [];
+  let offset = 0;
+  const flush = async () => {
+    if (pending.length === 0) return;
+    // The trailing newline keeps a blank last line of the batch a line (parseBalanceLog drops only the final '').
+    const parsed = parseBalanceLog(`${pending.join('\n')}\n`);
+    for (const key of Object.keys(counts) as (keyof BalanceLogCounts)[]) counts[key] += parsed.counts[key];
+    for (const key of Object.keys(readingsByFormat) as ReadingFormat[])
+      readingsByFormat[key] += parsed.readingsByFormat[key];
+    problems += parsed.problems.length;
+    const shifted = parsed.problems.map((p) => ({ line: p.line + offset, reason: p.reason }));
+    offset += pending.length;
+    pending = [];
+    await onBatch({ ...parsed, problems: shifted });
+  };
+  for await (const line of lines) {
+    pending.push(line);
+    if (pending.length >= batchLines) await flush();
+  }
+  await flush();
+  return { counts, readingsByFormat, problems };
+}

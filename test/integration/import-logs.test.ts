@@ -77,6 +77,43 @@ describe('npm run import-logs', () => {
     }
   });
 
+  it('GIVEN a log longer than one batch THEN it is streamed: every line counted once, problems numbered in the whole file', async () => {
+    // 12,001 lines: a reading a minute for 200 hours, with a bad line at 7,777 and a blank line at 10,000.
+    const start = Date.UTC(2025, 0, 1);
+    const stamp = (ms: number) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+    const lines: string[] = [];
+    for (let i = 0; i < 12_000; i++) {
+      if (i === 7_776) lines.push('garbage in the middle');
+      else if (i === 9_999) lines.push('');
+      else lines.push(`[${stamp(start + i * 60_000)}] Claude: $${(5000 - i / 100).toFixed(2)}`);
+    }
+    lines.push(`[${stamp(start + 12_000 * 60_000)}] Claude: $1.00`);
+    const file = join(dir, 'long.txt');
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const streamedEnv = { ...env, DATA_DIR: join(dir, 'streamed') };
+    const r = await run(streamedEnv, [file]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('long.txt: imported 11999, already had 0, skipped 1');
+    expect(r.stdout).toContain('line 7777: unrecognised line: garbage in the middle');
+    const again = await run(streamedEnv, [file]);
+    expect(again.stdout).toContain('total: imported 0, already had 11999, skipped 1');
+    const db = await openDatabase({
+      databaseUrl: null,
+      sqlitePath: join(dir, 'streamed/creditwatch.sqlite'),
+    });
+    try {
+      const w = await new HistoryStore(db).window(
+        'claude',
+        new Date(start),
+        new Date(start + 300 * 3_600_000),
+      );
+      expect(w.digest?.readings).toBe(11_999);
+      expect(w.digest?.last.available.toFixed(2)).toBe('1.00');
+    } finally {
+      await db.close();
+    }
+  });
+
   it('GIVEN a missing file THEN it says so and exits 1', async () => {
     const r = await run(env, [join(dir, 'nope.txt')]);
     expect(r.code).toBe(1);
