@@ -129,14 +129,17 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         ...(options.postRetry ? { retry: options.postRetry } : {}),
       }),
     );
-    // Raw readings past HISTORY_RAW_DAYS go; their hourly roll-ups stay (storage/history.ts).
+    // Finished days are rolled up; raw readings past HISTORY_RAW_DAYS go, their roll-ups stay (storage/history.ts).
     jobs.push(
       scheduleJob(
-        'history-retention',
+        'history-maintenance',
         '17 * * * *',
         async (slot) => {
+          const days = await core.history.compact(slot);
           const deleted = await core.history.prune(slot);
-          logger.child({ job: 'history-retention' }).info({ deleted }, 'raw readings pruned');
+          logger
+            .child({ job: 'history-maintenance' })
+            .info({ days, deleted }, 'history rolled up and pruned');
         },
         logger,
       ),

@@ -76,6 +76,8 @@ export interface HistoryStateTable {
 export interface Database {
   readings: ReadingsTable;
   readings_hourly: HourlyRollupTable;
+  /** Same columns, one row per provider and UTC day, joined from the day's hours once the day is over. */
+  readings_daily: HourlyRollupTable;
   history_state: HistoryStateTable;
   kv: KvTable;
   threshold_changes: ThresholdChangesTable;
@@ -162,26 +164,28 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
       // Hourly roll-ups kept for good, raw readings kept for HISTORY_RAW_DAYS (see history.ts). The roll-ups
       // of an existing database are built here from its raw rows, so no reading loses its effect.
       async up(db: Kysely<unknown>) {
-        await db.schema
-          .createTable('readings_hourly')
-          .addColumn('provider', 'text', (c) => c.notNull())
-          .addColumn('start', 'bigint', (c) => c.notNull())
-          .addColumn('currency', 'text', (c) => c.notNull())
-          .addColumn('readings', 'integer', (c) => c.notNull())
-          .addColumn('failures', 'integer', (c) => c.notNull())
-          .addColumn('observations', 'integer', (c) => c.notNull())
-          .addColumn('first_at', 'bigint')
-          .addColumn('first_value', 'text')
-          .addColumn('last_at', 'bigint')
-          .addColumn('last_value', 'text')
-          .addColumn('min_at', 'bigint')
-          .addColumn('min_value', 'text')
-          .addColumn('max_at', 'bigint')
-          .addColumn('max_value', 'text')
-          .addColumn('spend', 'text')
-          .addColumn('top_ups', 'text')
-          .addPrimaryKeyConstraint('readings_hourly_pk', ['provider', 'start'])
-          .execute();
+        for (const table of ['readings_hourly', 'readings_daily']) {
+          await db.schema
+            .createTable(table)
+            .addColumn('provider', 'text', (c) => c.notNull())
+            .addColumn('start', 'bigint', (c) => c.notNull())
+            .addColumn('currency', 'text', (c) => c.notNull())
+            .addColumn('readings', 'integer', (c) => c.notNull())
+            .addColumn('failures', 'integer', (c) => c.notNull())
+            .addColumn('observations', 'integer', (c) => c.notNull())
+            .addColumn('first_at', 'bigint')
+            .addColumn('first_value', 'text')
+            .addColumn('last_at', 'bigint')
+            .addColumn('last_value', 'text')
+            .addColumn('min_at', 'bigint')
+            .addColumn('min_value', 'text')
+            .addColumn('max_at', 'bigint')
+            .addColumn('max_value', 'text')
+            .addColumn('spend', 'text')
+            .addColumn('top_ups', 'text')
+            .addPrimaryKeyConstraint(`${table}_pk`, ['provider', 'start'])
+            .execute();
+        }
         // Successful readings are bucketed and read by the time the balance was true.
         await db.schema
           .createIndex('readings_provider_as_of')

@@ -1,4 +1,4 @@
-import { type Insertable, type Kysely, sql } from 'kysely';
+import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
 import { type Digest, digestObservations, joinDigests } from '../digest.js';
 import { distinctObservations, type HistoryPoint } from '../forecast.js';
 import {
@@ -20,6 +20,7 @@ import {
   type HourlyRollupTable,
   hourOf,
   type RawForRollup,
+  rowFromDigest,
 } from './rollups.js';
 
 /** A reading as stored: the same facts as a `CheckResult`, with its row id and source. */
@@ -62,6 +63,8 @@ export interface ImportedReading {
 const DAY_MS = 86_400_000;
 /** Periods up to this long are read from the raw readings alone: every reading is drawn. */
 const RAW_PERIOD_MS = 2 * DAY_MS;
+/** Charts of periods up to this long draw every hour; longer ones draw days. */
+const HOURLY_CHART_MAX_MS = 100 * DAY_MS;
 /** About as many points as a chart has pixels; longer periods draw groups of hours. */
 const CHART_BUCKETS = 1600;
 /** Raw rows deleted per statement when old readings are pruned; keeps each step short. */
@@ -197,6 +200,13 @@ export class HistoryStore {
       }
       await refreshHours(trx, touched);
       inserted += await addSealed(trx, sealed, keyHour);
+      // A finished day already rolled up (an import, a late reading) is rolled up again from its hours.
+      const today = dayOf(Date.now());
+      const pastDays = [
+        ...touched,
+        ...sealed.map((r) => ({ provider: r.provider, hour: keyHour(r) })),
+      ].filter((t) => t.hour < today);
+      if (pastDays.length > 0) await refreshDays(trx, pastDays);
       return inserted;
     });
   }
@@ -267,21 +277,16 @@ export class HistoryStore {
     }
     const firstWhole = lo >= rawFrom ? hourOf(lo) + (hourOf(lo) === lo ? 0 : HOUR_MS) : hourOf(lo);
     const tailStart = Math.max(hourOf(hi), firstWhole);
-    const [head, hours, tail] = await Promise.all([
+    // Charts up to ~100 days draw hours; longer ones, and forecasts, read whole days where they are rolled up.
+    const useDays = !wantPoints || hi - lo > HOURLY_CHART_MAX_MS;
+    const [head, rollups, tail] = await Promise.all([
       firstWhole > lo ? this.rawPart(provider, lo, firstWhole, false) : null,
-      this.db.kysely
-        .selectFrom('readings_hourly')
-        .selectAll()
-        .where('provider', '=', provider)
-        .where('start', '>=', firstWhole)
-        .where('start', '<', tailStart)
-        .orderBy('start', 'asc')
-        .execute(),
+      this.rollups(provider, firstWhole, tailStart, useDays),
       this.rawPart(provider, tailStart, hi, true),
     ]);
     const digests: Digest[] = [];
     let failures = (head?.failures ?? 0) + tail.failures;
-    for (const row of hours) {
+    for (const row of rollups) {
       failures += Number(row.failures);
       const d = digestOfRow(row);
       if (d) digests.push(d);
@@ -293,6 +298,83 @@ export class HistoryStore {
       points = [...(head?.points ?? []), ...chartPoints(coarsen(digests, size)), ...tail.points];
     }
     return { digest, failures, points, resolution: 'hourly' };
+  }
+
+  /**
+   * Roll-up rows covering the whole hours `[lo, hi)`, oldest first: daily rows for the whole days that have
+   * one (when `useDays`), hourly rows for the rest.
+   */
+  private async rollups(
+    provider: string,
+    lo: number,
+    hi: number,
+    useDays: boolean,
+  ): Promise<Selectable<HourlyRollupTable>[]> {
+    if (hi <= lo) return [];
+    const kx = this.db.kysely;
+    const hourly = (from: number, to: number) =>
+      kx
+        .selectFrom('readings_hourly')
+        .selectAll()
+        .where('provider', '=', provider)
+        .where('start', '>=', from)
+        .where('start', '<', to)
+        .orderBy('start', 'asc')
+        .execute();
+    const firstDay = dayOf(lo) === lo ? lo : dayOf(lo) + DAY_MS;
+    const lastDay = dayOf(hi);
+    if (!useDays || lastDay <= firstDay) return hourly(lo, hi);
+    const days = await kx
+      .selectFrom('readings_daily')
+      .selectAll()
+      .where('provider', '=', provider)
+      .where('start', '>=', firstDay)
+      .where('start', '<', lastDay)
+      .orderBy('start', 'asc')
+      .execute();
+    // Stretches not covered by a daily row (the partial days at the ends, days not rolled up yet) read hours.
+    const gaps: [number, number][] = [];
+    let cursor = lo;
+    for (const d of days) {
+      const start = Number(d.start);
+      if (start > cursor) gaps.push([cursor, start]);
+      cursor = start + DAY_MS;
+    }
+    if (hi > cursor) gaps.push([cursor, hi]);
+    const filled = await Promise.all(gaps.map(([from, to]) => hourly(from, to)));
+    return [...days, ...filled.flat()].sort((a, b) => Number(a.start) - Number(b.start));
+  }
+
+  /**
+   * Rolls the hours of every finished UTC day (before `now`'s day) that has no daily row yet into one, a
+   * month at a time per provider. Run by the hourly maintenance job; reads use hourly rows until then.
+   */
+  async compact(now: Date): Promise<number> {
+    const kx = this.db.kysely;
+    const today = dayOf(now.getTime());
+    const providers = await kx.selectFrom('readings_hourly').select('provider').distinct().execute();
+    let built = 0;
+    for (const { provider } of providers) {
+      const newest = await kx
+        .selectFrom('readings_daily')
+        .select((eb) => eb.fn.max('start').as('start'))
+        .where('provider', '=', provider)
+        .executeTakeFirst();
+      const oldest = await kx
+        .selectFrom('readings_hourly')
+        .select('start')
+        .where('provider', '=', provider)
+        .orderBy('start', 'asc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!oldest) continue;
+      const from = newest?.start != null ? Number(newest.start) + DAY_MS : dayOf(Number(oldest.start));
+      for (let chunk = from; chunk < today; chunk += 31 * DAY_MS) {
+        const rows = await rebuildDays(kx, provider, chunk, Math.min(chunk + 31 * DAY_MS, today));
+        built += rows;
+      }
+    }
+    return built;
   }
 
   /** Raw readings with `asOf` in `[lo, hi)` (or `[lo, hi]`), and the failures checked in the same span. */
@@ -361,6 +443,49 @@ export class HistoryStore {
       .select((eb) => eb.fn.countAll<number | string>().as('n'))
       .executeTakeFirstOrThrow();
     return Number(row.n);
+  }
+}
+
+const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
+
+/** Daily rows for the days in `[from, to)` (day starts), each the join of its hourly rows. Returns how many. */
+async function rebuildDays(kx: Kx, provider: string, from: number, to: number): Promise<number> {
+  const hours = await kx
+    .selectFrom('readings_hourly')
+    .selectAll()
+    .where('provider', '=', provider)
+    .where('start', '>=', from)
+    .where('start', '<', to)
+    .orderBy('start', 'asc')
+    .execute();
+  const byDay = new Map<number, Selectable<HourlyRollupTable>[]>();
+  for (const h of hours) {
+    const day = dayOf(Number(h.start));
+    const list = byDay.get(day);
+    if (list) list.push(h);
+    else byDay.set(day, [h]);
+  }
+  const rows: HourlyRollupTable[] = [];
+  for (const [day, list] of byDay) {
+    const failures = list.reduce((n, h) => n + Number(h.failures), 0);
+    const digest = joinDigests(list.map(digestOfRow));
+    rows.push(rowFromDigest(provider, day, digest, failures, list.at(-1)!.currency));
+  }
+  await upsertRollups(kx, 'readings_daily', rows);
+  return rows.length;
+}
+
+/** Rebuilds the daily rows that exist for the days of `touched`. */
+async function refreshDays(kx: Kx, touched: readonly { provider: string; hour: number }[]): Promise<void> {
+  for (const provider of unique(touched.map((t) => t.provider))) {
+    const days = unique(touched.filter((t) => t.provider === provider).map((t) => dayOf(t.hour)));
+    const existing = await kx
+      .selectFrom('readings_daily')
+      .select('start')
+      .where('provider', '=', provider)
+      .where('start', 'in', days)
+      .execute();
+    for (const { start } of existing) await rebuildDays(kx, provider, Number(start), Number(start) + DAY_MS);
   }
 }
 
@@ -495,10 +620,18 @@ async function rollUp(
 }
 
 async function upsertHours(kx: Kx, rows: readonly HourlyRollupTable[]): Promise<void> {
+  await upsertRollups(kx, 'readings_hourly', rows);
+}
+
+async function upsertRollups(
+  kx: Kx,
+  table: 'readings_hourly' | 'readings_daily',
+  rows: readonly HourlyRollupTable[],
+): Promise<void> {
   // 16 columns a row: 500 rows stay under SQLite's and Postgres's bound-parameter limits.
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     await kx
-      .insertInto('readings_hourly')
+      .insertInto(table)
       .values(rows.slice(i, i + INSERT_CHUNK))
       .onConflict((oc) =>
         oc.columns(['provider', 'start']).doUpdateSet((eb) => ({

@@ -175,17 +175,32 @@ for (const backend of [sqlite, postgres]) {
 
     it('GIVEN 40 days of checks WHEN /balance-history reads any period THEN stats, top-ups, failures and forecast equal the raw readings', async () => {
       const insight = new Insight(history);
-      for (const provider of ['kimi', 'claude'] as const) {
-        for (const [name, periodMs] of Object.entries(PERIODS)) {
-          const report = await insight.report(provider, periodMs, parseAmount('5'), 'USD', now);
-          const raw = rawReport(data[provider], periodMs, now);
-          const label = `${provider} ${name}`;
-          expect(plain(report.stats), label).toEqual(raw.stats);
-          expect(plain(report.forecast), label).toEqual(raw.forecast);
-          expect(report.failures, label).toBe(raw.failures);
-          // Several top-ups, one of them on an hour boundary, are listed one by one.
-          if (periodMs >= 7 * DAY && report.stats.enough)
-            expect(report.stats.topUps.length).toBeGreaterThan(1);
+      // Before finished days are rolled up (hours only), and after (whole days from daily rows).
+      for (const compacted of [false, true]) {
+        if (compacted) expect(await history.compact(now)).toBeGreaterThan(70);
+        for (const provider of ['kimi', 'claude'] as const) {
+          for (const [name, periodMs] of Object.entries(PERIODS)) {
+            const report = await insight.report(provider, periodMs, parseAmount('5'), 'USD', now);
+            const raw = rawReport(data[provider], periodMs, now);
+            const label = `${provider} ${name}`;
+            expect(plain(report.stats), label).toEqual(raw.stats);
+            expect(plain(report.forecast), label).toEqual(raw.forecast);
+            expect(report.failures, label).toBe(raw.failures);
+            // Several top-ups, one of them on an hour boundary, are listed one by one.
+            if (periodMs >= 7 * DAY && report.stats.enough)
+              expect(report.stats.topUps.length).toBeGreaterThan(1);
+          }
+          // Forecasts read whole days where they are rolled up; the figures stay those of the raw readings.
+          const forecast = await insight.forecast(provider, parseAmount('5'), 'USD', now);
+          const points = okPoints(
+            data[provider],
+            (r) => r.checkedAt.getTime() >= now.getTime() - 30 * DAY && r.checkedAt <= now,
+          );
+          expect(plain(forecast)).toEqual(
+            plain(
+              computeForecast({ points, threshold: parseAmount('5'), currency: 'USD', now, windowDays: 7 }),
+            ),
+          );
         }
       }
     });
@@ -251,6 +266,7 @@ for (const backend of [sqlite, postgres]) {
         [30 * DAY, 90 * DAY].map((p) => insight.report('kimi', p, parseAmount('5'), 'USD', now)),
       );
       const forecastBefore = await insight.forecast('kimi', parseAmount('5'), 'USD', now);
+      await h.compact(now);
       const rawBefore = await h.count();
       const deleted = await h.prune(now);
       expect(deleted).toBeGreaterThan(rawBefore / 3);
@@ -290,6 +306,12 @@ for (const backend of [sqlite, postgres]) {
       const filled = await insight.report('kimi', 90 * DAY, parseAmount('5'), 'USD', now);
       expect(filled.stats.enough && filled.stats.max.amount.toFixed(2)).toBe('99999.00');
       expect(filled.stats.count).toBe(again.stats.count + 1);
+      // The day it landed in was already rolled up: its daily row is rebuilt, so whole-day reads agree.
+      const span = [new Date(now.getTime() - 90 * DAY), new Date(now.getTime() + SKEW)] as const;
+      const byDays = await h.window('kimi', ...span);
+      const byHours = await h.window('kimi', ...span, { points: true });
+      expect(plain(byDays.digest)).toEqual(plain(byHours.digest));
+      expect(byDays.digest?.max.available.toFixed(2)).toBe('99999.00');
     });
 
     it('GIVEN a database from before roll-ups WHEN it is opened THEN migration 0003 rolls up its readings and every figure is kept', async () => {
