@@ -1,6 +1,9 @@
 import { type Digest, digestObservations } from '../digest.js';
 import { distinctObservations, type HistoryPoint, type Observation, type TopUp } from '../forecast.js';
-import { amountToText, parseAmount } from '../money.js';
+import { type Amount, amountToText, Big, parseAmount } from '../money.js';
+
+/** Stored amounts are canonical decimal text written by `amountToText`: Big reads them without re-checking. */
+const stored = (text: string): Amount => new Big(text);
 
 export const HOUR_MS = 3_600_000;
 
@@ -119,23 +122,23 @@ export function digestOfRow(row: {
     return null;
   const first: Observation = {
     asOf: new Date(Number(row.first_at)),
-    available: parseAmount(row.first_value),
+    available: stored(row.first_value),
   };
   // An hour with one observation (or a monotone one) shares objects instead of parsing the same text again.
   const same = (at: number | null, value: string | null, o: Observation): Observation | null =>
     Number(at) === o.asOf.getTime() && value !== null ? o : null;
   const last: Observation = same(row.last_at, row.last_value, first) ?? {
     asOf: new Date(Number(row.last_at)),
-    available: parseAmount(row.last_value),
+    available: stored(row.last_value),
   };
   const pick = (at: number | null, value: string | null): Observation =>
     same(at, value, first) ??
-    same(at, value, last) ?? { asOf: new Date(Number(at)), available: parseAmount(value ?? '0') };
+    same(at, value, last) ?? { asOf: new Date(Number(at)), available: stored(value ?? '0') };
   const topUps: TopUp[] = [];
   if (row.top_ups) {
     for (const item of row.top_ups.split(',')) {
       const colon = item.indexOf(':');
-      topUps.push({ at: new Date(Number(item.slice(0, colon))), amount: parseAmount(item.slice(colon + 1)) });
+      topUps.push({ at: new Date(Number(item.slice(0, colon))), amount: stored(item.slice(colon + 1)) });
     }
   }
   return {
@@ -145,7 +148,7 @@ export function digestOfRow(row: {
     max: pick(row.max_at, row.max_value),
     observations: Number(row.observations),
     readings: Number(row.readings),
-    spend: parseAmount(row.spend ?? '0'),
+    spend: stored(row.spend ?? '0'),
     topUps,
   };
 }
