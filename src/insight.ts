@@ -1,5 +1,7 @@
 import {
+  COVERAGE_PARTS,
   computeForecast,
+  coverageIsExact,
   type Forecast,
   forecastFromDigest,
   type HistoryPoint,
@@ -8,7 +10,7 @@ import {
 } from './forecast.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
-import type { HistoryStore, StoredReading } from './storage/history.js';
+import type { HistoryStore, HistoryWindow, StoredReading } from './storage/history.js';
 import type { ProviderId } from './types.js';
 
 const DAY_MS = 86_400_000;
@@ -64,11 +66,8 @@ export class Insight {
    */
   async forecast(provider: ProviderId, threshold: Amount, currency: Currency, now: Date): Promise<Forecast> {
     const to = new Date(now.getTime() + CLOCK_SKEW_MS);
-    const window = await this.history.window(
-      provider,
-      new Date(now.getTime() - this.windowDays * DAY_MS),
-      to,
-    );
+    const from = new Date(now.getTime() - this.windowDays * DAY_MS);
+    const window = await this.exactWindow(provider, from, to, false);
     const d = window.digest;
     if (d && d.observations >= 2 && d.last.asOf.getTime() - d.first.asOf.getTime() >= HOUR_MS) {
       return forecastFromDigest(d, { threshold, currency, now, fellBack: false });
@@ -79,6 +78,31 @@ export class Insight {
       now,
     );
     return computeForecast({ points: toPoints(rows), threshold, currency, now, windowDays: this.windowDays });
+  }
+
+  /**
+   * The history window from the coarsest roll-ups that keep the forecast's coverage exact (see
+   * `coverageIsExact`): whole days when the span's parts are at least a day long, else hours, else raw.
+   */
+  private async exactWindow(
+    provider: ProviderId,
+    from: Date,
+    to: Date,
+    points: boolean,
+  ): Promise<HistoryWindow> {
+    // A span too short for day-long parts would only be read again by the hour.
+    const dayParts = (to.getTime() - from.getTime()) / COVERAGE_PARTS >= DAY_MS;
+    let window = await this.history.window(
+      provider,
+      from,
+      to,
+      dayParts ? { points } : { points, coarsest: 'hour' },
+    );
+    for (const coarsest of ['hour', 'raw'] as const) {
+      if (!window.digest || coverageIsExact(window.digest)) break;
+      window = await this.history.window(provider, from, to, { points, coarsest });
+    }
+    return window;
   }
 
   /** Forecasts for every provider in a summary, in parallel; a provider whose history can't be read is left out. */
@@ -106,9 +130,7 @@ export class Insight {
     now: Date,
   ): Promise<HistoryReport> {
     const from = new Date(now.getTime() - periodMs);
-    const window = await this.history.window(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), {
-      points: true,
-    });
+    const window = await this.exactWindow(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), true);
     const { digest } = window;
     return {
       provider,

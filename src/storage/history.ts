@@ -260,13 +260,17 @@ export class HistoryStore {
     provider: string,
     from: Date,
     to: Date,
-    options: { points?: boolean } = {},
+    options: {
+      points?: boolean;
+      /** The coarsest series to read: whole days (default, except charts up to ~100 days), hours, or raw. */
+      coarsest?: 'day' | 'hour' | 'raw';
+    } = {},
   ): Promise<HistoryWindow> {
     const wantPoints = options.points ?? false;
     const lo = from.getTime();
     const hi = to.getTime();
     const rawFrom = (await rawHorizons(this.db.kysely, [provider])).get(provider) ?? Number.NEGATIVE_INFINITY;
-    if (hi - lo <= RAW_PERIOD_MS && lo >= rawFrom) {
+    if ((hi - lo <= RAW_PERIOD_MS || options.coarsest === 'raw') && lo >= rawFrom) {
       const raw = await this.rawPart(provider, lo, hi, true);
       return {
         digest: raw.digest,
@@ -278,7 +282,9 @@ export class HistoryStore {
     const firstWhole = lo >= rawFrom ? hourOf(lo) + (hourOf(lo) === lo ? 0 : HOUR_MS) : hourOf(lo);
     const tailStart = Math.max(hourOf(hi), firstWhole);
     // Charts up to ~100 days draw hours; longer ones, and forecasts, read whole days where they are rolled up.
-    const useDays = !wantPoints || hi - lo > HOURLY_CHART_MAX_MS;
+    const useDays =
+      options.coarsest === 'day' ||
+      (options.coarsest === undefined && (!wantPoints || hi - lo > HOURLY_CHART_MAX_MS));
     const [head, rollups, tail] = await Promise.all([
       firstWhole > lo ? this.rawPart(provider, lo, firstWhole, false) : null,
       this.rollups(provider, firstWhole, tailStart, useDays),
@@ -288,7 +294,7 @@ export class HistoryStore {
     let failures = (head?.failures ?? 0) + tail.failures;
     for (const row of rollups) {
       failures += Number(row.failures);
-      const d = digestOfRow(row);
+      const d = digestOfRow(row, row.grainMs);
       if (d) digests.push(d);
     }
     const digest = joinDigests([head?.digest ?? null, ...digests, tail.digest]);
@@ -309,18 +315,20 @@ export class HistoryStore {
     lo: number,
     hi: number,
     useDays: boolean,
-  ): Promise<Selectable<HourlyRollupTable>[]> {
+  ): Promise<(Selectable<HourlyRollupTable> & { grainMs: number })[]> {
     if (hi <= lo) return [];
     const kx = this.db.kysely;
-    const hourly = (from: number, to: number) =>
-      kx
-        .selectFrom('readings_hourly')
-        .selectAll()
-        .where('provider', '=', provider)
-        .where('start', '>=', from)
-        .where('start', '<', to)
-        .orderBy('start', 'asc')
-        .execute();
+    const hourly = async (from: number, to: number) =>
+      (
+        await kx
+          .selectFrom('readings_hourly')
+          .selectAll()
+          .where('provider', '=', provider)
+          .where('start', '>=', from)
+          .where('start', '<', to)
+          .orderBy('start', 'asc')
+          .execute()
+      ).map((row) => ({ ...row, grainMs: HOUR_MS }));
     const firstDay = dayOf(lo) === lo ? lo : dayOf(lo) + DAY_MS;
     const lastDay = dayOf(hi);
     if (!useDays || lastDay <= firstDay) return hourly(lo, hi);
@@ -342,7 +350,9 @@ export class HistoryStore {
     }
     if (hi > cursor) gaps.push([cursor, hi]);
     const filled = await Promise.all(gaps.map(([from, to]) => hourly(from, to)));
-    return [...days, ...filled.flat()].sort((a, b) => Number(a.start) - Number(b.start));
+    return [...days.map((row) => ({ ...row, grainMs: DAY_MS })), ...filled.flat()].sort(
+      (a, b) => Number(a.start) - Number(b.start),
+    );
   }
 
   /**
@@ -468,7 +478,7 @@ async function rebuildDays(kx: Kx, provider: string, from: number, to: number): 
   const rows: HourlyRollupTable[] = [];
   for (const [day, list] of byDay) {
     const failures = list.reduce((n, h) => n + Number(h.failures), 0);
-    const digest = joinDigests(list.map(digestOfRow));
+    const digest = joinDigests(list.map((h) => digestOfRow(h, HOUR_MS)));
     rows.push(rowFromDigest(provider, day, digest, failures, list.at(-1)!.currency));
   }
   await upsertRollups(kx, 'readings_daily', rows);

@@ -104,20 +104,24 @@ export function rowFromDigest(
 }
 
 /** The digest a roll-up row stands for; null for an hour with failures only. */
-export function digestOfRow(row: {
-  readings: number | string;
-  observations: number | string;
-  first_at: number | null;
-  first_value: string | null;
-  last_at: number | null;
-  last_value: string | null;
-  min_at: number | null;
-  min_value: string | null;
-  max_at: number | null;
-  max_value: string | null;
-  spend: string | null;
-  top_ups: string | null;
-}): Digest | null {
+export function digestOfRow(
+  row: {
+    readings: number | string;
+    observations: number | string;
+    first_at: number | null;
+    first_value: string | null;
+    last_at: number | null;
+    last_value: string | null;
+    min_at: number | null;
+    min_value: string | null;
+    max_at: number | null;
+    max_value: string | null;
+    spend: string | null;
+    top_ups: string | null;
+  },
+  /** How long the row's bucket is: an hour, or a day. */
+  grainMs: number,
+): Digest | null {
   if (row.first_at === null || row.first_value === null || row.last_at === null || row.last_value === null)
     return null;
   const first: Observation = {
@@ -150,6 +154,11 @@ export function digestOfRow(row: {
     readings: Number(row.readings),
     spend: stored(row.spend ?? '0'),
     topUps,
+    marks:
+      first.asOf.getTime() === last.asOf.getTime()
+        ? [first.asOf.getTime()]
+        : [first.asOf.getTime(), last.asOf.getTime()],
+    grainMs,
   };
 }
 
