@@ -398,7 +398,7 @@ export class HistoryStore {
     const [rows, failed] = await Promise.all([
       kx
         .selectFrom('readings')
-        .select(['checked_at', 'as_of', 'available'])
+        .select(['checked_at', 'as_of', 'available', 'voucher', 'cash'])
         .where('provider', '=', provider)
         .where('ok', '=', 1)
         .where('as_of', '>=', lo)
@@ -416,8 +416,13 @@ export class HistoryStore {
         .executeTakeFirstOrThrow(),
     ]);
     const points: HistoryPoint[] = [];
+    let implausible = 0;
     for (const r of rows) {
       if (r.available === null) continue;
+      if (storedImplausible(r)) {
+        implausible++;
+        continue;
+      }
       points.push({
         checkedAt: new Date(Number(r.checked_at)),
         asOf: new Date(Number(r.as_of ?? r.checked_at)),
@@ -427,7 +432,7 @@ export class HistoryStore {
     const observations = distinctObservations(points);
     return {
       digest: digestObservations(observations, points.length),
-      failures: Number(failed.n),
+      failures: Number(failed.n) + implausible,
       points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
     };
   }
@@ -497,6 +502,21 @@ async function refreshDays(kx: Kx, touched: readonly { provider: string; hour: n
       .execute();
     for (const { start } of existing) await rebuildDays(kx, provider, Number(start), Number(start) + DAY_MS);
   }
+}
+
+/**
+ * A successful row stored before implausible amounts (1e15 and up) were refused: read as the failure it is,
+ * as `toStored` does.
+ */
+function storedImplausible(r: {
+  available: string | null;
+  voucher: string | null;
+  cash: string | null;
+}): boolean {
+  // Stored text has no exponent: below 16 characters it is below 1e15, without parsing it.
+  return [r.available, r.voucher, r.cash].some(
+    (v) => v !== null && v.length >= 16 && isImplausible(parseAmount(v)),
+  );
 }
 
 /** What decides a raw row's hour: successful readings by `as_of`, failures by `checked_at`. */
@@ -587,7 +607,7 @@ async function rollUp(
   const [okRows, failed] = await Promise.all([
     kx
       .selectFrom('readings')
-      .select(['provider', 'checked_at', 'as_of', 'available', 'currency'])
+      .select(['provider', 'checked_at', 'as_of', 'available', 'voucher', 'cash', 'currency'])
       .where('provider', 'in', providers)
       .where('ok', '=', 1)
       .where('as_of', '>=', lo)
@@ -617,7 +637,10 @@ async function rollUp(
   };
   for (const r of okRows) {
     const hour = hourOf(Number(r.as_of));
-    if (wanted(r.provider, hour)) group(r.provider, hour).ok.push(r);
+    if (!wanted(r.provider, hour)) continue;
+    const g = group(r.provider, hour);
+    if (storedImplausible(r)) g.failures++;
+    else g.ok.push(r);
   }
   for (const r of failed) {
     const hour = hourOf(Number(r.checked_at));
