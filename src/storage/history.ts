@@ -169,12 +169,14 @@ export class HistoryStore {
       const horizonGuess = hourOf(Date.now() - this.rawDays * DAY_MS) - DAY_MS;
       const keyHour = (r: KeyedRow) => hourOf(Number(r.ok ? r.as_of : r.checked_at));
       // Only readings near or past the raw horizon need the stored horizon (an old import, a stale source).
-      const old = rows.filter((r) => keyHour(r) < horizonGuess + 2 * DAY_MS);
+      // A successful reading of unknown age (no as_of) is kept raw but is in no figure, so in no roll-up.
+      const rolled = (r: KeyedRow) => !(r.ok && (r.as_of === null || r.as_of === undefined));
+      const old = rows.filter((r) => rolled(r) && keyHour(r) < horizonGuess + 2 * DAY_MS);
       const rawFrom = old.length > 0 ? await rawHorizons(trx, unique(old.map((r) => r.provider))) : new Map();
       const live: Insertable<ReadingsTable>[] = [];
       const sealed: Insertable<ReadingsTable>[] = [];
       for (const r of rows) {
-        if (keyHour(r) < (rawFrom.get(r.provider) ?? Number.NEGATIVE_INFINITY)) sealed.push(r);
+        if (rolled(r) && keyHour(r) < (rawFrom.get(r.provider) ?? Number.NEGATIVE_INFINITY)) sealed.push(r);
         else live.push(r);
       }
       let inserted = 0;
@@ -185,7 +187,7 @@ export class HistoryStore {
         if (!needsDedupe) {
           await trx.insertInto('readings').values(chunk).execute();
           inserted += chunk.length;
-          for (const r of chunk) touched.push({ provider: r.provider, hour: keyHour(r) });
+          for (const r of chunk) if (rolled(r)) touched.push({ provider: r.provider, hour: keyHour(r) });
           continue;
         }
         // Which ones were new decides which hours change; `returning` says so on both backends.
@@ -196,7 +198,7 @@ export class HistoryStore {
           .returning(['provider', 'ok', 'as_of', 'checked_at'])
           .execute();
         inserted += added.length;
-        for (const r of added) touched.push({ provider: r.provider, hour: keyHour(r) });
+        for (const r of added) if (rolled(r)) touched.push({ provider: r.provider, hour: keyHour(r) });
       }
       await refreshHours(trx, touched);
       inserted += await addSealed(trx, sealed, keyHour);

@@ -61,8 +61,8 @@ export function buildHour(
 ): HourlyRollupTable {
   const points: HistoryPoint[] = [];
   for (const r of okRows) {
-    if (r.available === null) continue;
-    const asOf = new Date(r.as_of ?? r.checked_at);
+    if (r.available === null || r.as_of === null) continue;
+    const asOf = new Date(r.as_of);
     points.push({ checkedAt: new Date(r.checked_at), asOf, available: parseAmount(r.available) });
   }
   const digest = digestObservations(distinctObservations(points), points.length);

@@ -111,12 +111,13 @@ function generate(provider: ProviderId, days: number, end: number, seed: number)
   return out;
 }
 
-const okPoints = (
-  rows: readonly CheckResult[],
-  keep: (r: CheckResult & { ok: true }) => boolean,
-): HistoryPoint[] =>
+/** The generator's successful readings, all with an as-of time. */
+type Dated = CheckResult & { ok: true; asOf: Date };
+const dated = (r: CheckResult): r is Dated => r.ok && r.asOf !== null;
+
+const okPoints = (rows: readonly CheckResult[], keep: (r: Dated) => boolean): HistoryPoint[] =>
   rows.flatMap((r) =>
-    r.ok && keep(r) ? [{ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available }] : [],
+    dated(r) && keep(r) ? [{ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available }] : [],
   );
 
 /** Plain JSON for comparison: amounts as exact text, dates as ISO. */
@@ -285,7 +286,7 @@ for (const backend of [sqlite, postgres]) {
 
       // Importing the pruned readings again (the seed's logs, say) neither doubles nor changes anything.
       const old: ImportedReading[] = rows.flatMap((r) =>
-        r.ok && r.asOf.getTime() < now.getTime() - 40 * DAY
+        dated(r) && r.asOf.getTime() < now.getTime() - 40 * DAY
           ? [{ provider: r.provider, currency: r.currency, at: r.asOf, available: r.available }]
           : [],
       );
@@ -339,7 +340,7 @@ for (const backend of [sqlite, postgres]) {
             rows.slice(i, i + 400).map((r) => ({
               provider: r.provider,
               checked_at: r.checkedAt.getTime(),
-              as_of: r.ok ? r.asOf.getTime() : null,
+              as_of: dated(r) ? r.asOf.getTime() : null,
               ok: r.ok ? 1 : 0,
               currency: r.currency,
               available: r.ok ? amountToText(r.available) : null,
