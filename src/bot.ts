@@ -18,7 +18,7 @@ import {
 import { splitMessage } from './format.js';
 import { Insight } from './insight.js';
 import { type Alerts, startAlerts } from './jobs/alerts.js';
-import type { Job } from './jobs/job.js';
+import { type Job, scheduleJob } from './jobs/job.js';
 import { startSummaryJob, summaryPost } from './jobs/summary.js';
 import type { Logger } from './logger.js';
 import type { RetryBackoff } from './storage/pending-writes.js';
@@ -135,11 +135,10 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         'history-maintenance',
         '17 * * * *',
         async (slot) => {
+          // The job logs this outcome with the run.
           const days = await core.history.compact(slot);
           const deleted = await core.history.prune(slot);
-          logger
-            .child({ job: 'history-maintenance' })
-            .info({ days, deleted }, 'history rolled up and pruned');
+          return { days, deleted };
         },
         logger,
       ),
