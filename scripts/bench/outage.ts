@@ -326,7 +326,7 @@ const BLACKHOLE_MS = 15_000;
 const CHECK_CRON = '*/5 * * * * *';
 
 async function storeCut(d: Drill): Promise<BenchRow[]> {
-  const db = await scratchDatabase('cw_bench_outage_cut', 'SELECT 1');
+  const db = await scratchDatabase('cw_bench_outage_cut', '');
   const proxy = await startTcpProxy({ host: PG_HOST, port: 5432 });
   const moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
   let bot: BotProcess | null = null;
@@ -466,7 +466,7 @@ async function interactionsWhileSlow(
 
 async function slowStore(d: Drill): Promise<BenchRow[]> {
   const moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
-  const db = await scratchDatabase('cw_bench_outage_slow', 'SELECT 1');
+  const db = await scratchDatabase('cw_bench_outage_slow', '');
   const bots: BotProcess[] = [];
   const warm = async (bot: BotProcess) => {
     bots.push(bot);
@@ -614,6 +614,8 @@ export async function run(): Promise<BenchRow[]> {
     fake,
     env: (moonshot, extra) => ({
       HOME: dir,
+      // Not the project's .env: the drill runs with these settings only.
+      ENV_FILE: join(dir, '.env'),
       DATA_DIR: join(dir, `data-${++n}`),
       BALANCE_LOG_DIR: join(dir, 'logs'),
       PROVIDERS: 'kimi',
@@ -625,6 +627,8 @@ export async function run(): Promise<BenchRow[]> {
       SUMMARY_CRON: NEVER,
       ALERT_CRON: NEVER,
       LOG_LEVEL: 'info',
+      // Readiness is read from the log ('creditwatch started'): JSON lines, whatever stderr is.
+      LOG_FORMAT: 'json',
       ...extra,
     }),
   };
