@@ -7,7 +7,10 @@ const SYMBOL: Record<Currency, string> = { USD: '$', CNY: '¥' };
 
 export type Amount = Big;
 
-/** Parses a decimal amount without going through float arithmetic. Throws on anything that is not a finite decimal. */
+/**
+ * Parses a decimal amount (`12.30`, `-1.5`, `+5`, `.5`, `1e-07`) without going through float arithmetic.
+ * Throws a `RangeError` on anything that is not a finite decimal.
+ */
 export function parseAmount(value: string | number): Amount {
   if (typeof value === 'number' && !Number.isFinite(value)) {
     throw new RangeError(`not a finite number: ${value}`);
@@ -16,7 +19,8 @@ export function parseAmount(value: string | number): Amount {
   if (!/^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text)) {
     throw new RangeError(`not a decimal number: ${JSON.stringify(value).slice(0, 40)}`);
   }
-  return new Big(text);
+  // big.js rejects a leading `+` that the pattern above accepts.
+  return new Big(text.startsWith('+') ? text.slice(1) : text);
 }
 
 /**
