@@ -31,7 +31,22 @@ describe('parseAmount', () => {
   });
 
   it('GIVEN text that is not a finite decimal THEN it throws a RangeError that quotes the input', () => {
-    for (const bad of ['', ' ', 'abc', '$5', '5$', 'abc5', '5abc', '1.2.3', '1e', 'e5', '--5', '+-5', '.', '0x10']) {
+    for (const bad of [
+      '',
+      ' ',
+      'abc',
+      '$5',
+      '5$',
+      'abc5',
+      '5abc',
+      '1.2.3',
+      '1e',
+      'e5',
+      '--5',
+      '+-5',
+      '.',
+      '0x10',
+    ]) {
       expect(() => parseAmount(bad), bad).toThrow(RangeError);
       expect(() => parseAmount(bad), bad).toThrow(`not a decimal number: ${JSON.stringify(bad)}`);
     }
@@ -46,8 +61,12 @@ describe('parseAmount', () => {
 
   it('GIVEN a number that is not finite THEN it throws a RangeError naming it', () => {
     expect(() => parseAmount(Number.NaN)).toThrow(new RangeError('not a finite number: NaN'));
-    expect(() => parseAmount(Number.POSITIVE_INFINITY)).toThrow(new RangeError('not a finite number: Infinity'));
-    expect(() => parseAmount(Number.NEGATIVE_INFINITY)).toThrow(new RangeError('not a finite number: -Infinity'));
+    expect(() => parseAmount(Number.POSITIVE_INFINITY)).toThrow(
+      new RangeError('not a finite number: Infinity'),
+    );
+    expect(() => parseAmount(Number.NEGATIVE_INFINITY)).toThrow(
+      new RangeError('not a finite number: -Infinity'),
+    );
   });
 
   it('PROPERTY: any finite double reads back as the same double', () => {
@@ -102,12 +121,16 @@ describe('formatMoney', () => {
 
   it('PROPERTY: whole cents print exactly, with the sign before the symbol', () => {
     fc.assert(
-      fc.property(fc.bigInt({ min: -(10n ** 14n), max: 10n ** 14n }), fc.constantFrom('USD', 'CNY'), (cents, cur) => {
-        const amount = parseAmount(centsText(cents));
-        const symbol = cur === 'USD' ? '$' : '¥';
-        const expected = cents < 0n ? `-${symbol}${centsText(-cents)}` : `${symbol}${centsText(cents)}`;
-        expect(formatMoney(amount, cur)).toBe(expected);
-      }),
+      fc.property(
+        fc.bigInt({ min: -(10n ** 14n), max: 10n ** 14n }),
+        fc.constantFrom('USD', 'CNY'),
+        (cents, cur) => {
+          const amount = parseAmount(centsText(cents));
+          const symbol = cur === 'USD' ? '$' : '¥';
+          const expected = cents < 0n ? `-${symbol}${centsText(-cents)}` : `${symbol}${centsText(cents)}`;
+          expect(formatMoney(amount, cur)).toBe(expected);
+        },
+      ),
     );
   });
 
