@@ -1,0 +1,224 @@
+import { describe, expect, it } from 'vitest';
+import {
+  describeSchedule,
+  formatDuration,
+  formatKimiCheck,
+  formatSummary,
+  providerLine,
+  staleNote,
+  summaryToJson,
+} from '../../src/format.js';
+import { parseAmount } from '../../src/money.js';
+import type { ProviderStatus, Summary } from '../../src/service.js';
+import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
+
+const NOW = new Date('2026-11-28T10:00:00Z');
+const HOUR = 3_600_000;
+
+function ok(
+  provider: ProviderId,
+  available: string,
+  opts: {
+    threshold?: string;
+    ageMs?: number | null;
+    staleAfterMs?: number | null;
+    stale?: boolean;
+    voucher?: string;
+    cash?: string;
+    latencyMs?: number;
+  } = {},
+): ProviderStatus {
+  const threshold = parseAmount(opts.threshold ?? '5');
+  const amount = parseAmount(available);
+  const ageMs = opts.ageMs === undefined ? 0 : opts.ageMs;
+  return {
+    provider,
+    ...PROVIDER_INFO[provider],
+    result: {
+      ok: true,
+      provider,
+      currency: 'USD',
+      available: amount,
+      ...(opts.voucher ? { voucher: parseAmount(opts.voucher) } : {}),
+      ...(opts.cash ? { cash: parseAmount(opts.cash) } : {}),
+      asOf: new Date(NOW.getTime() - (ageMs ?? 0)),
+      checkedAt: NOW,
+      latencyMs: opts.latencyMs ?? 5,
+    },
+    threshold,
+    state: amount.lt(threshold) ? 'low' : 'ok',
+    ageMs,
+    stale: opts.stale ?? false,
+    staleAfterMs: opts.staleAfterMs ?? null,
+  };
+}
+
+function failed(provider: ProviderId, reason: string): ProviderStatus {
+  return {
+    provider,
+    ...PROVIDER_INFO[provider],
+    result: { ok: false, provider, currency: 'USD', reason, checkedAt: NOW, latencyMs: 12.6 },
+    threshold: parseAmount('5'),
+    state: 'failed',
+    ageMs: null,
+    stale: false,
+    staleAfterMs: null,
+  };
+}
+
+const summaryOf = (...statuses: ProviderStatus[]): Summary => ({
+  checkedAt: NOW,
+  statuses,
+  anyLow: statuses.some((s) => s.state === 'low'),
+  anyFailed: statuses.some((s) => s.state === 'failed'),
+});
+
+describe('summaryToJson (check --json)', () => {
+  it('GIVEN an ok reading 2.5 h old THEN ageSeconds is its age in seconds, with every documented field', () => {
+    const json = summaryToJson(
+      summaryOf(ok('claude', '8.07', { ageMs: 2.5 * HOUR + 499, staleAfterMs: 6 * HOUR, latencyMs: 41.5 })),
+    );
+    expect(json).toEqual({
+      checkedAt: '2026-11-28T10:00:00.000Z',
+      anyLow: false,
+      anyFailed: false,
+      providers: [
+        {
+          provider: 'claude',
+          state: 'ok',
+          currency: 'USD',
+          threshold: '5.00',
+          available: '8.07',
+          asOf: new Date(NOW.getTime() - 2.5 * HOUR - 499).toISOString(),
+          ageSeconds: 9000,
+          stale: false,
+          latencyMs: 42,
+        },
+      ],
+    });
+  });
+
+  it('GIVEN an unknown age, a stale flag, a failure and extras THEN each shows as documented', () => {
+    const json = summaryToJson(
+      summaryOf(ok('claude', '1', { ageMs: null, stale: true }), failed('kimi', 'HTTP 401')),
+      { claude: { describe: 'below threshold' } },
+    ) as { anyLow: boolean; anyFailed: boolean; providers: Record<string, unknown>[] };
+    expect(json.anyLow).toBe(true);
+    expect(json.anyFailed).toBe(true);
+    expect(json.providers[0]).toMatchObject({
+      state: 'low',
+      ageSeconds: null,
+      stale: true,
+      describe: 'below threshold',
+    });
+    expect(json.providers[1]).toEqual({
+      provider: 'kimi',
+      state: 'failed',
+      currency: 'USD',
+      threshold: '5.00',
+      reason: 'HTTP 401',
+      latencyMs: 13,
+    });
+  });
+
+  it('GIVEN a Kimi reading without voucher and cash THEN those keys are absent, not null', () => {
+    const json = summaryToJson(summaryOf(ok('kimi', '12.3'))) as { providers: Record<string, unknown>[] };
+    expect(Object.keys(json.providers[0] ?? {})).not.toContain('voucher');
+    expect(Object.keys(json.providers[0] ?? {})).not.toContain('cash');
+  });
+});
+
+describe('summary lines and notes', () => {
+  it('GIVEN a stale reading THEN the note names its age, and the limit only when there is one', () => {
+    expect(
+      staleNote(ok('claude', '8', { ageMs: 7 * HOUR + 12 * 60_000, stale: true, staleAfterMs: 6 * HOUR })),
+    ).toBe('⏳ Claude reading is 7h 12m old (stale after 6h)');
+    expect(staleNote(ok('claude', '8', { ageMs: 7 * HOUR, stale: true, staleAfterMs: null }))).toBe(
+      '⏳ Claude reading is 7h old',
+    );
+    expect(
+      staleNote(ok('claude', '8', { ageMs: 7 * HOUR, stale: false, staleAfterMs: 6 * HOUR })),
+    ).toBeNull();
+    expect(staleNote(ok('claude', '8', { ageMs: null, stale: true, staleAfterMs: 6 * HOUR }))).toBeNull();
+  });
+
+  it('GIVEN ok, low and failed providers THEN each line has its emoji, figure, threshold and clause', () => {
+    expect(providerLine(ok('kimi', '12.34'), 'threshold in 3 d')).toBe(
+      '🌙 **Kimi:** $12.34 available (threshold: $5.00) · threshold in 3 d',
+    );
+    expect(providerLine(ok('claude', '4.99'))).toBe('⚠️ **Claude:** $4.99 (threshold: $5.00)');
+    expect(providerLine(ok('claude', '5'), '')).toBe('💳 **Claude:** $5.00 (threshold: $5.00)');
+    expect(providerLine(failed('kimi', 'timeout'), 'ignored')).toBe(
+      '❌ **Kimi:** unavailable: timeout (threshold: $5.00)',
+    );
+  });
+
+  it('GIVEN no footer THEN the summary ends after the provider lines', () => {
+    expect(formatSummary(summaryOf(ok('claude', '8.07')), null)).toBe(
+      '📊 **API Balance Summary**\n\n💳 **Claude:** $8.07 (threshold: $5.00)',
+    );
+  });
+
+  it('GIVEN one provider, or three with one threshold THEN the footer rule says it in words', () => {
+    const footer = { schedule: 'S', channelId: '1' };
+    expect(
+      formatSummary(summaryOf(ok('kimi', '9')), footer)
+        .split('\n')
+        .at(-1),
+    ).toBe('Adds an alert if it is < $5.00');
+    const three = summaryOf(ok('claude', '9'), ok('kimi', '9'), ok('kimi', '8'));
+    expect(formatSummary(three, footer).split('\n').at(-1)).toBe('Adds alerts if any < $5.00');
+  });
+
+  it('GIVEN a Kimi reading without voucher or cash THEN the check block says n/a for them', () => {
+    expect(formatKimiCheck(ok('kimi', '12.34'))).toBe(
+      '✅ Moonshot Balance Check\n💰 Available: $12.34\n🎁 Voucher: n/a\n💵 Cash: n/a',
+    );
+  });
+});
+
+describe('durations and schedules in words', () => {
+  it.each([
+    [0, '0s'],
+    [-5_000, '0s'],
+    [59_999, '59s'],
+    [60_000, '1m'],
+    [HOUR, '1h'],
+    [7 * HOUR, '7h'],
+    [HOUR + 59 * 60_000 + 59_999, '1h 59m'],
+    [24 * HOUR, '1d'],
+    [3 * 24 * HOUR + 59 * 60_000, '3d'],
+    [3 * 24 * HOUR + 23 * HOUR, '3d 23h'],
+  ])('GIVEN %d ms THEN %s', (ms, want) => {
+    expect(formatDuration(ms)).toBe(want);
+  });
+
+  it.each([
+    ['*/15 * * * *', 'Runs every 15 minutes (UTC)'],
+    ['0 */5 * * * *', 'Runs every 5 minutes (UTC)'],
+    ['5 * * * *', 'Runs every hour at :05 (UTC)'],
+    ['0 7 * * *', 'Runs daily at 07:00 (UTC)'],
+    ['  0 30 9 * * *  ', 'Runs daily at 09:30 (UTC)'],
+    ['30 0 * * * *', 'Runs on schedule `30 0 * * * *` (UTC)'],
+    ['30 */5 * * * *', 'Runs on schedule `30 */5 * * * *` (UTC)'],
+    ['30 5 * * * *', 'Runs on schedule `30 5 * * * *` (UTC)'],
+    ['30 0 7 * * *', 'Runs on schedule `30 0 7 * * *` (UTC)'],
+    ['0 * 1 * *', 'Runs on schedule `0 * 1 * *` (UTC)'],
+    ['0 * * 2 *', 'Runs on schedule `0 * * 2 *` (UTC)'],
+    ['0 * * * 1', 'Runs on schedule `0 * * * 1` (UTC)'],
+    ['5 1-3 * * *', 'Runs on schedule `5 1-3 * * *` (UTC)'],
+    ['x * * * *', 'Runs on schedule `x * * * *` (UTC)'],
+    ['*/x * * * *', 'Runs on schedule `*/x * * * *` (UTC)'],
+    ['0 x * * *', 'Runs on schedule `0 x * * *` (UTC)'],
+    ['5x 7 * * *', 'Runs on schedule `5x 7 * * *` (UTC)'],
+    ['5 7x * * *', 'Runs on schedule `5 7x * * *` (UTC)'],
+    ['x5 7 * * *', 'Runs on schedule `x5 7 * * *` (UTC)'],
+    ['5 x7 * * *', 'Runs on schedule `5 x7 * * *` (UTC)'],
+    ['x5 * * * *', 'Runs on schedule `x5 * * * *` (UTC)'],
+    ['5x * * * *', 'Runs on schedule `5x * * * *` (UTC)'],
+    ['x*/5 * * * *', 'Runs on schedule `x*/5 * * * *` (UTC)'],
+    ['*/5x * * * *', 'Runs on schedule `*/5x * * * *` (UTC)'],
+  ])('GIVEN %s THEN %s', (cron, want) => {
+    expect(describeSchedule(cron)).toBe(want);
+  });
+});
