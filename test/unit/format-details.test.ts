@@ -216,6 +216,9 @@ describe('durations and schedules in words', () => {
     ['5 x7 * * *', 'Runs on schedule `5 x7 * * *` (UTC)'],
     ['x5 * * * *', 'Runs on schedule `x5 * * * *` (UTC)'],
     ['5x * * * *', 'Runs on schedule `5x * * * *` (UTC)'],
+    ['*/5 7 * * *', 'Runs on schedule `*/5 7 * * *` (UTC)'],
+    ['*/5 * 1 * *', 'Runs on schedule `*/5 * 1 * *` (UTC)'],
+    ['5 * * 1 *', 'Runs on schedule `5 * * 1 *` (UTC)'],
     ['x*/5 * * * *', 'Runs on schedule `x*/5 * * * *` (UTC)'],
     ['*/5x * * * *', 'Runs on schedule `*/5x * * * *` (UTC)'],
   ])('GIVEN %s THEN %s', (cron, want) => {
