@@ -216,6 +216,8 @@ describe('durations and schedules in words', () => {
     ['5 x7 * * *', 'Runs on schedule `5 x7 * * *` (UTC)'],
     ['x5 * * * *', 'Runs on schedule `x5 * * * *` (UTC)'],
     ['5x * * * *', 'Runs on schedule `5x * * * *` (UTC)'],
+    ['0 13 * * *', 'Runs daily at 13:00 (UTC)'],
+    ['0  *\t* * *', 'Runs every hour on the hour (UTC)'],
     ['*/5 7 * * *', 'Runs on schedule `*/5 7 * * *` (UTC)'],
     ['*/5 * 1 * *', 'Runs on schedule `*/5 * 1 * *` (UTC)'],
     ['5 * * 1 *', 'Runs on schedule `5 * * 1 *` (UTC)'],
