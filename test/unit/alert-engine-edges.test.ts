@@ -61,7 +61,7 @@ function statusOf(r: Reading): ProviderStatus {
       provider,
       currency: 'USD',
       available,
-      asOf: new Date(checkedAt.getTime() - (ageMs ?? 0)),
+      asOf: ageMs === null ? null : new Date(checkedAt.getTime() - ageMs),
       checkedAt,
       latencyMs: 1,
     },
@@ -216,8 +216,9 @@ describe('alert engine: stale since', () => {
     const noLimit = new Run();
     const [a] = noLimit.step({ available: '8', minutes: 30, ageMs: null, stale: true, staleAfterMs: null });
     expect(a?.since?.toISOString()).toBe(iso(30));
-    expect(a).not.toHaveProperty('ageMs');
+    expect(a?.ageMs).toBeNull();
     expect(a).not.toHaveProperty('staleAfterMs');
+    expect(noLimit.state?.lastBalanceAt).toBeNull();
 
     // Flagged stale by the service although asOf + limit is still ahead (an unknown age, or clock skew).
     const ahead = new Run();

@@ -41,7 +41,7 @@ function ok(
       available: amount,
       ...(opts.voucher ? { voucher: parseAmount(opts.voucher) } : {}),
       ...(opts.cash ? { cash: parseAmount(opts.cash) } : {}),
-      asOf: new Date(NOW.getTime() - (ageMs ?? 0)),
+      asOf: ageMs === null ? null : new Date(NOW.getTime() - ageMs),
       checkedAt: NOW,
       latencyMs: opts.latencyMs ?? 5,
     },
@@ -139,7 +139,10 @@ describe('summary lines and notes', () => {
     expect(
       staleNote(ok('claude', '8', { ageMs: 7 * HOUR, stale: false, staleAfterMs: 6 * HOUR })),
     ).toBeNull();
-    expect(staleNote(ok('claude', '8', { ageMs: null, stale: true, staleAfterMs: 6 * HOUR }))).toBeNull();
+    expect(staleNote(ok('claude', '8', { ageMs: null, stale: true, staleAfterMs: 6 * HOUR }))).toBe(
+      '⏳ Claude reading has no updated_at (age unknown; treated as stale)',
+    );
+    expect(staleNote(failed('claude', 'down'))).toBeNull();
   });
 
   it('GIVEN ok, low and failed providers THEN each line has its emoji, figure, threshold and clause', () => {
