@@ -170,6 +170,11 @@ describe('alert engine: runway boundaries', () => {
     expect(kinds(run.step({ available: '8', minutes: 10 }, okForecast(1, 10)))).toEqual(['runway']);
   });
 
+  it('GIVEN RUNWAY_ALERT_DAYS=0 THEN even a forecast at the threshold now does not warn', () => {
+    const run = new Run({ ...SETTINGS, runwayDays: 0 });
+    expect(run.step({ available: '5', minutes: 0 }, okForecast(0, 0))).toEqual([]);
+  });
+
   it('GIVEN a forecast already below the threshold, or with no threshold date THEN no runway warning', () => {
     const below = okForecast(0, 0, { belowThreshold: true, reachesThresholdAt: null, daysToThreshold: 0 });
     expect(new Run().step({ available: '8', minutes: 0 }, below)).toEqual([]);
@@ -206,8 +211,9 @@ describe('alert engine: stale since', () => {
   it('GIVEN a stale episode THEN later checks keep its start, even as the reading ages', () => {
     const run = new Run();
     run.step({ available: '8', minutes: 120, provider: 'claude', ageMs: 7 * HOUR, stale: true });
+    // A newer row, still stale: the episode began with the first stale reading, not this one.
     expect(
-      run.step({ available: '8', minutes: 180, provider: 'claude', ageMs: 8 * HOUR, stale: true }),
+      run.step({ available: '8', minutes: 180, provider: 'claude', ageMs: 7 * HOUR, stale: true }),
     ).toEqual([]);
     expect(run.state).toMatchObject({ state: 'stale', since: iso(60), staleSince: iso(60) });
   });
@@ -282,6 +288,40 @@ describe('alert engine: failure facts and the headline', () => {
       seq: 2,
     });
     expect(run.state?.balanceSince).toBe(iso(0));
+    expect(run.state?.episodeRise).toBe('0');
+  });
+
+  it('GIVEN rises while ok THEN they are no top-up of a later low episode', () => {
+    const run = new Run();
+    run.step({ available: '8', minutes: 0 });
+    run.step({ available: '9', minutes: 5 });
+    expect(run.state?.episodeRise).toBe('0');
+  });
+
+  it('GIVEN a failing provider WHEN an older ok result is re-judged THEN nothing is sent and it stays failing', () => {
+    const run = new Run();
+    run.step({ available: '8', minutes: 0 });
+    for (const m of [5, 10, 15]) run.step({ available: null, minutes: m });
+    expect(run.state?.state).toBe('failing');
+    const rejudged = evaluate(run.state, {
+      status: statusOf({ available: '8', minutes: 0 }),
+      now: new Date(T0 + 16 * MINUTE),
+      settings: SETTINGS,
+    });
+    expect(rejudged.notifications).toEqual([]);
+    expect(rejudged.next).toMatchObject({ state: 'failing', lastCheckedAt: iso(15), consecutiveFailures: 3 });
+  });
+
+  it('GIVEN no balance known yet WHEN an older ok result is re-judged THEN nothing is judged', () => {
+    const run = new Run();
+    run.step({ available: null, minutes: 5 });
+    const rejudged = evaluate(run.state, {
+      status: statusOf({ available: '1', minutes: 0 }),
+      now: new Date(T0 + 6 * MINUTE),
+      settings: SETTINGS,
+    });
+    expect(rejudged.notifications).toEqual([]);
+    expect(rejudged.next).toMatchObject({ state: 'unknown', balance: null, lastCheckedAt: iso(5) });
   });
 
   it('GIVEN only failed checks so far THEN the headline is unknown and no balance is recorded', () => {
