@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   test: {
-    include: ['test/unit/**/*.test.ts', 'test/integration/kimi.test.ts'],
+    include: ['test/unit/**/*.test.ts', 'test/integration/kimi*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
   },
