@@ -291,7 +291,34 @@ describe('forecast: words', () => {
   });
 });
 
+describe('forecast: a projection that ran out exactly now', () => {
+  it('GIVEN $5/day from $5 a day ago THEN it has run out now, and the line says when and from what', () => {
+    const f = expectOk(forecastOf([live(0, 10), live(24, 5)], at(48), { threshold: 1 }));
+    expect(f.runsOutAt).toEqual(at(48));
+    expect(formatRunway(f, 'USD', at(48))).toBe(
+      '$5.00/day · projected to have run out ~2026-11-03 00:00 UTC (last reading $5.00 at 2026-11-02 00:00 UTC)' +
+        ' · low confidence: 2 readings over 24 h with long gaps',
+    );
+  });
+
+  it('GIVEN a single reading THEN its coverage is 0, not one part', () => {
+    expect(forecastOf([live(0, 10)], at(1)).basedOn.coverage).toBe(0);
+  });
+});
+
 describe('summarizeHistory: min and max are dated at the first time they were reached', () => {
+  it('GIVEN exactly two readings and no top-up THEN it is enough, and the text names no top-ups', () => {
+    const s = summarizeHistory([live(0, 10), live(1, 9.5)], 'USD');
+    expect(s).toMatchObject({ enough: true, observations: 2 });
+    expect(s.text).toBe(
+      '$10.00 → $9.50 (-$0.50) · spent $0.50 · min $9.50, max $10.00 · 2 readings, 2 distinct',
+    );
+  });
+
+  it('GIVEN one top-up THEN it is named in the singular', () => {
+    expect(summarizeHistory([live(0, 10), live(1, 12)], 'USD').text).toContain(', 1 top-up +$2.00 · ');
+  });
+
   it('GIVEN the same low and high reached twice THEN the first dates are kept', () => {
     const s = summarizeHistory([live(0, 5), live(1, 9), live(2, 5), live(3, 9), live(4, 7)], 'USD');
     if (!s.enough) throw new Error('expected enough');
