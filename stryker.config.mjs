@@ -15,6 +15,7 @@ export default {
   mutate: [
     'src/money.ts',
     'src/forecast.ts',
+    'src/digest.ts',
     'src/format.ts',
     'src/alerts/engine.ts',
     'src/alerts/messages.ts',
