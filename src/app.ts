@@ -106,7 +106,7 @@ export async function createCore(config: Config, logger: Logger, options: CoreOp
   const where = { databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath };
   const sqliteMode = options.sqliteMode ? { sqliteMode: options.sqliteMode } : {};
   const db = new DeferredDb({
-    open: () => openDatabase({ ...where, ...sqliteMode }),
+    open: (onUnreachable) => openDatabase({ ...where, ...sqliteMode, onUnreachable }),
     dialect: config.databaseUrl === null ? 'sqlite' : 'postgres',
     describe: describeStore(where),
     retry,

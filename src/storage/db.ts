@@ -277,7 +277,18 @@ function positiveMs(name: string, value: number): number {
  *   release rather than pooled: after a read timeout its query may still be running, so the next caller would
  *   queue behind it.
  */
-function boundedPool(url: string, bounds: Required<PostgresBounds>): PostgresPool {
+/**
+ * Called when the store could not be reached: a connection that could not be had within its bound, or a
+ * query that failed without an answer from the server (read timeout, reset, connection terminated). A
+ * server's own error (a constraint, a cancelled statement) says the server is there, so it is not reported.
+ */
+export type UnreachableListener = (error: unknown) => void;
+
+function boundedPool(
+  url: string,
+  bounds: Required<PostgresBounds>,
+  onUnreachable: UnreachableListener,
+): PostgresPool {
   // int8 (epoch ms) as a JS number: safe until the year 287396.
   const types = {
     getTypeParser: (oid: number, format?: 'text' | 'binary') =>
@@ -299,7 +310,16 @@ function boundedPool(url: string, bounds: Required<PostgresBounds>): PostgresPoo
   // A checked-out client losing its connection: its query rejects with the cause; the event itself says no more.
   pool.on('connect', (client) => client.on('error', () => {}));
   return {
-    connect: async () => new GuardedClient(await pool.connect()),
+    connect: async () => {
+      let client: pg.PoolClient;
+      try {
+        client = await pool.connect();
+      } catch (error) {
+        if (!(error instanceof pg.DatabaseError)) onUnreachable(error);
+        throw error;
+      }
+      return new GuardedClient(client, onUnreachable);
+    },
     end: () => pool.end(),
   };
 }
@@ -307,7 +327,10 @@ function boundedPool(url: string, bounds: Required<PostgresBounds>): PostgresPoo
 /** A pooled client that is destroyed on release once a query failed without a server error. */
 class GuardedClient implements PostgresPoolClient {
   private broken = false;
-  constructor(private readonly client: pg.PoolClient) {}
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly onUnreachable: UnreachableListener,
+  ) {}
 
   query<R>(sqlText: string, parameters: readonly unknown[]): Promise<PostgresQueryResult<R>>;
   query<R>(cursor: PostgresCursor<R>): PostgresCursor<R>;
@@ -320,7 +343,10 @@ class GuardedClient implements PostgresPoolClient {
     return this.client.query(what, [...parameters]).then(
       (result) => result as unknown as PostgresQueryResult<R>,
       (error: unknown) => {
-        if (!(error instanceof pg.DatabaseError)) this.broken = true;
+        if (!(error instanceof pg.DatabaseError)) {
+          this.broken = true;
+          this.onUnreachable(error);
+        }
         throw error;
       },
     );
@@ -346,6 +372,8 @@ export async function openDatabase(opts: {
    * `inline` on this thread, for one-shot CLIs with no event loop to protect (a thread costs their start-up).
    */
   sqliteMode?: 'worker' | 'inline';
+  /** Postgres only: told each time the server could not be reached (see {@link UnreachableListener}). */
+  onUnreachable?: UnreachableListener;
 }): Promise<Db> {
   let db: Db;
   if (opts.databaseUrl !== null) {
@@ -362,7 +390,9 @@ export async function openDatabase(opts: {
     };
     db = {
       kysely: new Kysely<Database>({
-        dialect: new PostgresDialect({ pool: boundedPool(opts.databaseUrl, bounds) }),
+        dialect: new PostgresDialect({
+          pool: boundedPool(opts.databaseUrl, bounds, opts.onUnreachable ?? (() => undefined)),
+        }),
       }),
       dialect: 'postgres',
       describe: `postgres ${url.hostname}:${url.port || '5432'}${url.pathname}`,

@@ -4,9 +4,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { parseAmount } from '../../src/money.js';
 import { createClaudeProvider } from '../../src/providers/claude.js';
 import { type Db, openDatabase } from '../../src/storage/db.js';
+import { DeferredDb, StoreUnreachableError } from '../../src/storage/deferred-db.js';
 import { HistoryStore } from '../../src/storage/history.js';
 import { SlotClaims } from '../../src/storage/slots.js';
 import type { CheckResult } from '../../src/types.js';
+import { captureLogs } from '../support/log-capture.js';
 import { createTestDatabase, PG_HOST, PG_PORT, type TestDatabase, withClient } from '../support/postgres.js';
 import { startTcpProxy, type TcpProxy } from '../support/tcp-proxy.js';
 
@@ -204,6 +206,55 @@ describe('store: every call is bounded', () => {
 
     await net.restore();
     expect(await slots.claim('summary', 'after')).toBe(true);
+  });
+
+  it('GIVEN the store found unreachable THEN later calls fail at once instead of each waiting out its bound, until a probe finds it answering again', async () => {
+    const net = await proxy();
+    const logs = captureLogs();
+    const db = new DeferredDb({
+      open: (onUnreachable) =>
+        openDatabase({
+          databaseUrl: net.url(pgdb.connectionString),
+          sqlitePath: '',
+          postgres: bounds,
+          onUnreachable,
+        }),
+      dialect: 'postgres',
+      describe: 'test store',
+      retry: { initialMs: 100, maxMs: 1_000 },
+      logger: logs.logger,
+    });
+    cleanups.push(() => db.close());
+    expect(await db.tryOpen()).toBe(true);
+    let answering = 0;
+    db.onOpen(() => answering++);
+    expect(answering).toBe(1);
+    const slots = new SlotClaims(db, 'test');
+    net.blackhole();
+
+    // The first call finds out, at its bound; from then on calls fail at once (no new connection, no wait).
+    const first = await settle(slots.claim('summary', 'probe-first'), limit);
+    expect(first.outcome).toBe('rejected');
+    expect(db.isUnreachable).toBe(true);
+    const later = await Promise.all([
+      settle(slots.claim('summary', 'probe-later'), limit),
+      settle(new HistoryStore(db).record([reading('2.00')]), limit),
+    ]);
+    for (const call of later) {
+      expect(call.outcome).toBe('rejected');
+      expect('error' in call ? call.error : null).toBeInstanceOf(StoreUnreachableError);
+      // Thrown before any I/O: far below the 500 ms connection bound a call would otherwise wait.
+      expect(call.ms).toBeLessThan(bounds.connectTimeoutMs / 2);
+    }
+    expect(logs.text()).toContain('store unreachable');
+
+    await net.restore();
+    const until = Date.now() + 15_000;
+    while (db.isUnreachable && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    expect(db.isUnreachable).toBe(false);
+    expect(answering).toBe(2); // told again, so what waited is written now
+    expect(logs.text()).toContain('store reachable again');
+    expect(await slots.claim('summary', 'probe-after')).toBe(true);
   });
 });
 

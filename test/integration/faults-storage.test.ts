@@ -326,6 +326,8 @@ describe('storage faults: no reading lost, alerts and posts carry on', () => {
     await step();
     expect(poster.posts).toHaveLength(1);
     await proxy.restore();
+    // Found unreachable, the store is tried again by a probe (not by every call); once it answers, the state goes in.
+    await waitFor('the store answering again', () => !c.db.isUnreachable);
     await step();
     expect(poster.posts).toHaveLength(1);
     const state = await withClient(db.connectionString, (q) =>
