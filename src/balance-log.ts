@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { oneLine } from './format.js';
 import type { Logger } from './logger.js';
 import { formatMoney } from './money.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
@@ -8,11 +9,6 @@ import type { CheckResult } from './types.js';
 /** `2026-01-29 09:00:00` in UTC, the seed's timestamp shape. */
 export function logTimestamp(at: Date): string {
   return at.toISOString().slice(0, 19).replace('T', ' ');
-}
-
-/** Keeps a reason on one line so a log line stays one line. */
-function oneLine(text: string): string {
-  return text.replace(/[\r\n]+/g, ' ').trim();
 }
 
 /** The seed's line for a result: Claude's `[ts] Claude: $x`, Moonshot's `ts | Available: … | Voucher: … | Cash: …`. */

@@ -173,6 +173,16 @@ export function capText(text: string, max: number): string {
 }
 
 /**
+ * `text` on one line: control characters and runs of whitespace become one space, the ends are trimmed, and
+ * more than `max` characters are cut with `…` ({@link capText}). For reasons, log lines and quoted outside text.
+ */
+export function oneLine(text: string, max = Number.POSITIVE_INFINITY): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
+  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
+  return capText(flat, max);
+}
+
+/**
  * Splits a message into parts of at most `limit` characters at line boundaries, after capping any single
  * line at `maxLine` (with `…`). Text that fits comes back unchanged as one part. Empty lines at a cut are
  * dropped, since Discord trims them anyway.

@@ -9,6 +9,8 @@ import {
   stdTimeFunctions,
 } from 'pino';
 
+import { scrubSecrets } from './redact.js';
+
 export type { Logger };
 
 /**
@@ -39,16 +41,7 @@ export const REDACT_PATHS = [
   'config.databaseUrl',
 ];
 
-// Discord interaction and webhook URLs carry a token in their path (`/interactions/<id>/<token>/callback`),
-// and discord.js puts the URL in its errors; credentials may also ride in a URL's user-info part.
-const TOKEN_IN_PATH = /\/(interactions|webhooks)\/(\d+)\/[\w.-]{16,}/g;
-const USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi;
-
-/** Removes tokens and URL credentials from a string that is about to be logged. */
-export function scrubSecrets(text: string): string {
-  return text.replace(TOKEN_IN_PATH, '/$1/$2/[token]').replace(USERINFO, '$1[redacted]@');
-}
-
+/** Error fields scrubbed before they are written (see `redact.ts`); field names above are blanked by pino. */
 function scrubDeep(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return scrubSecrets(value);
   if (depth > 4 || value === null || typeof value !== 'object') return value;

@@ -5,6 +5,7 @@ import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { type Dispatcher, request } from 'undici';
 import type { Poster } from '../discord/poster.js';
 import type { Logger } from '../logger.js';
+import { redactor } from '../redact.js';
 import type { AlertNotification } from './engine.js';
 import { alertPayload, alertSubject, alertText, isUrgent } from './messages.js';
 
@@ -113,8 +114,7 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
   const maxDelayMs = options.maxDelayMs ?? 30_000;
   const log = options.logger.child({ channel: 'webhook', host });
   // Error texts from the HTTP stack may quote what was requested; keep the path and query out of them.
-  const secrets = [options.url, url.href, `${url.pathname}${url.search}`].filter((s) => s.length > 1);
-  const scrub = (text: string): string => secrets.reduce((t, s) => t.split(s).join('…'), text);
+  const scrub = redactor([options.url, url.href, `${url.pathname}${url.search}`].filter((s) => s.length > 1));
 
   const attempt = async (body: string): Promise<void> => {
     let res: Dispatcher.ResponseData;
@@ -198,8 +198,7 @@ export function emailChannel(options: EmailOptions): AlertChannel {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const user = decodeURIComponent(url.username);
   const from = options.from ?? (user.includes('@') ? user : `creditwatch@${hostname()}`);
-  const password = decodeURIComponent(url.password);
-  const scrub = (text: string): string => (password.length > 0 ? text.split(password).join('…') : text);
+  const scrub = redactor([url.password, decodeURIComponent(url.password), options.smtpUrl]);
   const transport = createTransport(
     new SMTPTransport({
       url: options.smtpUrl,

@@ -12,23 +12,15 @@ import {
   type QueryResult,
   types,
 } from 'pg';
-import { formatUtc } from '../format.js';
+import { formatUtc, oneLine } from '../format.js';
 import { type Amount, amountToText, implausibleReason, parseAmount } from '../money.js';
 import { type BalanceProvider, type BalanceReading, isStale } from '../types.js';
 
 // The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
 export { isStale } from '../types.js';
 
-import {
-  boundedCheck,
-  errorCode,
-  errorText,
-  type Failure,
-  MAX_REASON,
-  oneLine,
-  type Redactor,
-  redact,
-} from './shared.js';
+import { type Redactor, redactor } from '../redact.js';
+import { boundedCheck, errorCode, errorText, type Failure, MAX_REASON } from './shared.js';
 
 /**
  * Where the `claude_api_usage` table lives. Either a `connectionString` (`postgres://user:pass@host:5432/db`)
@@ -365,7 +357,7 @@ function describeTarget(config: ClaudeDbConfig): TargetFacts {
     host: hostLabel,
     user,
     database,
-    redact: (text) => redact(text, secrets),
+    redact: redactor(secrets),
   };
 }
 

@@ -1,7 +1,8 @@
 import { Agent, type Dispatcher } from 'undici';
 import { type Amount, type Currency, implausibleReason, parseAmount } from '../money.js';
+import { type Redactor, redactor as redactorFor } from '../redact.js';
 import type { BalanceProvider } from '../types.js';
-import { boundedCheck, clip, errorCode, errorText, type Failure, type Redactor, redact } from './shared.js';
+import { boundedCheck, clip, errorCode, errorText, type Failure } from './shared.js';
 
 /** Options for {@link createKimiProvider}. */
 export interface KimiProviderOptions {
@@ -57,7 +58,8 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
         bodyTimeout: backstopMs,
       });
   const dispatcher: Dispatcher = options.dispatcher ?? (ownAgent as Agent);
-  const redactor = keyRedactor(apiKey);
+  // The key, and any bearer token a server echoes back (redact's shapes).
+  const redactor = redactorFor([apiKey]);
   let closed = false;
 
   async function attempt(signal: AbortSignal, progress: { headers: number | undefined }): Promise<Outcome> {
@@ -276,9 +278,4 @@ function kind(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   return typeof value;
-}
-
-/** Removes the key and any bearer token, even when a server echoes them back. */
-function keyRedactor(key: string): Redactor {
-  return (text) => redact(text, [key]).replace(/Bearer\s+[^\s"',;]+/gi, 'Bearer [redacted]');
 }

@@ -1,30 +1,13 @@
 import { performance } from 'node:perf_hooks';
+import { oneLine } from '../format.js';
 import { type Currency, implausibleReason, isImplausible } from '../money.js';
+import type { Redactor } from '../redact.js';
 import type { BalanceReading, CheckResult, ProviderId } from '../types.js';
 
 /** Longest piece of outside text (a server's message, an error) quoted in a reason. */
 const MAX_TEXT = 200;
 /** Longest failure reason. */
 export const MAX_REASON = 400;
-
-/** Removes a provider's secrets from a text. */
-export type Redactor = (text: string) => string;
-
-/** Replaces each secret, longest first: a connection string goes whole before its password alone. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length > 0) out = out.split(secret).join('[redacted]');
-  }
-  return out;
-}
-
-/** Control characters and runs of whitespace become one space; longer than `max` is cut with an ellipsis. */
-export function oneLine(text: string, max: number): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are exactly what must go
-  const flat = text.replace(/[\u0000-\u001f\u007f\s]+/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
-}
 
 /** The code of a Node/undici/pg error (or SQLSTATE), looking inside AggregateError and `cause` too. */
 export function errorCode(error: unknown): string | undefined {

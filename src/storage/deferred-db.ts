@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
+import { oneLine } from '../format.js';
 import type { Logger } from '../logger.js';
-import { oneLine } from '../providers/shared.js';
 import type { Database, Db, Dialect, UnreachableListener } from './db.js';
 import type { RetryBackoff } from './pending-writes.js';
 

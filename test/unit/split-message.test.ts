@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { capText, DISCORD_CONTENT_LIMIT, splitMessage } from '../../src/format.js';
+import { capText, DISCORD_CONTENT_LIMIT, oneLine, splitMessage } from '../../src/format.js';
 import { lateLine, summaryNonce } from '../../src/jobs/summary.js';
 
 describe('splitting and capping outgoing text', () => {
@@ -47,6 +47,29 @@ describe('splitting and capping outgoing text', () => {
     expect(summaryNonce(slot, 0)).not.toBe(summaryNonce(slot, 1));
     expect(lateLine('the bot was down', slot)).toBe(
       '🕒 posted late: the bot was down at 2026-12-01 10:00 UTC',
+    );
+  });
+});
+
+describe('oneLine', () => {
+  it('GIVEN line breaks, tabs, control characters and runs of spaces THEN one space each, the ends trimmed', () => {
+    expect(oneLine(' a\r\n\tb\u0000\u0007c  \u007fd \n')).toBe('a b c d');
+    expect(oneLine('no change')).toBe('no change');
+  });
+
+  it('GIVEN more than max characters THEN cut to max with an ellipsis; at max, unchanged', () => {
+    expect(oneLine('abcdef', 6)).toBe('abcdef');
+    expect(oneLine('abcdefg', 6)).toBe('abcde…');
+    expect(oneLine('a  b  c', 4)).toBe('a b…');
+  });
+
+  it('PROPERTY: never a line break, never longer than max', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 60 }), fc.integer({ min: 2, max: 40 }), (text, max) => {
+        const out = oneLine(text, max);
+        expect(out).not.toMatch(/[\r\n]/);
+        expect(out.length).toBeLessThanOrEqual(max);
+      }),
     );
   });
 });
