@@ -4,24 +4,36 @@
  */
 import { claudeConnection } from '../src/app.js';
 import { configOrExplain, runCli } from '../src/cli.js';
-import { formatMoney, parseAmount } from '../src/money.js';
+import { Big, formatMoney, parseAmount, parseTypedAmount } from '../src/money.js';
 import { recordClaudeBalance } from '../src/providers/claude.js';
 
 const USAGE = 'usage: npm run claude:record -- <amount>   e.g. npm run claude:record -- 8.07';
+
+/** The largest balance claude:record takes (well within the table's numeric(12,4)). */
+const MOST = new Big('9999999.9999');
 
 /** Why `args` is not one amount the table takes (0 to 9,999,999.9999, plain digits), or `null`. */
 function amountProblem(args: readonly string[]): string | null {
   const raw = args[0]?.trim();
   if (raw === undefined || raw === '') return 'no amount given';
   if (args.length > 1) return `one amount expected, got ${args.length} arguments`;
-  if (/^-/.test(raw)) return `${JSON.stringify(raw)} is negative; a balance is 0 or more`;
-  if (/^[^\d.\s]+\s*\d/.test(raw))
-    return `${JSON.stringify(raw)}: give the number alone, without a currency sign`;
-  if (/^\d+[.,]\d{5,}$/.test(raw)) return `${JSON.stringify(raw)} has more than 4 decimals`;
-  if (/^\d+,\d+$/.test(raw)) return `${JSON.stringify(raw)}: use a dot for decimals, e.g. 8.07`;
-  if (/^\d{8,}(\.\d*)?$/.test(raw)) return `${JSON.stringify(raw)} is too large (at most 9999999.9999)`;
-  if (!/^\d{1,7}(\.\d{1,4})?$/.test(raw)) return `${JSON.stringify(raw)} is not a plain number such as 8.07`;
-  return null;
+  const parsed = parseTypedAmount(raw, { maxDecimals: 4, max: MOST });
+  if (parsed.ok) return null;
+  const shown = JSON.stringify(raw);
+  switch (parsed.problem.kind) {
+    case 'negative':
+      return `${shown} is negative; a balance is 0 or more`;
+    case 'symbol':
+      return `${shown}: give the number alone, without a currency sign`;
+    case 'decimals':
+      return `${shown} has more than 4 decimals`;
+    case 'comma':
+      return `${shown}: use a dot for decimals, e.g. 8.07`;
+    case 'too-large':
+      return `${shown} is too large (at most 9999999.9999)`;
+    default:
+      return `${shown} is not a plain number such as 8.07`;
+  }
 }
 
 async function main(args: readonly string[]): Promise<number> {

@@ -1,19 +1,14 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { oneLine } from './format.js';
+import { oneLine, utcTimestamp } from './format.js';
 import type { Logger } from './logger.js';
 import { formatMoney } from './money.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { CheckResult } from './types.js';
 
-/** `2026-01-29 09:00:00` in UTC, the seed's timestamp shape. */
-export function logTimestamp(at: Date): string {
-  return at.toISOString().slice(0, 19).replace('T', ' ');
-}
-
 /** The seed's line for a result: Claude's `[ts] Claude: $x`, Moonshot's `ts | Available: … | Voucher: … | Cash: …`. */
 export function balanceLogLine(r: CheckResult): string {
-  const ts = logTimestamp(r.checkedAt);
+  const ts = utcTimestamp(r.checkedAt);
   if (r.provider === 'claude') {
     return r.ok
       ? `[${ts}] Claude: ${formatMoney(r.available, r.currency)}`

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
-import { type Amount, type Currency, parseAmount } from './money.js';
+import { type Amount, Big, type Currency, parseAmount, parseTypedAmount } from './money.js';
 import type { ClaudeDbConfig } from './providers/claude.js';
 import { PROVIDER_IDS, type ProviderId } from './types.js';
 
@@ -483,15 +483,14 @@ export function loadConfig(
  * The reason continues a sentence that names the value (`10.555 has 3 decimals; …`) and has no final stop.
  */
 export function validateThresholdText(text: string): string | null {
-  const t = text.trim();
-  if (!/^\d{1,7}(\.\d{1,2})?$/.test(t)) {
-    const decimals = /^\d{1,7}\.(\d{3,})$/.exec(t)?.[1];
-    return decimals !== undefined
-      ? `has ${decimals.length} decimals; use at most 2 decimals (e.g. ${parseAmount(t).toFixed(2)})`
-      : 'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50';
+  const parsed = parseTypedAmount(text, { maxDecimals: 2, max: new Big(1_000_000) });
+  if (parsed.ok) return null;
+  const p = parsed.problem;
+  if (p.kind === 'decimals') {
+    return `has ${p.decimals} decimals; use at most 2 decimals (e.g. ${p.rounded.toFixed(2)})`;
   }
-  if (parseAmount(t).gt(1_000_000)) return 'must be at most 1000000';
-  return null;
+  if (p.kind === 'too-large') return 'must be at most 1000000';
+  return 'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50';
 }
 
 // RFC 5322's dot-atom for the local part, and a host name with at least one dot for the domain: what

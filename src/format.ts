@@ -1,13 +1,30 @@
 import { formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
 
+/** `2026-01-29 09:00:00`: a moment in UTC to the second, floored (the balance-log files' timestamp). */
+export function utcTimestamp(date: Date): string {
+  return date.toISOString().slice(0, 19).replace('T', ' ');
+}
+
 /**
  * `2026-11-27 20:59 UTC`: a moment in UTC, to the minute, floored, so the printed time is never after the
- * moment it describes (a failure at 20:59:30 is "since 20:59", never "since 21:00").
+ * moment it describes (a failure at 20:59:30 is "since 20:59", never "since 21:00"). With `seconds`, a
+ * moment that has them shows them: `2026-12-01 10:00:30 UTC` (a per-second schedule's slot).
  */
-export function formatUtc(date: Date): string {
-  const floored = new Date(Math.floor(date.getTime() / 60_000) * 60_000);
-  return `${floored.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+export function formatUtc(date: Date, options: { readonly seconds?: boolean } = {}): string {
+  const stamp = utcTimestamp(date);
+  const seconds = options.seconds === true && !stamp.endsWith(':00') ? stamp.slice(16) : '';
+  return `${stamp.slice(0, 16)}${seconds} UTC`;
+}
+
+/** `09:05`: the UTC time of day, to the minute (a chart's hourly ticks). */
+export function utcClock(date: Date): string {
+  return utcTimestamp(date).slice(11, 16);
+}
+
+/** `01-29`: the UTC month and day (a chart's daily ticks). */
+export function utcMonthDay(date: Date): string {
+  return utcTimestamp(date).slice(5, 10);
 }
 
 /** `45s`, `12m`, `7h 12m`, `3d 2h`: the two largest units, for ages and durations. */

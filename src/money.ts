@@ -44,11 +44,73 @@ export function implausibleReason(field: string, figure: Amount | string): strin
   return `implausible amount: ${field} ${shown} (no real balance reaches 1e15)`;
 }
 
-/** `$12.30`, `-$0.50`, `¥8.00`: two decimals, rounded half-up, the currency's symbol. */
-export function formatMoney(amount: Amount, currency: Currency): string {
-  const fixed = amount.abs().toFixed(2);
-  const negative = amount.lt(0) && fixed !== '0.00';
-  return `${negative ? '-' : ''}${SYMBOL[currency]}${fixed}`;
+/** How {@link formatMoney} writes an amount. */
+export interface MoneyStyle {
+  /** Thousands separated by commas (`$1,234.50`), as on a chart's axis. Default: none (`$1234.50`), as in the seed. */
+  readonly grouped?: boolean;
+}
+
+/**
+ * `$12.30`, `-$0.50`, `¥8.00`: two decimals, rounded half-up, the currency's symbol; `grouped`: `$1,234.50`.
+ * A number (a chart's tick) is read exactly as JavaScript prints it.
+ */
+export function formatMoney(amount: Amount | number, currency: Currency, style: MoneyStyle = {}): string {
+  const value = typeof amount === 'number' ? new Big(amount) : amount;
+  const fixed = value.abs().toFixed(2);
+  const negative = value.lt(0) && fixed !== '0.00';
+  const shown = style.grouped ? fixed.replace(/\B(?=(\d{3})+\.)/g, ',') : fixed;
+  return `${negative ? '-' : ''}${SYMBOL[currency]}${shown}`;
+}
+
+/** The one "low" rule: strictly below the threshold (the seed documents "OK (balance >= $5)"). */
+export function isLow(available: Amount, threshold: Amount): boolean {
+  return available.lt(threshold);
+}
+
+/** The one shape of an amount a person types: digits, then optionally a dot (or a comma, refused) and digits. */
+const TYPED_AMOUNT = /^(\d+)(?:([.,])(\d+))?$/;
+
+/** What an amount typed by a person (`/threshold set`, `claude:record`) may be. */
+export interface TypedAmountRules {
+  readonly maxDecimals: number;
+  /** The largest amount accepted; the smallest is 0. */
+  readonly max: Amount;
+}
+
+/** Why a typed amount was refused, for the caller to put in its own words. */
+export type TypedAmountProblem =
+  | { readonly kind: 'negative' }
+  | { readonly kind: 'symbol' }
+  | { readonly kind: 'comma' }
+  | { readonly kind: 'decimals'; readonly decimals: number; readonly rounded: Amount }
+  | { readonly kind: 'too-large' }
+  | { readonly kind: 'not-a-number' };
+
+/**
+ * A non-negative decimal typed by a person — `8.07`, `12.5`, `5` — within `rules`, or why not: a sign
+ * (`-3`), a currency before it (`$8`, `USD 8`), too many decimals (with the amount rounded to the allowed
+ * ones), a decimal comma (`8,07`), more than `rules.max`, or anything else (`1e3`, `+5`, `.5`, `eight`).
+ */
+export function parseTypedAmount(
+  text: string,
+  rules: TypedAmountRules,
+):
+  | { readonly ok: true; readonly amount: Amount }
+  | { readonly ok: false; readonly problem: TypedAmountProblem } {
+  const t = text.trim();
+  const refuse = (problem: TypedAmountProblem) => ({ ok: false as const, problem });
+  if (t.startsWith('-')) return refuse({ kind: 'negative' });
+  if (/^[^\d.\s]+\s*\d/.test(t)) return refuse({ kind: 'symbol' });
+  const m = TYPED_AMOUNT.exec(t);
+  if (!m) return refuse({ kind: 'not-a-number' });
+  const [, whole, separator, decimals = ''] = m;
+  const amount = new Big(`${whole}.${decimals || '0'}`);
+  if (decimals.length > rules.maxDecimals) {
+    return refuse({ kind: 'decimals', decimals: decimals.length, rounded: amount.round(rules.maxDecimals) });
+  }
+  if (separator === ',') return refuse({ kind: 'comma' });
+  if (amount.gt(rules.max)) return refuse({ kind: 'too-large' });
+  return { ok: true, amount };
 }
 
 /** The symbol alone, for labels such as `threshold ($)`. */

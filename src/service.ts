@@ -1,6 +1,6 @@
 import type { BalanceLog } from './balance-log.js';
 import type { Logger } from './logger.js';
-import type { Amount, Currency } from './money.js';
+import { type Amount, type Currency, isLow } from './money.js';
 import type { HistoryStore } from './storage/history.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { ThresholdStore } from './thresholds.js';
@@ -46,11 +46,6 @@ export interface Summary {
 export function exitCodeFor(summary: Summary): 0 | 1 | 2 {
   if (summary.anyFailed) return 1;
   return summary.anyLow ? 2 : 0;
-}
-
-/** Low means strictly below: the seed documents "OK (balance >= $5)". */
-export function isLow(available: Amount, threshold: Amount): boolean {
-  return available.lt(threshold);
 }
 
 export interface BalanceServiceDeps {

@@ -1,5 +1,5 @@
 import type { BasedOn, Confidence, Forecast } from '../forecast.js';
-import { type Amount, amountToText, Big, type Currency, parseAmount } from '../money.js';
+import { type Amount, amountToText, Big, type Currency, isLow, parseAmount } from '../money.js';
 import type { ProviderStatus } from '../service.js';
 import type { ProviderId } from '../types.js';
 
@@ -245,7 +245,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
   }
 
   const recoverAt = recoveryLevel(status.threshold, settings.recoveryMargin);
-  const low = amount.lt(status.threshold);
+  const low = isLow(amount, status.threshold);
   if (s.balance !== 'low') {
     if (low) {
       s.balance = 'low';

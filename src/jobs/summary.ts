@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_POST_RETRY, type Poster, PostFailedError, type RetryPolicy } from '../discord/poster.js';
 import type { Forecast } from '../forecast.js';
-import { describeSchedule, formatSummary, splitMessage } from '../format.js';
+import { describeSchedule, formatSummary, formatUtc, splitMessage } from '../format.js';
 import type { Insight } from '../insight.js';
 import type { Logger } from '../logger.js';
 import type { BalanceService, Summary } from '../service.js';
@@ -78,16 +78,9 @@ export function leaseLength(cron: string): number {
   return Math.min(60_000, Math.max(1000, Math.floor(interval / 4)));
 }
 
-/** `2026-12-01 10:00 UTC` (seconds shown only when the slot has them). */
-function slotTime(slot: Date): string {
-  const iso = slot.toISOString();
-  const seconds = iso.slice(17, 19);
-  return `${iso.slice(0, 16).replace('T', ' ')}${seconds === '00' ? '' : `:${seconds}`} UTC`;
-}
-
 /** The line a late post carries under its header: `🕒 posted late: the bot was down at 2026-12-01 10:00 UTC`. */
 export function lateLine(reason: string, slot: Date): string {
-  return `🕒 posted late: ${reason} at ${slotTime(slot)}`;
+  return `🕒 posted late: ${reason} at ${formatUtc(slot, { seconds: true })}`;
 }
 
 /** The summary's text split into messages within Discord's limits, with the late line under the header. */

@@ -10,8 +10,8 @@ import {
   summaryToJson,
 } from '../../src/format.js';
 import { runwayClauses } from '../../src/jobs/summary.js';
-import { type Amount, type Currency, formatMoney, parseAmount } from '../../src/money.js';
-import { exitCodeFor, isLow, type ProviderStatus, type Summary } from '../../src/service.js';
+import { type Amount, type Currency, formatMoney, isLow, parseAmount } from '../../src/money.js';
+import { exitCodeFor, type ProviderStatus, type Summary } from '../../src/service.js';
 import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');

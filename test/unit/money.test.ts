@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { amountToText, Big, currencySymbol, formatMoney, parseAmount } from '../../src/money.js';
+import {
+  amountToText,
+  Big,
+  currencySymbol,
+  formatMoney,
+  isLow,
+  parseAmount,
+  parseTypedAmount,
+} from '../../src/money.js';
 
 /** Exact expected text for `cents / 100`, built with bigint arithmetic (no Big, no floats). */
 function centsText(cents: bigint): string {
@@ -143,6 +151,97 @@ describe('formatMoney', () => {
         const shown = parseAmount(text.replace('$', ''));
         expect(shown.minus(amount).abs().lte('0.005')).toBe(true);
         expect(text.startsWith('-')).toBe(shown.lt(0));
+      }),
+    );
+  });
+});
+
+describe('formatMoney, grouped and from numbers (the chart axis)', () => {
+  it('GIVEN grouped THEN thousands are separated by commas, the cents never', () => {
+    expect(formatMoney(parseAmount('1234567.891'), 'CNY', { grouped: true })).toBe('¥1,234,567.89');
+    expect(formatMoney(parseAmount('999.999'), 'USD', { grouped: true })).toBe('$1,000.00');
+    expect(formatMoney(parseAmount('123.45'), 'USD', { grouped: true })).toBe('$123.45');
+    expect(formatMoney(parseAmount('-1234.5'), 'USD', { grouped: true })).toBe('-$1,234.50');
+    expect(formatMoney(parseAmount('1234.5'), 'USD')).toBe('$1234.50');
+  });
+
+  it('GIVEN a number THEN it is written like the same decimal', () => {
+    expect(formatMoney(12.5, 'USD')).toBe('$12.50');
+    expect(formatMoney(-0.25, 'USD')).toBe('-$0.25');
+    expect(formatMoney(-0.001, 'USD')).toBe('$0.00');
+    expect(formatMoney(0, 'CNY')).toBe('¥0.00');
+  });
+
+  it('PROPERTY: grouped is the plain form with commas every three digits of the whole part', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), (cents) => {
+        const a = new Big(cents.toString()).div(100);
+        const plain = formatMoney(a, 'USD');
+        const grouped = formatMoney(a, 'USD', { grouped: true });
+        expect(grouped.replaceAll(',', '')).toBe(plain);
+        expect(grouped).toMatch(/^-?\$\d{1,3}(,\d{3})*\.\d\d$/);
+      }),
+    );
+  });
+});
+
+describe('isLow: the one low rule', () => {
+  it('GIVEN a balance at, above or below its threshold THEN only strictly below is low', () => {
+    expect(isLow(parseAmount('4.99'), parseAmount('5'))).toBe(true);
+    expect(isLow(parseAmount('5.00'), parseAmount('5'))).toBe(false);
+    expect(isLow(parseAmount('-1'), parseAmount('0'))).toBe(true);
+  });
+});
+
+describe('parseTypedAmount: the one pattern for amounts people type', () => {
+  const rules = { maxDecimals: 2, max: new Big(1000) };
+  const problem = (text: string) => {
+    const r = parseTypedAmount(text, rules);
+    return r.ok ? null : r.problem;
+  };
+
+  it('GIVEN plain amounts within the rules THEN they are read exactly', () => {
+    for (const [text, value] of [
+      ['5', '5'],
+      [' 12.50 ', '12.5'],
+      ['0', '0'],
+      ['1000', '1000'],
+      ['1000.00', '1000'],
+      ['007.1', '7.1'],
+    ] as const) {
+      const r = parseTypedAmount(text, rules);
+      expect(r.ok && r.amount.toFixed()).toBe(value);
+    }
+  });
+
+  it('GIVEN each kind of refusal THEN it says which', () => {
+    expect(problem('-3')).toEqual({ kind: 'negative' });
+    expect(problem('-')).toEqual({ kind: 'negative' });
+    expect(problem('$8.07')).toEqual({ kind: 'symbol' });
+    expect(problem('USD 8')).toEqual({ kind: 'symbol' });
+    expect(problem('+5')).toEqual({ kind: 'symbol' });
+    expect(problem('8,07')).toEqual({ kind: 'comma' });
+    expect(problem('1000.01')).toEqual({ kind: 'too-large' });
+    for (const text of ['', 'eight', '1e3', '.5', '5.', '1.2.3', '8 07', '8.07 USD']) {
+      expect(problem(text)).toEqual({ kind: 'not-a-number' });
+    }
+  });
+
+  it('GIVEN too many decimals THEN it counts them and rounds half-up to the allowed ones, even past max', () => {
+    const p = problem('10.555');
+    expect(p?.kind).toBe('decimals');
+    expect(p?.kind === 'decimals' && [p.decimals, p.rounded.toFixed()]).toEqual([3, '10.56']);
+    const q = problem('5000,1234');
+    expect(q?.kind === 'decimals' && [q.decimals, q.rounded.toFixed()]).toEqual([4, '5000.12']);
+    expect(problem('10.55')).toBeNull();
+  });
+
+  it('PROPERTY: any whole number of cents up to max is accepted as itself', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 100_000 }), (cents) => {
+        const text = `${Math.floor(cents / 100)}.${String(cents % 100).padStart(2, '0')}`;
+        const r = parseTypedAmount(text, rules);
+        expect(r.ok && r.amount.eq(new Big(cents).div(100))).toBe(true);
       }),
     );
   });
