@@ -4,7 +4,7 @@ import { UserError } from '../src/discord/errors.js';
 import { formatRunway } from '../src/forecast.js';
 import { formatUtc } from '../src/format.js';
 import type { HistoryReport } from '../src/insight.js';
-import { currencySymbol, formatMoney } from '../src/money.js';
+import { formatMoney } from '../src/money.js';
 import { PROVIDER_INFO } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
 import type { Command, CommandContext } from './types.js';
@@ -106,7 +106,7 @@ export function renderHistory(
     );
     const png = renderBalanceChart(series, {
       title: `Balance, last ${period} (${currency})`,
-      currencySymbol: currencySymbol(currency),
+      currency,
       from: new Date(now.getTime() - PERIODS[period]),
       to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
     });

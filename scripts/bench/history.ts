@@ -367,7 +367,7 @@ async function measure(
                   threshold: 5,
                 },
               ],
-              { title: 'Balance, last year', currencySymbol: '$', from: new Date(end - periodMs), to: now },
+              { title: 'Balance, last year', currency: 'USD', from: new Date(end - periodMs), to: now },
             );
           } else if (renderHistory([report], label, now).files.length !== 1) {
             throw new Error('expected one chart');

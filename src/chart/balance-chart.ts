@@ -1,19 +1,12 @@
-import {
-  FONT_CAP_HEIGHT,
-  FONT_LINE_HEIGHT,
-  measureText,
-  mixColor,
-  type Point,
-  parseColor,
-  Raster,
-  type Rect,
-  type Rgb,
-} from './raster.js';
+import { createRequire } from 'node:module';
+import { formatUtc } from '../format.js';
+import { Big, type Currency, formatMoney } from '../money.js';
+import { FONT_FAMILY, type FontMetrics, fontFiles, readFontMetrics } from './font.js';
 
 /** One line on the chart. */
 export interface ChartSeries {
   label: string;
-  /** `#rrggbb`; a distinct default colour is picked by position when absent. */
+  /** `#rrggbb` or `#rgb`; a distinct default colour is picked by position when absent. */
   color?: string;
   points: { at: Date; value: number }[];
   /** Drawn as a dashed horizontal line in the series colour, labelled `threshold $5.00`. */
@@ -25,8 +18,8 @@ export interface ChartSeries {
 /** What the whole chart looks like. */
 export interface ChartOptions {
   title: string;
-  /** `$` or `¥`. */
-  currencySymbol: string;
+  /** Money labels use this currency's symbol, as every other message does. */
+  currency: Currency;
   /** Pixels; default 800. */
   width?: number;
   /** Pixels; default 400. */
@@ -41,8 +34,12 @@ export interface ChartOptions {
 export interface ChartLayout {
   readonly width: number;
   readonly height: number;
-  /** Integer scale of axis and legend text; the title is one step larger. */
-  readonly textScale: number;
+  /** 1 at 400×200 and below, 2 at the default 800×400: text, strokes and gaps grow with it. */
+  readonly scale: number;
+  /** Pixel size of axis, legend and threshold text; the title is larger. */
+  readonly fontSize: number;
+  /** Blank border around everything drawn, in pixels. */
+  readonly margin: number;
   /** True when there is nothing to plot and the chart only says "no data". */
   readonly empty: boolean;
   /** Columns of the y axis (`left`) and of `to` (`right`), rows of the top tick (`top`) and of the x axis (`bottom`). */
@@ -60,8 +57,8 @@ export interface ChartLayout {
   readonly yMax: number;
   readonly yTicks: readonly number[];
   readonly xTicks: readonly { readonly at: number; readonly label: string }[];
-  /** Resolved line colour of each series, by index. */
-  readonly colors: readonly Rgb[];
+  /** Resolved line colour of each series, by index, as `#rrggbb`. */
+  readonly colors: readonly string[];
   /** Continuous x coordinate of a time (pixel `c` spans `[c, c+1)`). */
   xToPixel(at: number): number;
   /** Continuous y coordinate of a value. */
@@ -84,48 +81,85 @@ export const DEFAULT_SERIES_COLORS: readonly string[] = [
   '#17becf',
 ];
 
-/** Chart background; the test suite checks corners against it. */
-export const BACKGROUND: Rgb = [255, 255, 255];
-const TITLE_COLOR: Rgb = [33, 37, 41];
-const LABEL_COLOR: Rgb = [85, 90, 96];
-const GRID_COLOR: Rgb = [232, 234, 237];
-const AXIS_COLOR: Rgb = [160, 165, 172];
-
-/** Dash patterns, in multiples of the text scale. */
-export const THRESHOLD_DASH: readonly [number, number] = [5, 4];
-const PROJECTION_DASH: readonly [number, number] = [7, 5];
+/**
+ * Chart background. Opaque white: Discord shows the image on #313338 (dark theme) or #ffffff (light), and a
+ * white card keeps every series colour and the grey labels at the same contrast on both.
+ */
+export const BACKGROUND = '#ffffff';
+/** Title and legend text. */
+export const TEXT_COLOR = '#212529';
+const LABEL_COLOR = '#4b5057';
+const GRID_COLOR = '#e8eaed';
+const AXIS_COLOR = '#a0a5ac';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const MINUTE_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 180, 240, 360, 480, 720, 1440].map((m) => m * 60_000);
 const DAY_STEPS = [1, 2, 3, 7, 14, 28, 56, 91, 182, 364].map((d) => d * DAY);
 
-interface TimedValue {
-  readonly at: number;
-  readonly value: number;
-}
-
 /**
  * Values at or beyond this size are left out, like NaN: no real balance is that large (the providers refuse
  * such readings as "implausible amount"), and one of them would flatten every real reading onto the axis.
- * Inside the bound, value arithmetic stays far from overflow and float steps stay far below a pixel.
  */
 export const MAX_PLOTTED_VALUE = 1e15;
+
+/** Points in time order, as two columns: a year of 5-minute readings is 10⁵ points, too many for objects. */
+interface Track {
+  readonly at: Float64Array;
+  readonly value: Float64Array;
+}
+interface Point {
+  readonly x: number;
+  readonly y: number;
+}
+interface Rect {
+  readonly left: number;
+  readonly top: number;
+  readonly right: number;
+  readonly bottom: number;
+}
 
 function plottable(value: number): boolean {
   return Number.isFinite(value) && Math.abs(value) < MAX_PLOTTED_VALUE;
 }
 
-function cleanPoints(points: readonly { at: Date; value: number }[] | undefined): TimedValue[] {
-  const out: TimedValue[] = [];
-  for (const p of points ?? []) {
-    const at = p.at.getTime();
-    if (Number.isFinite(at) && plottable(p.value)) out.push({ at, value: p.value });
+/** The plottable points of `points` (finite time, value below {@link MAX_PLOTTED_VALUE}), sorted by time. */
+function track(points: readonly { at: Date; value: number }[] | undefined): Track {
+  const list = points ?? [];
+  let at = new Float64Array(list.length);
+  let value = new Float64Array(list.length);
+  let n = 0;
+  let sorted = true;
+  for (const p of list) {
+    const t = p.at.getTime();
+    if (!Number.isFinite(t) || !plottable(p.value)) continue;
+    if (n > 0 && t < at[n - 1]!) sorted = false;
+    at[n] = t;
+    value[n] = p.value;
+    n++;
   }
-  for (let i = 1; i < out.length; i++) {
-    if (out[i]!.at < out[i - 1]!.at) return out.sort((a, b) => a.at - b.at);
-  }
-  return out;
+  at = at.subarray(0, n);
+  value = value.subarray(0, n);
+  if (sorted) return { at, value };
+  // Stable: readings at the same time keep their order.
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => at[a]! - at[b]! || a - b);
+  return { at: Float64Array.from(order, (i) => at[i]!), value: Float64Array.from(order, (i) => value[i]!) };
+}
+
+/** The projection drawn from the last point on: that point, then the projected points not before it. */
+function continuation(points: Track, projection: Track): Track {
+  const n = points.at.length;
+  if (n === 0) return projection;
+  const lastAt = points.at[n - 1]!;
+  const keep = projection.at.findIndex((t) => t >= lastAt);
+  const from = keep < 0 ? projection.at.length : keep;
+  const at = new Float64Array(1 + projection.at.length - from);
+  const value = new Float64Array(at.length);
+  at[0] = lastAt;
+  value[0] = points.value[n - 1]!;
+  at.set(projection.at.subarray(from), 1);
+  value.set(projection.value.subarray(from), 1);
+  return { at, value };
 }
 
 /**
@@ -160,19 +194,12 @@ export function niceTicks(min: number, max: number): number[] {
   return Array.from({ length: count }, (_, i) => Number((lo + i * step).toFixed(10)));
 }
 
-/** `$1,234.50`, `-$0.25`, `¥8.00`. */
-export function formatTickValue(value: number, symbol: string): string {
-  const fixed = Math.abs(value).toFixed(2);
-  const [whole = '0', cents = '00'] = fixed.split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  const negative = value < 0 && fixed !== '0.00';
-  return `${negative ? '-' : ''}${symbol}${grouped}.${cents}`;
+/** A plotted value as money, through the one formatter every message uses. */
+function money(value: number, currency: Currency): string {
+  return formatMoney(new Big(value), currency);
 }
 
-function pad2(n: number): string {
-  return String(n).padStart(2, '0');
-}
-
+/** UTC tick labels cut from the shared `2026-11-27 20:59 UTC` form: `20:59` up to 36 h, `11-27` beyond. */
 function timeTicks(from: number, to: number, maxTicks: number): { at: number; label: string }[] {
   const hourly = to - from <= 36 * HOUR;
   const steps = hourly ? MINUTE_STEPS : DAY_STEPS;
@@ -183,74 +210,48 @@ function timeTicks(from: number, to: number, maxTicks: number): { at: number; la
     steps.find(fits) ?? longest * Math.max(1, Math.ceil((to - from) / longest / Math.max(1, maxTicks - 1)));
   const ticks: { at: number; label: string }[] = [];
   for (let at = Math.ceil(from / step) * step; at <= to; at += step) {
-    const d = new Date(at);
-    const label = hourly
-      ? `${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}`
-      : `${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
-    ticks.push({ at, label });
+    const utc = formatUtc(new Date(at));
+    ticks.push({ at, label: hourly ? utc.slice(11, 16) : utc.slice(5, 10) });
   }
   return ticks;
 }
 
+let fonts: { regular: FontMetrics; bold: FontMetrics } | undefined;
+function metrics() {
+  if (fonts === undefined) {
+    const files = fontFiles();
+    fonts = { regular: readFontMetrics(files.regular), bold: readFontMetrics(files.bold) };
+  }
+  return fonts;
+}
+
+/** `#rrggbb` darkened by `amount` (0–1) towards black, for text in a series colour on white. */
+function darken(hex: string, amount: number): string {
+  const channel = (k: number) => Math.round(Number.parseInt(hex.slice(k, k + 2), 16) * (1 - amount));
+  return `#${[1, 3, 5].map((k) => channel(k).toString(16).padStart(2, '0')).join('')}`;
+}
+
+function normalizeColor(hex: string): string {
+  const m = /^#(?:([0-9a-f])([0-9a-f])([0-9a-f])|([0-9a-f]{6}))$/i.exec(hex);
+  if (!m) throw new RangeError(`not a #rrggbb colour: ${JSON.stringify(hex).slice(0, 20)}`);
+  return (m[4] !== undefined ? `#${m[4]}` : `#${m[1]}${m[1]}${m[2]}${m[2]}${m[3]}${m[3]}`).toLowerCase();
+}
+
 interface Prepared {
-  readonly points: TimedValue[];
-  readonly projection: TimedValue[];
+  readonly points: Track;
+  readonly projection: Track;
   readonly threshold: number | undefined;
-}
-
-function prepare(series: readonly ChartSeries[]): Prepared[] {
-  return series.map((s) => ({
-    points: cleanPoints(s.points),
-    projection: cleanPoints(s.projection),
-    threshold: s.threshold !== undefined && plottable(s.threshold) ? s.threshold : undefined,
-  }));
-}
-
-function textScaleFor(width: number, height: number): number {
-  return Math.max(1, Math.min(Math.floor(width / 400), Math.floor(height / 200)));
-}
-
-function legendRows(labels: readonly string[], scale: number, maxWidth: number): number[][] {
-  const rows: number[][] = [];
-  let current: number[] = [];
-  let used = 0;
-  labels.forEach((label, i) => {
-    const w = legendItemWidth(label, scale);
-    if (current.length > 0 && used + LEGEND_GAP * scale + w > maxWidth) {
-      rows.push(current);
-      current = [];
-      used = 0;
-    }
-    used += (current.length > 0 ? LEGEND_GAP * scale : 0) + w;
-    current.push(i);
-  });
-  if (current.length > 0) rows.push(current);
-  return rows;
-}
-
-const LEGEND_SWATCH = 12;
-/** Blank border around the chart, in multiples of the text scale. */
-const OUTER_MARGIN = 10;
-const LEGEND_GAP = 10;
-
-function legendItemWidth(label: string, scale: number): number {
-  return (LEGEND_SWATCH + 4) * scale + measureText(label, scale);
-}
-
-function rowsWidth(row: readonly number[], labels: readonly string[], scale: number): number {
-  return row.reduce(
-    (sum, i, k) => sum + legendItemWidth(labels[i] ?? '', scale) + (k > 0 ? LEGEND_GAP * scale : 0),
-    0,
-  );
 }
 
 interface FullLayout extends ChartLayout {
   readonly prepared: readonly Prepared[];
-  readonly titleTop: number;
-  /** Blank border around everything drawn, in pixels. */
-  readonly margin: number;
-  /** Each legend row: its top and the series indices on it, drawn right-aligned. */
-  readonly legend: readonly { readonly top: number; readonly items: readonly number[] }[];
+  readonly titleSize: number;
+  /** Baseline of the title. */
+  readonly titleBaseline: number;
+  /** Each legend row: its baseline and the series indices on it, drawn right-aligned. */
+  readonly legend: readonly { readonly baseline: number; readonly items: readonly number[] }[];
+  /** Baseline of the time labels. */
+  readonly xLabelBaseline: number;
 }
 
 function computeLayout(series: readonly ChartSeries[], options: ChartOptions): FullLayout {
@@ -264,43 +265,60 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   if (from0 !== undefined && to0 !== undefined && !(from0 < to0)) {
     throw new RangeError('chart `from` must be before `to`');
   }
-
-  const s = textScaleFor(width, height);
+  const { regular, bold } = metrics();
+  const s = Math.max(1, Math.min(width / 400, height / 200));
+  const fontSize = 8 * s;
+  const titleSize = 10.5 * s;
+  const cap = regular.capHeight * fontSize;
   // Discord shows the image scaled down with rounded corners: a narrower margin puts the title and the
   // legend against the edge (issue 10).
-  const margin = OUTER_MARGIN * s;
+  const margin = Math.round(10 * s);
   const colors = series.map((x, i) =>
-    parseColor(x.color ?? DEFAULT_SERIES_COLORS[i % DEFAULT_SERIES_COLORS.length]!),
+    normalizeColor(x.color ?? DEFAULT_SERIES_COLORS[i % DEFAULT_SERIES_COLORS.length]!),
   );
-  const prepared = prepare(series);
+  const prepared: Prepared[] = series.map((x) => ({
+    points: track(x.points),
+    projection: track(x.projection),
+    threshold: x.threshold !== undefined && plottable(x.threshold) ? x.threshold : undefined,
+  }));
 
-  // Header: title on the left; the legend to its right when both fit on one line, else on rows below.
-  const titleTop = margin;
-  const titleHeight = FONT_CAP_HEIGHT * (s + 1);
-  const titleDescent = (FONT_LINE_HEIGHT - FONT_CAP_HEIGHT) * (s + 1);
-  const labels = series.map((x) => x.label);
-  const titleWidth = measureText(options.title, s + 1);
+  // Header: the title on the left; the legend to its right when both fit on one line, else in rows below.
+  const titleBaseline = margin + Math.ceil(bold.ascender * titleSize);
+  const itemWidths = series.map((x) => legendSwatch(s) + regular.measure(x.label, fontSize));
+  const rows: number[][] = [];
   const available = width - 2 * margin;
-  const oneLine = legendRows(labels, s, Number.POSITIVE_INFINITY)[0] ?? [];
-  const legend: { top: number; items: number[] }[] = [];
-  let headerBottom = titleTop + titleHeight + titleDescent;
-  if (labels.length > 0 && titleWidth + 16 * s + rowsWidth(oneLine, labels, s) <= available) {
-    legend.push({ top: titleTop + Math.round((titleHeight - FONT_CAP_HEIGHT * s) / 2), items: oneLine });
+  const oneLine = itemWidths.reduce((sum, w, i) => sum + w + (i > 0 ? 10 * s : 0), 0);
+  let headerBottom = titleBaseline + Math.ceil(0.24 * titleSize);
+  const legend: { baseline: number; items: number[] }[] = [];
+  if (series.length > 0 && bold.measure(options.title, titleSize) + 16 * s + oneLine <= available) {
+    legend.push({ baseline: titleBaseline, items: series.map((_, i) => i) });
   } else {
-    for (const items of legendRows(labels, s, available)) {
-      legend.push({ top: headerBottom + 2 * s, items });
-      headerBottom += 2 * s + FONT_LINE_HEIGHT * s;
+    let used = 0;
+    itemWidths.forEach((w, i) => {
+      const last = rows[rows.length - 1];
+      if (last === undefined || used + 10 * s + w > available) {
+        rows.push([i]);
+        used = w;
+      } else {
+        last.push(i);
+        used += 10 * s + w;
+      }
+    });
+    for (const items of rows) {
+      headerBottom += Math.ceil(4 * s + cap);
+      legend.push({ baseline: headerBottom, items });
+      headerBottom += Math.ceil(0.24 * fontSize);
     }
   }
 
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;
   for (const p of prepared) {
-    for (const list of [p.points, p.projection]) {
-      // Lists are sorted by time, so their ends bound them.
-      if (list.length === 0) continue;
-      first = Math.min(first, list[0]!.at);
-      last = Math.max(last, list[list.length - 1]!.at);
+    for (const { at } of [p.points, p.projection]) {
+      // Tracks are sorted by time, so their ends bound them.
+      if (at.length === 0) continue;
+      first = Math.min(first, at[0]!);
+      last = Math.max(last, at[at.length - 1]!);
     }
   }
   const empty = first > last;
@@ -320,11 +338,11 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const p of prepared) {
-    for (const list of [p.points, p.projection]) {
-      for (const q of list) {
-        if (q.at < from || q.at > to) continue;
-        if (q.value < lo) lo = q.value;
-        if (q.value > hi) hi = q.value;
+    for (const { at, value } of [p.points, p.projection]) {
+      for (let k = 0; k < at.length; k++) {
+        if (at[k]! < from || at[k]! > to) continue;
+        if (value[k]! < lo) lo = value[k]!;
+        if (value[k]! > hi) hi = value[k]!;
       }
     }
     if (p.threshold !== undefined) {
@@ -359,17 +377,19 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
     yMax = yTicks[yTicks.length - 1]!;
   }
 
-  const tickLength = 3 * s;
+  const tick = 3 * s;
   const yLabelWidth = Math.max(
     0,
-    ...yTicks.map((v) => measureText(formatTickValue(v, options.currencySymbol), s)),
+    ...yTicks.map((v) => regular.measure(money(v, options.currency), fontSize)),
   );
-  const xLabelWidth = measureText('00-00', s);
-  const plotLeft = margin + yLabelWidth + tickLength + 3 * s;
+  const xLabelWidth = regular.measure('00-00', fontSize);
+  const plotLeft = Math.ceil(margin + yLabelWidth + tick + 3 * s);
   // A time label centred on the right end of the axis must still keep the margin.
   const plotRight = width - 1 - margin - Math.ceil(xLabelWidth / 2);
-  const plotTop = headerBottom + 9 * s;
-  const plotBottom = height - 1 - margin - FONT_CAP_HEIGHT * s - tickLength - 3 * s;
+  // Digits reach a little below the baseline; the bottom margin stays blank.
+  const xLabelBaseline = height - margin - Math.ceil(0.03 * fontSize);
+  const plotTop = Math.ceil(headerBottom + 6 * s + cap / 2);
+  const plotBottom = Math.floor(xLabelBaseline - cap - tick - 3 * s);
   if (plotRight - plotLeft < 20 || plotBottom - plotTop < 20) {
     throw new RangeError(`chart ${width}x${height} is too small for its title and legend`);
   }
@@ -383,7 +403,9 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   return {
     width,
     height,
-    textScale: s,
+    scale: s,
+    fontSize,
+    margin,
     empty,
     plot: { left: plotLeft, top: plotTop, right: plotRight, bottom: plotBottom },
     from,
@@ -397,10 +419,16 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
     yToPixel,
     yToRow: (value: number) => Math.floor(yToPixel(value)),
     prepared,
-    titleTop,
-    margin,
+    titleSize,
+    titleBaseline,
     legend,
+    xLabelBaseline,
   };
+}
+
+/** Width of a legend entry's colour bar and the gap after it. */
+function legendSwatch(s: number): number {
+  return 16 * s;
 }
 
 /** Where each value of `series` lands on a chart rendered with the same arguments. */
@@ -412,12 +440,12 @@ export function layoutBalanceChart(series: ChartSeries[], options: ChartOptions)
  * Keeps, per pixel column, the first, lowest, highest and last point in time order (M4 decimation). The line
  * drawn through them looks the same as the full one but costs a few segments per column, not thousands.
  */
-function decimate(points: readonly TimedValue[], layout: ChartLayout): Point[] {
+function decimate({ at, value }: Track, layout: ChartLayout): Point[] {
   // One point either side of the window keeps the line running to the plot edge.
   let start = 0;
-  while (start + 1 < points.length && points[start + 1]!.at < layout.from) start++;
-  let end = points.length - 1;
-  while (end - 1 >= 0 && points[end - 1]!.at > layout.to) end--;
+  while (start + 1 < at.length && at[start + 1]! < layout.from) start++;
+  let end = at.length - 1;
+  while (end - 1 >= 0 && at[end - 1]! > layout.to) end--;
 
   const out: Point[] = [];
   let column = Number.NaN;
@@ -447,9 +475,8 @@ function decimate(points: readonly TimedValue[], layout: ChartLayout): Point[] {
     if (lastI !== firstI) out.push({ x: lastX, y: lastY });
   };
   for (let i = start; i <= end; i++) {
-    const p = points[i]!;
-    const x = layout.xToPixel(p.at);
-    const y = layout.yToPixel(p.value);
+    const x = layout.xToPixel(at[i]!);
+    const y = layout.yToPixel(value[i]!);
     const c = Math.floor(x);
     if (c !== column) {
       flush();
@@ -476,175 +503,288 @@ function decimate(points: readonly TimedValue[], layout: ChartLayout): Point[] {
   return out;
 }
 
-/** Pixels in `rect` that are neither background nor grid, i.e. that a label there would hide. */
-function countInk(raster: Raster, rect: Rect): number {
-  let ink = 0;
-  for (let y = Math.max(0, rect.top); y < Math.min(raster.height, rect.bottom); y++) {
-    for (let x = Math.max(0, rect.left); x < Math.min(raster.width, rect.right); x++) {
-      const i = (y * raster.width + x) * 3;
-      const r = raster.data[i];
-      const g = raster.data[i + 1];
-      const b = raster.data[i + 2];
-      const plain =
-        (r === BACKGROUND[0] && g === BACKGROUND[1] && b === BACKGROUND[2]) ||
-        (r === GRID_COLOR[0] && g === GRID_COLOR[1] && b === GRID_COLOR[2]);
-      if (!plain) ink++;
+/**
+ * The part of segment `a`–`b` inside `r` (Liang–Barsky), or undefined. Lines are cut to the plot before
+ * they reach the SVG: a projection millennia ahead would otherwise be a dashed line of 10¹² pixels.
+ */
+function clipSegment(a: Point, b: Point, r: Rect): [Point, Point] | undefined {
+  const dx = b.x - a.x;
+  const dy = b.y - a.y;
+  let t0 = 0;
+  let t1 = 1;
+  // Each edge in turn: p is the direction across it, q the distance inside it.
+  const edge = (p: number, q: number): boolean => {
+    if (p === 0) return q >= 0;
+    const t = q / p;
+    if (p < 0) t0 = Math.max(t0, t);
+    else t1 = Math.min(t1, t);
+    return t0 <= t1;
+  };
+  if (
+    !(
+      edge(-dx, a.x - r.left) &&
+      edge(dx, r.right - a.x) &&
+      edge(-dy, a.y - r.top) &&
+      edge(dy, r.bottom - a.y)
+    )
+  ) {
+    return undefined;
+  }
+  return [
+    { x: a.x + t0 * dx, y: a.y + t0 * dy },
+    { x: a.x + t1 * dx, y: a.y + t1 * dy },
+  ];
+}
+
+/** True when segment `a`–`b` passes through `r`; a bounding-box test first, as most segments are far off. */
+function crosses(a: Point, b: Point, r: Rect): boolean {
+  if (Math.max(a.x, b.x) < r.left || Math.min(a.x, b.x) > r.right) return false;
+  if (Math.max(a.y, b.y) < r.top || Math.min(a.y, b.y) > r.bottom) return false;
+  return clipSegment(a, b, r) !== undefined;
+}
+
+/** The visible runs of a polyline inside `r`, each as a list of points. */
+function clipPolyline(points: readonly Point[], r: Rect): Point[][] {
+  if (points.length === 1) {
+    const p = points[0]!;
+    return p.x >= r.left && p.x <= r.right && p.y >= r.top && p.y <= r.bottom ? [[p]] : [];
+  }
+  const runs: Point[][] = [];
+  let run: Point[] = [];
+  for (let i = 1; i < points.length; i++) {
+    const cut = clipSegment(points[i - 1]!, points[i]!, r);
+    if (!cut) continue;
+    const previous = run[run.length - 1];
+    if (previous && previous.x === cut[0].x && previous.y === cut[0].y) run.push(cut[1]);
+    else {
+      if (run.length > 0) runs.push(run);
+      run = [cut[0], cut[1]];
     }
   }
-  return ink;
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
+const num = (n: number) => String(Math.round(n * 100) / 100);
+
+function pathData(runs: readonly Point[][]): string {
+  return runs
+    .map((run) => run.map((p, k) => `${k === 0 ? 'M' : 'L'}${num(p.x)} ${num(p.y)}`).join(''))
+    .join('');
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function text(x: number, y: number, content: string, attrs: string): string {
+  return `<text x="${num(x)}" y="${num(y)}" ${attrs}>${escapeXml(content)}</text>`;
 }
 
 function overlaps(a: Rect, b: Rect): boolean {
   return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
 }
 
-function drawFrame(
-  raster: Raster,
-  layout: FullLayout,
-  series: readonly ChartSeries[],
-  options: ChartOptions,
-) {
-  const s = layout.textScale;
-  const { plot } = layout;
-  raster.text(options.title, layout.margin, layout.titleTop, TITLE_COLOR, s + 1);
-
-  const labels = series.map((x) => x.label);
-  for (const row of layout.legend) {
-    let x = layout.width - layout.margin - rowsWidth(row.items, labels, s);
-    for (const i of row.items) {
-      const color = layout.colors[i]!;
-      raster.fillRect(
-        x,
-        row.top + Math.floor((FONT_CAP_HEIGHT * s) / 2) - s,
-        LEGEND_SWATCH * s,
-        2 * s,
-        color,
-      );
-      x += (LEGEND_SWATCH + 4) * s;
-      x += raster.text(labels[i] ?? '', x, row.top, TITLE_COLOR, s) + LEGEND_GAP * s;
-    }
-  }
-
-  if (layout.empty) {
-    raster.strokeRect(
-      plot.left,
-      plot.top,
-      plot.right - plot.left + 1,
-      plot.bottom - plot.top + 1,
-      AXIS_COLOR,
-    );
-    const message = 'no data';
-    const w = measureText(message, s + 1);
-    const x = Math.round((plot.left + plot.right - w) / 2);
-    const y = Math.round((plot.top + plot.bottom - FONT_CAP_HEIGHT * (s + 1)) / 2);
-    raster.text(message, x, y, LABEL_COLOR, s + 1);
-    return;
-  }
-
-  const tickLength = 3 * s;
-  for (const value of layout.yTicks) {
-    const row = layout.yToRow(value);
-    raster.hLine(plot.left, plot.right + 1, row, GRID_COLOR);
-    raster.hLine(plot.left - tickLength, plot.left, row, AXIS_COLOR);
-    const label = formatTickValue(value, options.currencySymbol);
-    const w = measureText(label, s);
-    const top = row - Math.floor((FONT_CAP_HEIGHT * s) / 2);
-    raster.text(label, plot.left - tickLength - 3 * s - w, top, LABEL_COLOR, s);
-  }
-  for (const tick of layout.xTicks) {
-    const column = Math.floor(layout.xToPixel(tick.at));
-    raster.vLine(column, plot.top, plot.bottom, GRID_COLOR);
-    raster.vLine(column, plot.bottom + 1, plot.bottom + 1 + tickLength, AXIS_COLOR);
-    const w = measureText(tick.label, s);
-    raster.text(tick.label, column - Math.floor(w / 2), plot.bottom + tickLength + 3 * s, LABEL_COLOR, s);
-  }
-  raster.vLine(plot.left, plot.top, plot.bottom + 1, AXIS_COLOR);
-  raster.hLine(plot.left, plot.right + 1, plot.bottom, AXIS_COLOR);
-}
-
-/**
- * Renders balance lines over time as a PNG: title, legend, y axis in the currency, x axis in UTC
- * (`HH:MM` for spans up to 36 h, `MM-DD` beyond), dashed thresholds with labels and dashed projections.
- * An empty series list, or series without points, gives a framed chart that says "no data".
- */
-export function renderBalanceChart(series: ChartSeries[], options: ChartOptions): Buffer {
+/** The chart as an SVG document, drawn in DejaVu Sans; {@link renderBalanceChart} rasterises it. */
+export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): string {
   const layout = computeLayout(series, options);
-  const raster = new Raster(layout.width, layout.height, BACKGROUND);
-  drawFrame(raster, layout, series, options);
-  if (layout.empty) return raster.toPng();
+  const { plot, scale: s, fontSize, colors } = layout;
+  const { regular } = metrics();
+  const cap = regular.capHeight * fontSize;
+  const out: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" font-family="${FONT_FAMILY}" font-kerning="none">`,
+    `<rect width="100%" height="100%" fill="${BACKGROUND}"/>`,
+    text(
+      layout.margin,
+      layout.titleBaseline,
+      options.title,
+      `font-size="${num(layout.titleSize)}" font-weight="bold" fill="${TEXT_COLOR}"`,
+    ),
+  ];
+  for (const row of layout.legend) {
+    let x = layout.width - layout.margin;
+    for (const i of [...row.items].reverse()) {
+      const label = series[i]?.label ?? '';
+      out.push(
+        text(x, row.baseline, label, `font-size="${num(fontSize)}" fill="${TEXT_COLOR}" text-anchor="end"`),
+      );
+      x -= regular.measure(label, fontSize) + legendSwatch(s);
+      const y = Math.round(row.baseline - cap / 2 - s);
+      out.push(
+        `<rect x="${num(x)}" y="${y}" width="${num(12 * s)}" height="${num(2 * s)}" fill="${colors[i]}"/>`,
+      );
+      x -= 10 * s;
+    }
+  }
 
-  const s = layout.textScale;
-  const { plot } = layout;
-  const { prepared } = layout;
-  const plotClip: Rect = {
-    left: plot.left,
-    top: plot.top - 2 * s,
-    right: plot.right + 2 * s,
-    bottom: plot.bottom + 2,
+  const labelAttrs = `font-size="${num(fontSize)}" fill="${LABEL_COLOR}"`;
+  if (layout.empty) {
+    out.push(
+      `<rect x="${plot.left + 0.5}" y="${plot.top + 0.5}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="${AXIS_COLOR}"/>`,
+      text(
+        (plot.left + plot.right + 1) / 2,
+        (plot.top + plot.bottom + 1 + regular.capHeight * layout.titleSize) / 2,
+        'no data',
+        `font-size="${num(layout.titleSize)}" fill="${LABEL_COLOR}" text-anchor="middle"`,
+      ),
+      '</svg>',
+    );
+    return out.join('\n');
+  }
+
+  const tick = 3 * s;
+  const grid: string[] = [];
+  const axis: string[] = [];
+  for (const value of layout.yTicks) {
+    const y = layout.yToRow(value) + 0.5;
+    grid.push(`M${plot.left} ${y}H${plot.right + 1}`);
+    axis.push(`M${num(plot.left - tick)} ${y}H${plot.left}`);
+    const label = money(value, options.currency);
+    out.push(text(plot.left - tick - 3 * s, y + cap / 2, label, `${labelAttrs} text-anchor="end"`));
+  }
+  let firstLabelLeft = Number.POSITIVE_INFINITY;
+  for (const t of layout.xTicks) {
+    const x = Math.floor(layout.xToPixel(t.at)) + 0.5;
+    grid.push(`M${x} ${plot.top}V${plot.bottom}`);
+    axis.push(`M${x} ${plot.bottom + 1}V${num(plot.bottom + 1 + tick)}`);
+    out.push(text(x, layout.xLabelBaseline, t.label, `${labelAttrs} text-anchor="middle"`));
+    firstLabelLeft = Math.min(firstLabelLeft, x - regular.measure(t.label, fontSize) / 2);
+  }
+  // Say once that the times are UTC, under the money labels, unless the first time label reaches there.
+  if (layout.margin + regular.measure('UTC', fontSize) + 4 * s <= firstLabelLeft) {
+    out.push(text(layout.margin, layout.xLabelBaseline, 'UTC', labelAttrs));
+  }
+  axis.push(
+    `M${plot.left + 0.5} ${plot.top}V${plot.bottom + 1}M${plot.left} ${plot.bottom + 0.5}H${plot.right + 1}`,
+  );
+  out.push(
+    `<path d="${grid.join('')}" stroke="${GRID_COLOR}" fill="none"/>`,
+    `<path d="${axis.join('')}" stroke="${AXIS_COLOR}" fill="none"/>`,
+  );
+
+  // Lines are cut a little outside the plot (so joins and the last point stay whole), then clipped to it.
+  const cut: Rect = {
+    left: plot.left - 8 * s,
+    top: plot.top - 8 * s,
+    right: plot.right + 8 * s,
+    bottom: plot.bottom + 8 * s,
   };
-  const thresholdDash: [number, number] = [THRESHOLD_DASH[0] * s, THRESHOLD_DASH[1] * s];
-  const projectionDash: [number, number] = [PROJECTION_DASH[0] * s, PROJECTION_DASH[1] * s];
-
-  raster.setClip({ left: plot.left + 1, top: plot.top, right: plot.right + 1, bottom: plot.bottom });
-  prepared.forEach((p, i) => {
+  out.push(
+    `<clipPath id="plot"><rect x="${plot.left}" y="${num(plot.top - 2 * s)}" width="${num(plot.right + 1 + 2 * s - plot.left)}" height="${num(plot.bottom + 2 - plot.top + 2 * s)}"/></clipPath>`,
+    '<g clip-path="url(#plot)" fill="none" stroke-linejoin="round" stroke-linecap="round">',
+  );
+  /** What a threshold label should not hide: every segment drawn in the plot. */
+  const drawn: [Point, Point][] = [];
+  const remember = (runs: readonly Point[][]) => {
+    for (const run of runs) for (let k = 1; k < run.length; k++) drawn.push([run[k - 1]!, run[k]!]);
+  };
+  const thick = Math.max(1, Math.round(s));
+  layout.prepared.forEach((p, i) => {
     if (p.threshold === undefined) return;
-    const row = layout.yToRow(p.threshold);
     // Thick dashes grow upwards from the value's row, so the row itself always carries the colour.
-    raster.hLine(plot.left + 1, plot.right + 1, row - (s - 1), layout.colors[i]!, s, thresholdDash);
+    const y = layout.yToRow(p.threshold) + 1 - thick / 2;
+    remember([
+      [
+        { x: plot.left + 1, y },
+        { x: plot.right + 1, y },
+      ],
+    ]);
+    out.push(
+      `<path d="M${plot.left + 1} ${y}H${plot.right + 1}" stroke="${colors[i]}" stroke-width="${thick}" stroke-dasharray="${num(5 * s)} ${num(4 * s)}" stroke-linecap="butt"/>`,
+    );
   });
-
-  raster.setClip(plotClip);
-  prepared.forEach((p, i) => {
-    const color = layout.colors[i]!;
-    const line = decimate(p.points, layout);
-    const last = p.points[p.points.length - 1];
-    if (p.projection.length > 0) {
-      const start = last ? [last] : [];
-      const path = decimate([...start, ...p.projection.filter((q) => !last || q.at >= last.at)], layout);
-      raster.polyline(path, mixColor(color, BACKGROUND, 0.1), { width: 1.5 * s, dash: projectionDash });
+  layout.prepared.forEach((p, i) => {
+    const color = colors[i]!;
+    if (p.projection.at.length > 0) {
+      const runs = clipPolyline(decimate(continuation(p.points, p.projection), layout), cut);
+      remember(runs);
+      out.push(
+        `<path d="${pathData(runs)}" stroke="${color}" stroke-opacity="0.9" stroke-width="${num(1.5 * s)}" stroke-dasharray="${num(7 * s)} ${num(5 * s)}" stroke-linecap="butt"/>`,
+      );
     }
-    if (line.length > 0) raster.polyline(line, color, { width: s + 0.5 });
-    if (last && last.at >= layout.from && last.at <= layout.to) {
-      raster.polyline([{ x: layout.xToPixel(last.at), y: layout.yToPixel(last.value) }], color, {
-        width: 4 * s,
-      });
+    const runs = clipPolyline(decimate(p.points, layout), cut);
+    remember(runs);
+    out.push(`<path d="${pathData(runs)}" stroke="${color}" stroke-width="${num(s + 0.5)}"/>`);
+    const n = p.points.at.length;
+    const lastAt = p.points.at[n - 1] ?? Number.NaN;
+    if (lastAt >= layout.from && lastAt <= layout.to) {
+      const x = layout.xToPixel(lastAt);
+      const y = layout.yToPixel(p.points.value[n - 1]!);
+      if (y >= cut.top && y <= cut.bottom) {
+        out.push(`<circle cx="${num(x)}" cy="${num(y)}" r="${num(2 * s)}" fill="${color}" stroke="none"/>`);
+      }
     }
   });
-  raster.setClip();
+  out.push('</g>');
 
-  // Threshold labels go beside their line, preferring the right edge, on the spot that hides the least of the
-  // lines already drawn; labels never cover each other.
+  // Threshold labels go beside their line, preferring the right edge, on the spot that crosses the fewest
+  // lines; labels never cover each other.
   const placed: Rect[] = [];
-  prepared.forEach((p, i) => {
+  const inset = 2 * s;
+  layout.prepared.forEach((p, i) => {
     if (p.threshold === undefined) return;
-    const text = `threshold ${formatTickValue(p.threshold, options.currencySymbol)}`;
-    const w = measureText(text, s);
-    const h = FONT_CAP_HEIGHT * s;
+    const label = `threshold ${money(p.threshold, options.currency)}`;
+    const w = regular.measure(label, fontSize);
     const row = layout.yToRow(p.threshold);
-    const inset = 2 * s;
-    let best: { rect: Rect; ink: number } | undefined;
-    for (let shift = 0; shift <= plot.right - plot.left - w - 8 * s && best?.ink !== 0; shift += 12 * s) {
+    let best: { rect: Rect; hits: number } | undefined;
+    for (let shift = 0; shift <= plot.right - plot.left - w - 8 * s && best?.hits !== 0; shift += 12 * s) {
       const left = plot.right - 4 * s - w - shift;
-      for (const top of [row - s - 2 * s - h, row + 1 + 2 * s]) {
+      for (const top of [row - 3 * s - cap, row + 1 + 2 * s]) {
         const rect = {
           left: left - inset,
           top: top - inset,
           right: left + w + inset,
-          bottom: top + h + inset,
+          bottom: top + cap + inset,
         };
         if (rect.top < plot.top || rect.bottom > plot.bottom || placed.some((q) => overlaps(q, rect)))
           continue;
-        const ink = countInk(raster, rect);
-        if (!best || ink < best.ink) best = { rect, ink };
-        if (ink === 0) break;
+        let hits = 0;
+        for (const [a, b] of drawn) if (crosses(a, b, rect)) hits++;
+        if (!best || hits < best.hits) best = { rect, hits };
+        if (hits === 0) break;
       }
     }
     if (!best) return;
     const { rect } = best;
     placed.push(rect);
-    raster.fillRect(rect.left, rect.top, rect.right - rect.left, rect.bottom - rect.top, BACKGROUND, 0.85);
-    raster.text(text, rect.left + inset, rect.top + inset, layout.colors[i]!, s);
+    out.push(
+      `<rect x="${num(rect.left)}" y="${num(rect.top)}" width="${num(rect.right - rect.left)}" height="${num(rect.bottom - rect.top)}" fill="${BACKGROUND}" fill-opacity="0.85"/>`,
+      // Light series colours (orange, olive) are too faint as text; a darker shade of the same hue reads.
+      text(
+        rect.left + inset,
+        rect.bottom - inset,
+        label,
+        `font-size="${num(fontSize)}" fill="${darken(colors[i]!, 0.25)}"`,
+      ),
+    );
   });
+  out.push('</svg>');
+  return out.join('\n');
+}
 
-  return raster.toPng();
+type ResvgModule = typeof import('@resvg/resvg-js');
+let resvg: { readonly module: ResvgModule; readonly fontFiles: string[] } | undefined;
+
+/**
+ * Renders balance lines over time as a PNG: title, legend, y axis in the currency, x axis in UTC
+ * (`HH:MM` for spans up to 36 h, `MM-DD` beyond), dashed thresholds with labels and dashed projections.
+ * An empty series list, or series without points, gives a framed chart that says "no data".
+ *
+ * resvg (a native addon, ~5 MB of memory) is loaded on the first chart, not when the bot starts.
+ */
+export function renderBalanceChart(series: ChartSeries[], options: ChartOptions): Buffer {
+  const svg = balanceChartSvg(series, options);
+  if (resvg === undefined) {
+    const { regular, bold } = fontFiles();
+    resvg = {
+      module: createRequire(import.meta.url)('@resvg/resvg-js') as ResvgModule,
+      fontFiles: [regular, bold],
+    };
+  }
+  return new resvg.module.Resvg(svg, {
+    font: { fontFiles: resvg.fontFiles, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
+    logLevel: 'off',
+  })
+    .render()
+    .asPng();
 }

@@ -7,11 +7,12 @@ import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChartOptions, ChartSeries } from '../../src/chart/balance-chart.js';
-import { PNG_SIGNATURE } from '../../src/chart/png.js';
 
 // A render that never ends blocks the thread it runs on, and vitest's own timeout runs on that thread too.
 // So every render runs in a worker thread, which the test can terminate when a render overruns its bound.
 const BOUND_MS = 10_000;
+/** The eight bytes every PNG file starts with. */
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 interface Rendered {
   readonly ok: boolean;
@@ -68,8 +69,11 @@ function renderBounded(series: ChartSeries[], options: ChartOptions): Promise<Re
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'creditwatch-chart-'));
   bundle = join(dir, 'chart.mjs');
+  const entry = join(import.meta.dirname, '../../src/chart/balance-chart.ts');
   await build({
-    entryPoints: [join(import.meta.dirname, '../../src/chart/balance-chart.ts')],
+    entryPoints: [entry],
+    // The bundle lives in a temp dir; resvg and the fonts are found from the source's place, as in the repo.
+    define: { 'import.meta.url': JSON.stringify(pathToFileURL(entry).href) },
     bundle: true,
     format: 'esm',
     platform: 'node',
@@ -164,7 +168,7 @@ describe('balance chart under extreme input', () => {
           threshold: 5,
         },
       ],
-      { title: 'Balance', currencySymbol: '$' },
+      { title: 'Balance', currency: 'USD' },
     );
     expect(r).toMatchObject({ ok: true, signature: PNG_SIGNATURE.toString('hex'), width: 800, height: 400 });
   }, 30_000);
@@ -186,7 +190,7 @@ describe('balance chart under extreme input', () => {
           ],
         },
       ],
-      { title: 'Balance', currencySymbol: '$', from: new Date(T0 - HOUR), to: new Date(T0 + 2 * HOUR) },
+      { title: 'Balance', currency: 'USD', from: new Date(T0 - HOUR), to: new Date(T0 + 2 * HOUR) },
     );
     expect(r).toMatchObject({ ok: true, signature: PNG_SIGNATURE.toString('hex') });
   }, 30_000);
@@ -198,7 +202,7 @@ describe('balance chart under extreme input', () => {
         window,
         fc.constantFrom([320, 200], [800, 400], [480, 160]),
         async (list, win, [width, height]) => {
-          const options: ChartOptions = { title: 'Balance', currencySymbol: '$', width, height, ...win };
+          const options: ChartOptions = { title: 'Balance', currency: 'USD', width, height, ...win };
           const r = await renderBounded(list, options);
           expect(r.error).toBeUndefined();
           expect(r).toMatchObject({ ok: true, signature: PNG_SIGNATURE.toString('hex'), width, height });
