@@ -284,7 +284,8 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
 
   // Header: the title on the left; the legend to its right when both fit on one line, else in rows below.
   const titleBaseline = margin + Math.ceil(bold.ascender * titleSize);
-  const itemWidths = series.map((x) => legendSwatch(s) + regular.measure(x.label, fontSize));
+  // An entry is a 12-unit colour bar, a 4-unit gap and the label.
+  const itemWidths = series.map((x) => 16 * s + regular.measure(x.label, fontSize));
   const rows: number[][] = [];
   const available = width - 2 * margin;
   const oneLine = itemWidths.reduce((sum, w, i) => sum + w + (i > 0 ? 10 * s : 0), 0);
@@ -426,11 +427,6 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   };
 }
 
-/** Width of a legend entry's colour bar and the gap after it. */
-function legendSwatch(s: number): number {
-  return 16 * s;
-}
-
 /** Where each value of `series` lands on a chart rendered with the same arguments. */
 export function layoutBalanceChart(series: ChartSeries[], options: ChartOptions): ChartLayout {
   return computeLayout(series, options);
@@ -448,56 +444,31 @@ function decimate({ at, value }: Track, layout: ChartLayout): Point[] {
   while (end - 1 >= 0 && at[end - 1]! > layout.to) end--;
 
   const out: Point[] = [];
+  const point = (i: number) => ({ x: layout.xToPixel(at[i]!), y: layout.yToPixel(value[i]!) });
+  // Indices of the current column's first, lowest, highest and last point.
   let column = Number.NaN;
-  // Index and position of the current column's first, lowest-value, highest-value and last point.
-  let firstI = 0;
-  let firstX = 0;
-  let firstY = 0;
-  let lowI = 0;
-  let lowX = 0;
-  let lowY = 0;
-  let highI = 0;
-  let highX = 0;
-  let highY = 0;
-  let lastI = 0;
-  let lastX = 0;
-  let lastY = 0;
+  let first = 0;
+  let low = 0;
+  let high = 0;
+  let last = -1;
   const flush = () => {
-    if (Number.isNaN(column)) return;
-    out.push({ x: firstX, y: firstY });
-    const low = { x: lowX, y: lowY };
-    const high = { x: highX, y: highY };
-    const lowInside = lowI !== firstI && lowI !== lastI;
-    const highInside = highI !== firstI && highI !== lastI && highI !== lowI;
-    if (lowInside && highInside) out.push(...(lowI < highI ? [low, high] : [high, low]));
-    else if (lowInside) out.push(low);
-    else if (highInside) out.push(high);
-    if (lastI !== firstI) out.push({ x: lastX, y: lastY });
+    if (last < 0) return;
+    let previous = -1;
+    for (const i of [first, low, high, last].sort((a, b) => a - b)) {
+      if (i !== previous) out.push(point(i));
+      previous = i;
+    }
   };
   for (let i = start; i <= end; i++) {
-    const x = layout.xToPixel(at[i]!);
-    const y = layout.yToPixel(value[i]!);
-    const c = Math.floor(x);
+    const c = Math.floor(layout.xToPixel(at[i]!));
     if (c !== column) {
       flush();
       column = c;
-      firstI = lowI = highI = i;
-      firstX = lowX = highX = x;
-      firstY = lowY = highY = y;
+      first = low = high = i;
     }
-    if (y > lowY) {
-      lowI = i;
-      lowX = x;
-      lowY = y;
-    }
-    if (y < highY) {
-      highI = i;
-      highX = x;
-      highY = y;
-    }
-    lastI = i;
-    lastX = x;
-    lastY = y;
+    if (value[i]! < value[low]!) low = i;
+    if (value[i]! > value[high]!) high = i;
+    last = i;
   }
   flush();
   return out;
@@ -577,8 +548,12 @@ function escapeXml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
-function text(x: number, y: number, content: string, attrs: string): string {
-  return `<text x="${num(x)}" y="${num(y)}" ${attrs}>${escapeXml(content)}</text>`;
+/** An SVG element; numbers are rounded to 0.01 px, text is escaped, `undefined` attributes are left out. */
+function el(tag: string, attrs: Record<string, string | number | undefined>, content?: string): string {
+  const list = Object.entries(attrs)
+    .flatMap(([k, v]) => (v === undefined ? [] : [`${k}="${typeof v === 'number' ? num(v) : escapeXml(v)}"`]))
+    .join(' ');
+  return content === undefined ? `<${tag} ${list}/>` : `<${tag} ${list}>${escapeXml(content)}</${tag}>`;
 }
 
 function overlaps(a: Rect, b: Rect): boolean {
@@ -591,41 +566,54 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
   const { plot, scale: s, fontSize, colors } = layout;
   const { regular } = metrics();
   const cap = regular.capHeight * fontSize;
+  const label = (x: number, y: number, content: string, anchor?: string, fill = LABEL_COLOR) =>
+    el('text', { x, y, 'font-size': fontSize, fill, 'text-anchor': anchor }, content);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" font-family="${FONT_FAMILY}" font-kerning="none">`,
-    `<rect width="100%" height="100%" fill="${BACKGROUND}"/>`,
-    text(
-      layout.margin,
-      layout.titleBaseline,
+    el('rect', { width: '100%', height: '100%', fill: BACKGROUND }),
+    el(
+      'text',
+      {
+        x: layout.margin,
+        y: layout.titleBaseline,
+        'font-size': layout.titleSize,
+        'font-weight': 'bold',
+        fill: TEXT_COLOR,
+      },
       options.title,
-      `font-size="${num(layout.titleSize)}" font-weight="bold" fill="${TEXT_COLOR}"`,
     ),
   ];
   for (const row of layout.legend) {
     let x = layout.width - layout.margin;
     for (const i of [...row.items].reverse()) {
-      const label = series[i]?.label ?? '';
-      out.push(
-        text(x, row.baseline, label, `font-size="${num(fontSize)}" fill="${TEXT_COLOR}" text-anchor="end"`),
-      );
-      x -= regular.measure(label, fontSize) + legendSwatch(s);
+      const text = series[i]?.label ?? '';
+      out.push(label(x, row.baseline, text, 'end', TEXT_COLOR));
+      x -= regular.measure(text, fontSize) + 16 * s;
       const y = Math.round(row.baseline - cap / 2 - s);
-      out.push(
-        `<rect x="${num(x)}" y="${y}" width="${num(12 * s)}" height="${num(2 * s)}" fill="${colors[i]}"/>`,
-      );
+      out.push(el('rect', { x, y, width: 12 * s, height: 2 * s, fill: colors[i] }));
       x -= 10 * s;
     }
   }
 
-  const labelAttrs = `font-size="${num(fontSize)}" fill="${LABEL_COLOR}"`;
+  const frame = {
+    x: plot.left + 0.5,
+    y: plot.top + 0.5,
+    width: plot.right - plot.left,
+    height: plot.bottom - plot.top,
+  };
   if (layout.empty) {
     out.push(
-      `<rect x="${plot.left + 0.5}" y="${plot.top + 0.5}" width="${plot.right - plot.left}" height="${plot.bottom - plot.top}" fill="none" stroke="${AXIS_COLOR}"/>`,
-      text(
-        (plot.left + plot.right + 1) / 2,
-        (plot.top + plot.bottom + 1 + regular.capHeight * layout.titleSize) / 2,
+      el('rect', { ...frame, fill: 'none', stroke: AXIS_COLOR }),
+      el(
+        'text',
+        {
+          x: (plot.left + plot.right + 1) / 2,
+          y: (plot.top + plot.bottom + 1 + regular.capHeight * layout.titleSize) / 2,
+          'font-size': layout.titleSize,
+          fill: LABEL_COLOR,
+          'text-anchor': 'middle',
+        },
         'no data',
-        `font-size="${num(layout.titleSize)}" fill="${LABEL_COLOR}" text-anchor="middle"`,
       ),
       '</svg>',
     );
@@ -634,85 +622,86 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
 
   const tick = 3 * s;
   const grid: string[] = [];
-  const axis: string[] = [];
+  const axis = [
+    `M${frame.x} ${plot.top}V${plot.bottom + 1}M${plot.left} ${frame.y + frame.height}H${plot.right + 1}`,
+  ];
   for (const value of layout.yTicks) {
     const y = layout.yToRow(value) + 0.5;
     grid.push(`M${plot.left} ${y}H${plot.right + 1}`);
     axis.push(`M${num(plot.left - tick)} ${y}H${plot.left}`);
-    const label = money(value, options.currency);
-    out.push(text(plot.left - tick - 3 * s, y + cap / 2, label, `${labelAttrs} text-anchor="end"`));
+    out.push(label(plot.left - tick - 3 * s, y + cap / 2, money(value, options.currency), 'end'));
   }
   let firstLabelLeft = Number.POSITIVE_INFINITY;
   for (const t of layout.xTicks) {
     const x = Math.floor(layout.xToPixel(t.at)) + 0.5;
     grid.push(`M${x} ${plot.top}V${plot.bottom}`);
     axis.push(`M${x} ${plot.bottom + 1}V${num(plot.bottom + 1 + tick)}`);
-    out.push(text(x, layout.xLabelBaseline, t.label, `${labelAttrs} text-anchor="middle"`));
+    out.push(label(x, layout.xLabelBaseline, t.label, 'middle'));
     firstLabelLeft = Math.min(firstLabelLeft, x - regular.measure(t.label, fontSize) / 2);
   }
   // Say once that the times are UTC, under the money labels, unless the first time label reaches there.
   if (layout.margin + regular.measure('UTC', fontSize) + 4 * s <= firstLabelLeft) {
-    out.push(text(layout.margin, layout.xLabelBaseline, 'UTC', labelAttrs));
+    out.push(label(layout.margin, layout.xLabelBaseline, 'UTC'));
   }
-  axis.push(
-    `M${plot.left + 0.5} ${plot.top}V${plot.bottom + 1}M${plot.left} ${plot.bottom + 0.5}H${plot.right + 1}`,
-  );
   out.push(
-    `<path d="${grid.join('')}" stroke="${GRID_COLOR}" fill="none"/>`,
-    `<path d="${axis.join('')}" stroke="${AXIS_COLOR}" fill="none"/>`,
+    el('path', { d: grid.join(''), stroke: GRID_COLOR, fill: 'none' }),
+    el('path', { d: axis.join(''), stroke: AXIS_COLOR, fill: 'none' }),
+    `<clipPath id="plot">${el('rect', { x: plot.left, y: plot.top - 2 * s, width: plot.right + 1 + 2 * s - plot.left, height: plot.bottom + 2 - plot.top + 2 * s })}</clipPath>`,
+    '<g clip-path="url(#plot)" fill="none" stroke-linejoin="round" stroke-linecap="round">',
   );
 
   // Lines are cut a little outside the plot (so joins and the last point stay whole), then clipped to it.
+  const m = 8 * s;
   const cut: Rect = {
-    left: plot.left - 8 * s,
-    top: plot.top - 8 * s,
-    right: plot.right + 8 * s,
-    bottom: plot.bottom + 8 * s,
+    left: plot.left - m,
+    top: plot.top - m,
+    right: plot.right + m,
+    bottom: plot.bottom + m,
   };
-  out.push(
-    `<clipPath id="plot"><rect x="${plot.left}" y="${num(plot.top - 2 * s)}" width="${num(plot.right + 1 + 2 * s - plot.left)}" height="${num(plot.bottom + 2 - plot.top + 2 * s)}"/></clipPath>`,
-    '<g clip-path="url(#plot)" fill="none" stroke-linejoin="round" stroke-linecap="round">',
-  );
   /** What a threshold label should not hide: every segment drawn in the plot. */
   const drawn: [Point, Point][] = [];
-  const remember = (runs: readonly Point[][]) => {
+  const line = (runs: readonly Point[][], attrs: Record<string, string | number>) => {
     for (const run of runs) for (let k = 1; k < run.length; k++) drawn.push([run[k - 1]!, run[k]!]);
+    out.push(el('path', { d: pathData(runs), ...attrs }));
   };
   const thick = Math.max(1, Math.round(s));
   layout.prepared.forEach((p, i) => {
     if (p.threshold === undefined) return;
     // Thick dashes grow upwards from the value's row, so the row itself always carries the colour.
     const y = layout.yToRow(p.threshold) + 1 - thick / 2;
-    remember([
+    const dash = `${num(5 * s)} ${num(4 * s)}`;
+    line(
       [
-        { x: plot.left + 1, y },
-        { x: plot.right + 1, y },
+        [
+          { x: plot.left + 1, y },
+          { x: plot.right + 1, y },
+        ],
       ],
-    ]);
-    out.push(
-      `<path d="M${plot.left + 1} ${y}H${plot.right + 1}" stroke="${colors[i]}" stroke-width="${thick}" stroke-dasharray="${num(5 * s)} ${num(4 * s)}" stroke-linecap="butt"/>`,
+      {
+        stroke: colors[i]!,
+        'stroke-width': thick,
+        'stroke-dasharray': dash,
+        'stroke-linecap': 'butt',
+      },
     );
   });
   layout.prepared.forEach((p, i) => {
-    const color = colors[i]!;
+    const stroke = colors[i]!;
     if (p.projection.at.length > 0) {
-      const runs = clipPolyline(decimate(continuation(p.points, p.projection), layout), cut);
-      remember(runs);
-      out.push(
-        `<path d="${pathData(runs)}" stroke="${color}" stroke-opacity="0.9" stroke-width="${num(1.5 * s)}" stroke-dasharray="${num(7 * s)} ${num(5 * s)}" stroke-linecap="butt"/>`,
-      );
+      line(clipPolyline(decimate(continuation(p.points, p.projection), layout), cut), {
+        stroke,
+        'stroke-opacity': 0.9,
+        'stroke-width': 1.5 * s,
+        'stroke-dasharray': `${num(7 * s)} ${num(5 * s)}`,
+        'stroke-linecap': 'butt',
+      });
     }
-    const runs = clipPolyline(decimate(p.points, layout), cut);
-    remember(runs);
-    out.push(`<path d="${pathData(runs)}" stroke="${color}" stroke-width="${num(s + 0.5)}"/>`);
+    line(clipPolyline(decimate(p.points, layout), cut), { stroke, 'stroke-width': s + 0.5 });
     const n = p.points.at.length;
     const lastAt = p.points.at[n - 1] ?? Number.NaN;
-    if (lastAt >= layout.from && lastAt <= layout.to) {
-      const x = layout.xToPixel(lastAt);
-      const y = layout.yToPixel(p.points.value[n - 1]!);
-      if (y >= cut.top && y <= cut.bottom) {
-        out.push(`<circle cx="${num(x)}" cy="${num(y)}" r="${num(2 * s)}" fill="${color}" stroke="none"/>`);
-      }
+    const y = layout.yToPixel(p.points.value[n - 1] ?? Number.NaN);
+    if (lastAt >= layout.from && lastAt <= layout.to && y >= cut.top && y <= cut.bottom) {
+      out.push(el('circle', { cx: layout.xToPixel(lastAt), cy: y, r: 2 * s, fill: stroke, stroke: 'none' }));
     }
   });
   out.push('</g>');
@@ -723,21 +712,16 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
   const inset = 2 * s;
   layout.prepared.forEach((p, i) => {
     if (p.threshold === undefined) return;
-    const label = `threshold ${money(p.threshold, options.currency)}`;
-    const w = regular.measure(label, fontSize);
+    const text = `threshold ${money(p.threshold, options.currency)}`;
+    const w = regular.measure(text, fontSize) + 2 * inset;
+    const h = cap + 2 * inset;
     const row = layout.yToRow(p.threshold);
     let best: { rect: Rect; hits: number } | undefined;
-    for (let shift = 0; shift <= plot.right - plot.left - w - 8 * s && best?.hits !== 0; shift += 12 * s) {
-      const left = plot.right - 4 * s - w - shift;
-      for (const top of [row - 3 * s - cap, row + 1 + 2 * s]) {
-        const rect = {
-          left: left - inset,
-          top: top - inset,
-          right: left + w + inset,
-          bottom: top + cap + inset,
-        };
-        if (rect.top < plot.top || rect.bottom > plot.bottom || placed.some((q) => overlaps(q, rect)))
-          continue;
+    for (let shift = 0; shift <= plot.right - plot.left - w - 4 * s && best?.hits !== 0; shift += 12 * s) {
+      const left = plot.right - 2 * s - w - shift;
+      for (const top of [row - s - h, row + 1]) {
+        const rect = { left, top, right: left + w, bottom: top + h };
+        if (top < plot.top || rect.bottom > plot.bottom || placed.some((q) => overlaps(q, rect))) continue;
         let hits = 0;
         for (const [a, b] of drawn) if (crosses(a, b, rect)) hits++;
         if (!best || hits < best.hits) best = { rect, hits };
@@ -745,17 +729,12 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
       }
     }
     if (!best) return;
-    const { rect } = best;
-    placed.push(rect);
+    const { left, top } = best.rect;
+    placed.push(best.rect);
     out.push(
-      `<rect x="${num(rect.left)}" y="${num(rect.top)}" width="${num(rect.right - rect.left)}" height="${num(rect.bottom - rect.top)}" fill="${BACKGROUND}" fill-opacity="0.85"/>`,
+      el('rect', { x: left, y: top, width: w, height: h, fill: BACKGROUND, 'fill-opacity': 0.85 }),
       // Light series colours (orange, olive) are too faint as text; a darker shade of the same hue reads.
-      text(
-        rect.left + inset,
-        rect.bottom - inset,
-        label,
-        `font-size="${num(fontSize)}" fill="${darken(colors[i]!, 0.25)}"`,
-      ),
+      label(left + inset, top + h - inset, text, undefined, darken(colors[i]!, 0.25)),
     );
   });
   out.push('</svg>');
