@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
-import { formatUtc } from '../format.js';
-import { Big, type Currency, formatMoney } from '../money.js';
+import { utcClock, utcMonthDay } from '../format.js';
+import { type Currency, formatMoney } from '../money.js';
 import { FONT_FAMILY, type FontMetrics, fontFiles, readFontMetrics } from './font.js';
 
 /** One line on the chart. */
@@ -194,12 +194,12 @@ export function niceTicks(min: number, max: number): number[] {
   return Array.from({ length: count }, (_, i) => Number((lo + i * step).toFixed(10)));
 }
 
-/** A plotted value as money, through the one formatter every message uses. */
+/** A plotted value as money, through the one formatter every message uses; thousands grouped. */
 function money(value: number, currency: Currency): string {
-  return formatMoney(new Big(value), currency);
+  return formatMoney(value, currency, { grouped: true });
 }
 
-/** UTC tick labels cut from the shared `2026-11-27 20:59 UTC` form: `20:59` up to 36 h, `11-27` beyond. */
+/** UTC tick labels from the shared formatters: `20:59` up to 36 h, `11-27` beyond. */
 function timeTicks(from: number, to: number, maxTicks: number): { at: number; label: string }[] {
   const hourly = to - from <= 36 * HOUR;
   const steps = hourly ? MINUTE_STEPS : DAY_STEPS;
@@ -210,8 +210,7 @@ function timeTicks(from: number, to: number, maxTicks: number): { at: number; la
     steps.find(fits) ?? longest * Math.max(1, Math.ceil((to - from) / longest / Math.max(1, maxTicks - 1)));
   const ticks: { at: number; label: string }[] = [];
   for (let at = Math.ceil(from / step) * step; at <= to; at += step) {
-    const utc = formatUtc(new Date(at));
-    ticks.push({ at, label: hourly ? utc.slice(11, 16) : utc.slice(5, 10) });
+    ticks.push({ at, label: hourly ? utcClock(new Date(at)) : utcMonthDay(new Date(at)) });
   }
   return ticks;
 }
