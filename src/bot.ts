@@ -1,4 +1,3 @@
-import { REST } from '@discordjs/rest';
 import type { Client, RESTOptions } from 'discord.js';
 import { Events } from 'discord.js';
 import { loadCommands } from '../commands/index.js';
@@ -12,7 +11,7 @@ import {
   DiscordPoster,
   type Poster,
   type PostReceipt,
-  type RetryPolicy,
+  posterRest,
   StdoutPoster,
 } from './discord/poster.js';
 import { splitMessage } from './format.js';
@@ -21,6 +20,7 @@ import { type Alerts, startAlerts } from './jobs/alerts.js';
 import { type Job, scheduleJob } from './jobs/job.js';
 import { startSummaryJob, summaryPost } from './jobs/summary.js';
 import type { Logger } from './logger.js';
+import type { RetryPolicy } from './retry.js';
 import type { RetryBackoff } from './storage/pending-writes.js';
 import type { BalanceProvider } from './types.js';
 
@@ -93,7 +93,11 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         apiUrl: config.discord.apiUrl,
         ...(options.rest ? { rest: options.rest } : {}),
       });
-      poster = new DiscordPoster(client.rest, logger, options.postRetry ?? DEFAULT_POST_RETRY);
+      poster = new DiscordPoster(
+        posterRest({ api: config.discord.apiUrl, ...options.rest }, config.discord.token ?? ''),
+        logger,
+        options.postRetry ?? DEFAULT_POST_RETRY,
+      );
       const commands = loadCommands({ providers: core.service.providerIds });
       const dispatch = createDispatcher(commands, context);
       const log = logger.child({ module: 'discord' });
@@ -226,7 +230,7 @@ export async function postSummaryOnce(
     const poster = options.dryRun
       ? new StdoutPoster(options.out)
       : new DiscordPoster(
-          new REST({ api: config.discord.apiUrl, ...options.rest }).setToken(config.discord.token ?? ''),
+          posterRest({ api: config.discord.apiUrl, ...options.rest }, config.discord.token ?? ''),
           logger,
           options.postRetry ?? DEFAULT_POST_RETRY,
         );

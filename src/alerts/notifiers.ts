@@ -1,11 +1,11 @@
 import { hostname } from 'node:os';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createTransport } from 'nodemailer';
 import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { type Dispatcher, request } from 'undici';
 import type { Poster } from '../discord/poster.js';
 import type { Logger } from '../logger.js';
 import { redactor } from '../redact.js';
+import { isRetryableStatus, retry } from '../retry.js';
 import type { AlertNotification } from './engine.js';
 import { alertPayload, alertSubject, alertText, isUrgent } from './messages.js';
 
@@ -102,8 +102,8 @@ class WebhookError extends Error {
 
 /**
  * A JSON POST of {@link alertPayload} (Slack-compatible `text` plus the facts) to `url`. Network errors,
- * timeouts, 5xx and 429 are retried with exponential backoff (429 honours `Retry-After`, within
- * `maxDelayMs`); other 4xx are not, and a 3xx is neither followed nor retried. Only the URL's host ever reaches a log or an error message.
+ * timeouts, 5xx, 408 and 429 are retried with exponential backoff (`retry.ts`; a 429's `Retry-After` is
+ * waited when longer, within `maxDelayMs`); other 4xx are not, and a 3xx is neither followed nor retried. Only the URL's host ever reaches a log or an error message.
  */
 export function webhookChannel(options: WebhookOptions): AlertChannel {
   const url = new URL(options.url);
@@ -147,7 +147,7 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
         : '';
     throw new WebhookError(
       `webhook ${host} answered HTTP ${status}${redirect}`,
-      status >= 500 || status === 429 || status === 408,
+      isRetryableStatus(status),
       status === 429 && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
     );
   };
@@ -156,27 +156,28 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
     name: 'webhook',
     async send(n) {
       const body = JSON.stringify(alertPayload(n));
-      let last: WebhookError | null = null;
       let made = 0;
-      for (let i = 1; i <= attempts; i++) {
-        made = i;
-        try {
-          await attempt(body);
-          if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
-          return;
-        } catch (err) {
-          last =
-            err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
-          if (!last.retryable || i === attempts) break;
-          const delayMs = Math.min(maxDelayMs, last.retryAfterMs ?? baseDelayMs * 2 ** (i - 1));
-          log.warn({ attempt: i, delayMs, error: last.message }, 'webhook failed; retrying');
-          await sleep(delayMs);
-        }
+      try {
+        await retry(
+          async (i) => {
+            made = i;
+            await attempt(body);
+            if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
+          },
+          { attempts, baseDelayMs, maxDelayMs },
+          {
+            retryable: (err) => err instanceof WebhookError && err.retryable,
+            retryAfterMs: (err) => (err instanceof WebhookError ? err.retryAfterMs : null),
+            onRetry: ({ error, attempt: i, delayMs }) =>
+              log.warn({ attempt: i, delayMs, error: (error as Error).message }, 'webhook failed; retrying'),
+          },
+        );
+      } catch (err) {
+        const last =
+          err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
+        // The attempts really made: a 4xx or a redirect stops after the first.
+        throw new Error(`${last.message} (after ${made} attempt${made === 1 ? '' : 's'})`);
       }
-      // The attempts really made: a 4xx or a redirect stops after the first.
-      throw new Error(
-        `${last?.message ?? `webhook ${host} failed`} (after ${made} attempt${made === 1 ? '' : 's'})`,
-      );
     },
   };
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { REST } from '@discordjs/rest';
+import { REST, type RESTOptions } from '@discordjs/rest';
 import { Routes } from 'discord.js';
 import { capText, DISCORD_CONTENT_LIMIT } from '../format.js';
 import type { Logger } from '../logger.js';
+import { isRetryableStatus, type RetryPolicy, retry } from '../retry.js';
 
 /** A message for a channel. Nobody is pinged unless `mentionRoleIds` names them. */
 export interface OutgoingMessage {
@@ -40,7 +40,7 @@ export interface Poster {
   post(channelId: string, message: OutgoingMessage, options?: PostOptions): Promise<PostReceipt | void>;
 }
 
-/** A post that did not land after its retries. `retryable` is false for a 4xx other than 429. */
+/** A post that did not land after its retries. `retryable`: waiting may help (`isRetryableStatus`). */
 export class PostFailedError extends Error {
   override readonly name = 'PostFailedError';
   constructor(
@@ -56,21 +56,35 @@ export class PostFailedError extends Error {
 /** Discord's limit on a nonce's length. */
 export const NONCE_MAX_LENGTH = 25;
 
-export interface RetryPolicy {
-  readonly attempts: number;
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-}
-
+/**
+ * Five attempts, 2 s doubling: 2 + 4 + 8 + 16 s of waiting. With {@link posterRest} that is at most five
+ * requests for one post that keeps failing (plus the re-sends of any 429 Discord answers, each after the
+ * wait Discord names).
+ */
 export const DEFAULT_POST_RETRY: RetryPolicy = { attempts: 5, baseDelayMs: 2000, maxDelayMs: 60_000 };
 
+/** The HTTP status of a failed request, when it has one (discord.js errors carry `status`). */
+function statusOf(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null | undefined)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
 /**
- * Posts through the discord.js REST client (which already waits out 429s and retries 5xx and
- * timeouts a few times) and retries the whole post with exponential backoff on top, so one bad minute
- * at Discord does not lose a scheduled post. Every create carries a nonce with `enforce_nonce`, so a
- * retry of a create that Discord did store (answered after the client's timeout) returns that message
- * instead of posting it twice. Content over Discord's 2,000 characters is cut with an ellipsis (callers
- * split long text first; this is the last resort). Logs `POST FAILED` when it finally gives up.
+ * The REST client a {@link DiscordPoster} posts through: discord.js's, with its own retries of 5xx and
+ * timeouts turned off (`retries: 0`), so that the poster's policy is the one retry layer for Discord (before,
+ * the two multiplied: up to 4 requests per attempt × 5 attempts). It still waits out 429s as Discord asks
+ * before sending again: that is pacing, not a failure, and is not counted as an attempt.
+ */
+export function posterRest(options: Partial<RESTOptions>, token: string): REST {
+  return new REST({ ...options, retries: 0 }).setToken(token);
+}
+
+/**
+ * Posts through a {@link posterRest} client and retries the whole post with exponential backoff
+ * (`retry.ts`), so one bad minute at Discord does not lose a scheduled post. Every create carries a nonce
+ * with `enforce_nonce`, so a retry of a create that Discord did store (answered after the client's timeout)
+ * returns that message instead of posting it twice. Content over Discord's 2,000 characters is cut with an
+ * ellipsis (callers split long text first; this is the last resort). Logs `POST FAILED` when it finally gives up.
  */
 export class DiscordPoster implements Poster {
   private readonly log: Logger;
@@ -80,6 +94,12 @@ export class DiscordPoster implements Poster {
     private readonly retry: RetryPolicy = DEFAULT_POST_RETRY,
   ) {
     this.log = logger.child({ module: 'poster' });
+    rest.on('rateLimited', (info) =>
+      this.log.warn(
+        { route: info.route, retryAfter: info.retryAfter, global: info.global },
+        'rate limited by Discord; waiting before posting',
+      ),
+    );
   }
 
   async post(channelId: string, message: OutgoingMessage, options: PostOptions = {}): Promise<PostReceipt> {
@@ -99,42 +119,40 @@ export class DiscordPoster implements Poster {
       allowed_mentions: { parse: [], roles: [...(message.mentionRoleIds ?? [])] },
     };
     const files = message.files?.map((f) => ({ name: f.name, data: f.data }));
-    let lastErr: unknown;
-    const attempts = options.attempts ?? this.retry.attempts;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const created = (await this.rest.post(Routes.channelMessages(channelId), {
-          body,
-          ...(files ? { files } : {}),
-        })) as { id?: unknown } | null;
-        const messageId = typeof created?.id === 'string' ? created.id : null;
-        this.log.info({ channelId, messageId, attempt }, attempt > 1 ? 'posted after retrying' : 'posted');
-        return { channelId, messageId };
-      } catch (err) {
-        lastErr = err;
-        const status = (err as { status?: number }).status;
-        // 4xx other than 429 won't get better by waiting (missing access, unknown channel).
-        if (status !== undefined && status >= 400 && status < 500 && status !== 429) break;
-        if (options.signal?.aborted) break;
-        if (attempt < attempts) {
-          const delay = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
-          this.log.warn({ channelId, attempt, status, delayMs: delay, err }, 'post failed; retrying');
-          const waited = await sleep(delay, true, options.signal ? { signal: options.signal } : {}).catch(
-            () => false,
-          );
-          if (!waited) break;
-        }
-      }
+    const policy =
+      options.attempts === undefined ? this.retry : { ...this.retry, attempts: options.attempts };
+    try {
+      return await retry(
+        async (attempt) => {
+          const created = (await this.rest.post(Routes.channelMessages(channelId), {
+            body,
+            ...(files ? { files } : {}),
+          })) as { id?: unknown } | null;
+          const messageId = typeof created?.id === 'string' ? created.id : null;
+          this.log.info({ channelId, messageId, attempt }, attempt > 1 ? 'posted after retrying' : 'posted');
+          return { channelId, messageId };
+        },
+        policy,
+        {
+          signal: options.signal,
+          retryable: (err) => isRetryableStatus(statusOf(err)),
+          onRetry: ({ error, attempt, delayMs }) =>
+            this.log.warn(
+              { channelId, attempt, status: statusOf(error), delayMs, err: error },
+              'post failed; retrying',
+            ),
+        },
+      );
+    } catch (err) {
+      this.log.error({ channelId, err }, 'POST FAILED');
+      const status = statusOf(err);
+      throw new PostFailedError(
+        `POST FAILED to channel ${channelId}: ${(err as Error | undefined)?.message ?? 'unknown error'}`,
+        status,
+        isRetryableStatus(status),
+        { cause: err },
+      );
     }
-    this.log.error({ channelId, err: lastErr }, 'POST FAILED');
-    const status = (lastErr as { status?: number } | undefined)?.status;
-    const retryable = status === undefined || status === 429 || status >= 500;
-    throw new PostFailedError(
-      `POST FAILED to channel ${channelId}: ${(lastErr as Error)?.message ?? 'unknown error'}`,
-      status,
-      retryable,
-      { cause: lastErr },
-    );
   }
 }
 

@@ -169,10 +169,10 @@ export function scheduleJob(
 }
 
 /**
- * The shortest gap between runs of `pattern` (over its next few runs), in ms: the schedule's interval.
+ * The shortest gap between runs of `pattern` (over its next few runs after `from`), in ms: the schedule's interval.
  * `null` when the pattern has fewer than two future runs.
  */
-export function scheduleInterval(pattern: string, from: Date = new Date()): number | null {
+export function scheduleInterval(pattern: string, from: Date): number | null {
   const runs = new Cron(pattern, { timezone: 'UTC', paused: true }).nextRuns(6, from);
   let gap: number | null = null;
   for (let i = 1; i < runs.length; i++) {

@@ -1,9 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DEFAULT_POST_RETRY, type Poster, PostFailedError, type RetryPolicy } from '../discord/poster.js';
+import { DEFAULT_POST_RETRY, type Poster, PostFailedError } from '../discord/poster.js';
 import type { Forecast } from '../forecast.js';
 import { describeSchedule, formatSummary, formatUtc, splitMessage } from '../format.js';
 import type { Insight } from '../insight.js';
 import type { Logger } from '../logger.js';
+import { type RetryPolicy, retry } from '../retry.js';
 import type { BalanceService, Summary } from '../service.js';
 import type { LeaseOutcome, SlotClaims } from '../storage/slots.js';
 import type { ProviderId } from '../types.js';
@@ -72,9 +73,9 @@ export function summaryNonce(slot: Date, part: number): string {
   return `cw-sum-${Math.floor(slot.getTime() / 1000).toString(36)}-${part}`;
 }
 
-/** How long a summary slot's lease lasts: a quarter of the schedule's interval, between 1 s and 60 s. */
-export function leaseLength(cron: string): number {
-  const interval = scheduleInterval(cron) ?? HOUR_MS;
+/** How long a summary slot's lease lasts: a quarter of the schedule's interval from `at`, between 1 s and 60 s. */
+export function leaseLength(cron: string, at: Date): number {
+  const interval = scheduleInterval(cron, at) ?? HOUR_MS;
   return Math.min(60_000, Math.max(1000, Math.floor(interval / 4)));
 }
 
@@ -88,6 +89,11 @@ function messageParts(text: string, late: string | null, slot: Date): string[] {
   if (late === null) return splitMessage(text);
   const [header, ...rest] = text.split('\n');
   return splitMessage([header, lateLine(late, slot), ...rest].join('\n'));
+}
+
+/** A slot that was not posted: the run fails with it (the job logs it at error). */
+class NotPostedError extends Error {
+  override readonly name = 'NotPostedError';
 }
 
 function describeFailure(err: unknown): string {
@@ -115,8 +121,16 @@ async function wait(ms: number, signal: AbortSignal): Promise<boolean> {
 export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) => Promise<RunOutcome> {
   const log = deps.logger.child({ job: JOB });
   const now = deps.now ?? (() => new Date());
-  const leaseMs = leaseLength(deps.cron);
-  const retry = deps.retry ?? DEFAULT_POST_RETRY;
+  const leaseMs = leaseLength(deps.cron, now());
+  const retryPolicy = deps.retry ?? DEFAULT_POST_RETRY;
+
+  /** Gives the slot up so another replica, or the catch-up at start, posts it late with `reason`. */
+  const releaseSlot = (key: string, reason: string): Promise<void> =>
+    deps.slots.release(JOB, key, reason).then(
+      () => undefined,
+      (err: unknown) =>
+        log.warn({ err, slot: key }, 'could not release the slot; it is taken over when its lease runs out'),
+    );
 
   /** Leases the slot, watching a live lease of another replica until it is done or runs out. */
   const acquire = async (key: string, signal: AbortSignal): Promise<LeaseOutcome | null> => {
@@ -187,41 +201,45 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
       let parts = messageParts(text, late, slot);
       let posted = 0;
       const messageIds: (string | null)[] = [];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          for (; posted < parts.length; posted++) {
-            // One attempt per call: this loop retries, so that a post landing after a failure says so.
-            const receipt = await deps.poster.post(
-              deps.channelId,
-              { content: parts[posted]!, nonce: summaryNonce(slot, posted) },
-              { signal: ctx.signal, attempts: 1 },
-            );
-            messageIds.push(receipt?.messageId ?? null);
-          }
-          break;
-        } catch (err) {
-          const reason = describeFailure(err);
-          const retryable = !(err instanceof PostFailedError) || err.retryable;
-          const delayMs = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** Math.min(attempt - 1, 30));
-          if (retryable && !ctx.signal.aborted) {
-            log.warn(
-              { err, slot: key, reason, attempt, retryInMs: delayMs },
-              'summary not posted yet; retrying until the next slot is due',
-            );
-          }
-          if (!retryable || !(await wait(delayMs, ctx.signal))) {
-            const why = ctx.signal.aborted
-              ? `${reason}; gave up because ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason)}`
-              : reason;
-            if (leased) await deps.slots.release(JOB, key, reason).catch(() => {});
-            throw new Error(`summary for ${key} not posted: ${why}`, { cause: err });
-          }
-          // Nothing posted yet: the post that lands says it is late, and why.
-          if (posted === 0 && late === null) {
-            late = reason;
-            parts = messageParts(text, late, slot);
-          }
-        }
+      try {
+        // Each post makes one attempt: this loop retries until the next slot is due, so that a post landing
+        // after a failure says so.
+        await retry(
+          async () => {
+            for (; posted < parts.length; posted++) {
+              const receipt = await deps.poster.post(
+                deps.channelId,
+                { content: parts[posted]!, nonce: summaryNonce(slot, posted) },
+                { signal: ctx.signal, attempts: 1 },
+              );
+              messageIds.push(receipt?.messageId ?? null);
+            }
+          },
+          { ...retryPolicy, attempts: Number.POSITIVE_INFINITY },
+          {
+            signal: ctx.signal,
+            retryable: (err) => !(err instanceof PostFailedError) || err.retryable,
+            onRetry: ({ error, attempt, delayMs }) => {
+              const reason = describeFailure(error);
+              log.warn(
+                { err: error, slot: key, reason, attempt, retryInMs: delayMs },
+                'summary not posted yet; retrying until the next slot is due',
+              );
+              // Nothing posted yet: the post that lands says it is late, and why.
+              if (posted === 0 && late === null) {
+                late = reason;
+                parts = messageParts(text, late, slot);
+              }
+            },
+          },
+        );
+      } catch (err) {
+        const reason = describeFailure(err);
+        const why = ctx.signal.aborted
+          ? `${reason}; gave up because ${String((ctx.signal.reason as Error)?.message ?? ctx.signal.reason)}`
+          : reason;
+        if (leased) await releaseSlot(key, reason);
+        throw new NotPostedError(`summary for ${key} not posted: ${why}`, { cause: err });
       }
       log.info({ slot: key, messages: parts.length, ...(late ? { late } : {}) }, 'summary posted');
       if (leased) {
@@ -240,9 +258,9 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
         ...(late ? { late } : {}),
       };
     } catch (err) {
-      if (leased && !(err instanceof Error && err.message.startsWith(`summary for ${key}`))) {
+      if (leased && !(err instanceof NotPostedError)) {
         // The failure text may end up in a late post's line: a plain phrase, never an internal message.
-        await deps.slots.release(JOB, key, 'an earlier attempt failed').catch(() => {});
+        await releaseSlot(key, 'an earlier attempt failed');
       }
       throw err;
     } finally {

@@ -400,14 +400,22 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(fake.messages.slice(sent).map((m) => m.content)).toEqual(['retry me']);
   });
 
-  it('GIVEN Discord keeps failing THEN the post gives up with POST FAILED after its retries', async () => {
+  it('GIVEN Discord keeps failing THEN the post gives up with POST FAILED after exactly its 3 attempts (one request each)', async () => {
+    // postRetry allows 3 attempts and the poster's REST client does not retry on its own: 3 requests in all.
     fake.failNext(
       { method: 'POST', pathPattern: MESSAGES_PATH },
-      Array.from({ length: 12 }, () => ({ status: 503 as const })),
+      Array.from({ length: 3 }, () => ({ status: 503 as const })),
     );
+    const sent = fake.messages.length;
+    const t0 = Date.now();
     await expect(bot.poster.post(fake.channelId, { content: 'lost' })).rejects.toThrow(/POST FAILED/);
-    // Drain what is left of the injected failures so later posts are unaffected.
-    fake.failNext({ method: 'POST', pathPattern: /^$/ }, []);
+    const posts = () =>
+      fake.requests.filter((r) => r.method === 'POST' && MESSAGES_PATH.test(r.path) && r.time >= t0);
+    expect(posts().map((r) => r.status)).toEqual([503, 503, 503]);
+    expect(fake.messages.length).toBe(sent);
+    // Nothing injected is left over: the next post lands at its first request.
+    await bot.poster.post(fake.channelId, { content: 'after' });
+    expect(posts().map((r) => r.status)).toEqual([503, 503, 503, 200]);
   });
 
   it('GIVEN an unexpected error inside a command THEN the user gets a generic reply with the interaction id', async () => {

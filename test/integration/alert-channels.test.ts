@@ -89,11 +89,26 @@ describe('alert channels', () => {
       expect(mem.text()).not.toContain('SECRET');
     });
 
-    it('GIVEN a 429 THEN it waits (Retry-After) and retries', async () => {
-      const receiver = await startWebhookReceiver({ path: SECRET_HOOK, statuses: [429] });
+    it('GIVEN a 429 THEN it waits (Retry-After, longer than the backoff) and retries once', async () => {
+      const receiver = await startWebhookReceiver({
+        path: SECRET_HOOK,
+        statuses: [429],
+        retryAfterSeconds: 0.3,
+      });
       cleanup.push(receiver.close);
+      const started = performance.now();
       await webhookChannel({ url: receiver.url, logger: mem.logger, baseDelayMs: 10 }).send(LOW);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(290);
       expect(receiver.received).toHaveLength(2);
+      expect(mem.text()).toContain('"delayMs":300');
+    });
+
+    it('GIVEN 503s throughout THEN exactly `attempts` requests are made, then it gives up', async () => {
+      const receiver = await startWebhookReceiver({ statuses: [503, 503, 503, 503] });
+      cleanup.push(receiver.close);
+      const webhook = webhookChannel({ url: receiver.url, logger: mem.logger, attempts: 3, baseDelayMs: 5 });
+      await expect(webhook.send(LOW)).rejects.toThrow(/answered HTTP 503 \(after 3 attempts\)$/);
+      expect(receiver.received).toHaveLength(3);
     });
 
     it('GIVEN a 4xx other than 429 THEN it fails at once without retrying', async () => {

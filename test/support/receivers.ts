@@ -20,10 +20,14 @@ export interface WebhookReceiver {
 
 /**
  * A webhook receiver on 127.0.0.1 (ephemeral port): records every request's JSON body and answers it with
- * the next of `statuses` (200 once they run out; a 429 carries `Retry-After: 0`).
+ * the next of `statuses` (200 once they run out; a 429 carries `Retry-After: <retryAfterSeconds>`, default 0).
  */
 export async function startWebhookReceiver(
-  options: { readonly path?: string; readonly statuses?: readonly number[] } = {},
+  options: {
+    readonly path?: string;
+    readonly statuses?: readonly number[];
+    readonly retryAfterSeconds?: number;
+  } = {},
 ): Promise<WebhookReceiver> {
   const received: ReceivedHook[] = [];
   const script = [...(options.statuses ?? [])];
@@ -37,7 +41,7 @@ export async function startWebhookReceiver(
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
       });
       const status = script.shift() ?? 200;
-      res.writeHead(status, status === 429 ? { 'retry-after': '0' } : {});
+      res.writeHead(status, status === 429 ? { 'retry-after': String(options.retryAfterSeconds ?? 0) } : {});
       res.end(status === 200 ? 'ok' : 'nope');
     });
   });
