@@ -59,15 +59,25 @@ export interface BalanceExtras {
  */
 const extrasBySummary = new WeakMap<Summary, BalanceExtras>();
 
-/** Reads the forecasts and alert lines for every provider of `summary` (a store that fails leaves them out). */
+/**
+ * Reads the forecasts and alert lines for every provider of `summary`. They are extras: a store that fails
+ * leaves them out of the reply (logged at warn), the balances still go out.
+ */
 async function readExtras(summary: Summary, ctx: CommandContext, now: Date): Promise<BalanceExtras> {
+  const log = ctx.logger.child({ command: 'balance' });
   const [forecasts, alerts] = await Promise.all([
-    ctx.insight.forecasts(summary, now).catch(() => ({}) as Record<string, never>),
+    ctx.insight.forecasts(summary, now).catch((err: unknown) => {
+      log.warn({ err }, 'could not compute the runway; /balance shows the balances without it');
+      return {} as Record<string, never>;
+    }),
     Promise.all(
-      summary.statuses.map(
-        async (s) =>
-          [s.provider, ctx.alertStatus ? await ctx.alertStatus(s.provider).catch(() => null) : null] as const,
-      ),
+      summary.statuses.map(async (s) => {
+        const line = await (ctx.alertStatus?.(s.provider) ?? Promise.resolve(null)).catch((err: unknown) => {
+          log.warn({ err, provider: s.provider }, 'could not read the alert state; /balance leaves it out');
+          return null;
+        });
+        return [s.provider, line] as const;
+      }),
     ),
   ]);
   return { forecasts, alerts: Object.fromEntries(alerts) };

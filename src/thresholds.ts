@@ -42,7 +42,8 @@ export class ThresholdStore {
       return value;
     } catch (err) {
       const fallback = this.lastKnown.get(provider) ?? null;
-      this.logger.error({ err, provider }, 'threshold store unreachable; using the last known threshold');
+      // Degraded, not failed: the check goes on with the last threshold read (or the default).
+      this.logger.warn({ err, provider }, 'threshold store unreachable; using the last known threshold');
       return fallback;
     }
   }

@@ -143,6 +143,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     forecast: Forecast | undefined,
     at: Date,
     runKey: string,
+    undelivered: string[],
   ) => {
     const provider = status.provider;
     const prev = await store.load(provider);
@@ -172,7 +173,9 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         log.info({ provider, kind: n.kind }, 'another replica sent this alert');
         continue;
       }
-      await sendToAll(channels, n, log);
+      const delivery = await sendToAll(channels, n, log);
+      // Each channel has retried and logged its failure; an alert that reached nobody fails the run.
+      if (delivery.delivered.length === 0) undelivered.push(`${provider} ${n.kind}`);
     }
   };
 
@@ -184,9 +187,10 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       return {} as Partial<Record<ProviderId, Forecast>>;
     });
     const failed: ProviderId[] = [];
+    const undelivered: string[] = [];
     for (const status of statuses) {
       try {
-        await evaluateOne(status, forecasts[status.provider], at, runKey);
+        await evaluateOne(status, forecasts[status.provider], at, runKey, undelivered);
       } catch (err) {
         failed.push(status.provider);
         log.error({ err, provider: status.provider }, 'alert evaluation failed (state store unreachable?)');
@@ -198,7 +202,11 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         log.warn({ err }, 'could not prune old slot claims');
       });
     }
-    if (failed.length > 0) throw new Error(`alert evaluation failed for ${failed.join(', ')}`);
+    const problems = [
+      ...(failed.length > 0 ? [`alert evaluation failed for ${failed.join(', ')}`] : []),
+      ...(undelivered.length > 0 ? [`alert delivered by no channel: ${undelivered.join(', ')}`] : []),
+    ];
+    if (problems.length > 0) throw new Error(problems.join('; '));
   };
 
   const run = async (slot: Date): Promise<void> => {

@@ -235,6 +235,41 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     expect(drain([bot]).kinds).toEqual([]);
   });
 
+  it('GIVEN an alert that no channel delivers THEN the run fails saying so (error policy), after every channel tried', async () => {
+    const config = loadConfig(env());
+    const core = await createCore(config, logger, { now: () => new Date(clock) });
+    const tried: string[] = [];
+    const broken = (name: string) => ({
+      name,
+      send: async () => {
+        tried.push(name);
+        throw new Error(`${name} down`);
+      },
+    });
+    const alerts = startAlerts({
+      config,
+      core,
+      insight: new Insight(core.history),
+      poster: new RecordingPoster(),
+      logger,
+      now: () => new Date(clock),
+      channels: [broken('discord'), broken('webhook')],
+    });
+    try {
+      moonshot.setReply(moonshotBalance(3, 0, 3));
+      await alerts.job.trigger(new Date(clock));
+      expect(tried.sort()).toEqual(['discord', 'webhook']);
+      const failed = lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'run failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0].err.message).toBe('alert delivered by no channel: kimi low');
+    } finally {
+      await alerts.close();
+      await core.close();
+      // What this test provoked on purpose is not what the shared checks after each test look for.
+      lines.length = 0;
+    }
+  });
+
   describe('two processes on one Postgres', () => {
     let db: TestDatabase;
     beforeAll(async () => {
