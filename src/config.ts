@@ -4,6 +4,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
+import * as z from 'zod/mini';
 import { type Amount, Big, type Currency, parseAmount, parseTypedAmount } from './money.js';
 import type { ClaudeDbConfig } from './providers/claude.js';
 import { PROVIDER_IDS, type ProviderId } from './types.js';
@@ -14,56 +15,6 @@ export interface ClaudeDbSettings extends Omit<ClaudeDbConfig, 'ssl'> {
   readonly ssl: false | 'require' | 'verify';
   /** Where it points, for messages: host:port/db, never the password. */
   readonly describe: string;
-}
-
-export interface Config {
-  readonly providers: readonly ProviderId[];
-  readonly moonshot: {
-    readonly apiKey: string;
-    readonly baseUrl: string;
-    readonly currency: Currency;
-  } | null;
-  /** Kimi's currency, known even without an API key (import-logs needs it). */
-  readonly moonshotCurrency: Currency;
-  readonly claudeDb: ClaudeDbSettings | null;
-  readonly defaultThreshold: Amount;
-  readonly claudeStaleAfterMs: number;
-  readonly providerTimeoutMs: number;
-  /** Postgres URL for history and settings; `null` → embedded SQLite at `sqlitePath`. */
-  readonly databaseUrl: string | null;
-  readonly dataDir: string;
-  readonly sqlitePath: string;
-  /** Days raw readings are kept; older history lives on as hourly roll-ups (HISTORY_RAW_DAYS). */
-  readonly historyRawDays: number;
-  readonly balanceLogDir: string;
-  readonly logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** `LOG_FORMAT`; `null` → pretty when stderr is a terminal, JSON otherwise. */
-  readonly logFormat: 'json' | 'pretty' | null;
-  readonly discord: {
-    readonly token: string | null;
-    readonly apiUrl: string;
-    readonly applicationId: string | null;
-    readonly guildId: string | null;
-  };
-  readonly dryRun: boolean;
-  readonly summaryCron: string;
-  readonly summaryChannelId: string;
-  readonly balanceCacheTtlMs: number;
-  readonly adminRoleIds: readonly string[];
-  readonly alerts: {
-    readonly cron: string;
-    readonly channelId: string;
-    readonly mentionRoleId: string | null;
-    /** Fraction above the threshold a balance must reach before it counts as recovered (0.10 = 10 %). */
-    readonly recoveryMargin: number;
-    readonly failureAfter: number;
-    readonly repeatMs: number;
-    readonly runwayDays: number;
-    readonly webhookUrl: string | null;
-    readonly smtpUrl: string | null;
-    readonly emailTo: readonly string[];
-    readonly emailFrom: string | null;
-  };
 }
 
 /** Every problem found in the environment, each with the variable and how to fix it. */
@@ -144,9 +95,531 @@ export function parseDuration(text: string, defaultUnit: 'ms' | 's' = 's'): numb
   return factor === undefined ? null : Math.round(Number(m[1]) * factor);
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Settings. Each is a zod schema of one variable's text (trimmed; blank counts as unset) that knows nothing
+// of the variable's name: a problem says what is wrong, and `problemText` puts the name in front, so one
+// schema serves `MOONSHOT_BASE_URL` and, later, `MOONSHOT_CN_BASE_URL`. A schema shows the value it refuses
+// only when asked to (`shown`); URLs and secrets never are. A refused value still yields its default, so the
+// rules that look at several settings at once run on sensible values and every problem is listed.
+// ---------------------------------------------------------------------------------------------------------
+
+type Ctx = z.core.ParsePayload;
+
+/** Adds one problem to the setting being read; `shown` is the value to print after its name. */
+function refuse(ctx: Ctx, message: string, shown?: string): void {
+  ctx.issues.push({
+    code: 'custom',
+    message,
+    input: ctx.value,
+    ...(shown === undefined ? {} : { params: { shown } }),
+  });
+}
+
+/** A setting read by `read` from its text (`undefined` when unset). */
+function setting<T>(read: (raw: string | undefined, ctx: Ctx) => T) {
+  return z.pipe(z.optional(z.string()), z.transform(read));
+}
+
+/** Free text (secrets included: never shown back). */
+export const text = () => setting((raw) => raw);
+
+/** `90s`, `15m`, `6h`, `1d`, `500ms`, or a bare number of `unit`; at least `minMs`, at most `maxMs`. */
+export function duration(
+  fallback: string,
+  unit: 'ms' | 's',
+  range: { readonly minMs?: number; readonly maxMs?: number; readonly hint?: string } = {},
+) {
+  const minMs = range.minMs ?? 1;
+  const fallbackMs = parseDuration(fallback, unit) ?? 0;
+  return setting((raw = fallback, ctx) => {
+    const ms = parseDuration(raw, unit);
+    if (ms !== null && range.maxMs !== undefined && (ms < minMs || ms > range.maxMs)) {
+      refuse(ctx, `must be from ${range.hint}`, raw);
+      return fallbackMs;
+    }
+    if (ms === null || ms < minMs) {
+      refuse(ctx, 'is not a duration; use e.g. 90s, 15m, 6h or 1d', raw);
+      return fallbackMs;
+    }
+    return ms;
+  });
+}
+
+/** A whole number from `min` to `max` in plain decimal digits (`Number()` would read 0x10, 1e3 and +5). */
+export function wholeNumber(fallback: number, min: number, max: number) {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    const n = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    refuse(ctx, `must be a whole number from ${min} to ${max}, in plain digits`, raw);
+    return fallback;
+  });
+}
+
+/** A URL with one of `protocols` (`'https:'`), without trailing slashes. Never shown back: it may hold credentials. */
+export function url(protocols: readonly string[], fallback?: string) {
+  return setting((raw = fallback, ctx) => {
+    if (raw === undefined) return undefined;
+    if (URL.canParse(raw) && protocols.includes(new URL(raw).protocol)) return raw.replace(/\/+$/, '');
+    refuse(ctx, `is not a valid ${protocols.join(' or ')} URL`);
+    return fallback;
+  });
+}
+
 const SNOWFLAKE = /^\d{17,20}$/;
+
+/** A Discord id (a snowflake: 17–20 digits). */
+export function snowflake(fallback?: string) {
+  return setting((raw = fallback, ctx) => {
+    if (raw === undefined || SNOWFLAKE.test(raw)) return raw;
+    refuse(ctx, 'is not a Discord id (17–20 digits); copy it with Developer Mode on', raw);
+    return fallback;
+  });
+}
+
+/** A cron pattern (UTC, croner's syntax) that fires at least once. */
+export function cron(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    try {
+      const job = new Cron(raw, { paused: true, timezone: 'UTC' });
+      const next = job.nextRun();
+      job.stop();
+      // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never run.
+      if (next !== null) return raw;
+      refuse(ctx, `never fires (no such date); e.g. "${fallback}"`, raw);
+    } catch (err) {
+      refuse(ctx, `is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`, raw);
+    }
+    return fallback;
+  });
+}
+
+/** `true`/`false`, also as 1/0, yes/no, on/off. */
+export function flag(fallback: boolean) {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    refuse(ctx, 'must be true or false', raw);
+    return fallback;
+  });
+}
+
+/** One of `values`, compared after `normalize` (the value shown in a problem is the normalized one). */
+export function choice<const V extends string, F extends V | undefined>(
+  values: readonly V[],
+  fallback: F,
+  message: string,
+  normalize: (raw: string) => string = (raw) => raw.toLowerCase(),
+) {
+  return setting((raw, ctx): V | F => {
+    if (raw === undefined) return fallback;
+    const value = normalize(raw);
+    if ((values as readonly string[]).includes(value)) return value as V;
+    refuse(ctx, message, value);
+    return fallback;
+  });
+}
+
+/**
+ * A comma-separated list; each item for which `problem` gives a reason is refused with it (the item is
+ * shown, not the whole list).
+ */
+export function list(problem: (item: string) => string | null) {
+  return setting((raw = '', ctx) => {
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const item of items) {
+      const reason = problem(item);
+      if (reason !== null) refuse(ctx, `has ${JSON.stringify(item)}, which ${reason}`);
+    }
+    return items;
+  });
+}
+
+const ADDRESS_HINT = 'use name@example.com or "Name <name@example.com>"';
+
+/** One e-mail address as nodemailer takes it ({@link isMailbox}). */
+export const mailbox = () =>
+  setting((raw, ctx) => {
+    if (raw === undefined) return null;
+    if (isMailbox(raw)) return raw;
+    refuse(ctx, `is not an e-mail address; ${ADDRESS_HINT}`, raw);
+    return null;
+  });
+
+/** An amount as `/threshold` takes it ({@link validateThresholdText}), read by money.ts. */
+export function threshold(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    const problem = validateThresholdText(raw);
+    if (problem === null) return parseAmount(raw);
+    refuse(ctx, problem, raw);
+    return parseAmount(fallback);
+  });
+}
+
+/** A fraction written as `10%` or `0.1` ({@link parseRecoveryMargin}). */
+export function margin(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    const value = parseRecoveryMargin(raw);
+    if (typeof value === 'number') return value;
+    refuse(ctx, value, raw);
+    return parseRecoveryMargin(fallback) as number;
+  });
+}
+
+/** PROVIDERS: known ids, each once, in summary order (`PROVIDER_IDS`) whatever order they were listed in. */
+const providerList = () =>
+  setting((raw = 'claude,kimi', ctx) => {
+    const listed = raw
+      .split(',')
+      .map((p) => p.trim().toLowerCase())
+      .filter((p) => p !== '');
+    if (listed.length === 0) refuse(ctx, `is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
+    for (const p of listed) {
+      if (!(PROVIDER_IDS as readonly string[]).includes(p))
+        refuse(ctx, `names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`);
+    }
+    return PROVIDER_IDS.filter((id) => listed.includes(id));
+  });
+
+// ---------------------------------------------------------------------------------------------------------
+// Groups. A group is a zod object of settings read under one prefix (`MOONSHOT_` + `API_KEY`). The core and
+// alert settings are groups without a prefix; each provider contributes one group and a `resolve` that says
+// what is missing and builds its part of the configuration. Issue 12's provider modules each bring such a
+// group; an account `kimi:cn` is the same group read under `MOONSHOT_CN_`.
+// ---------------------------------------------------------------------------------------------------------
+
+/** What a provider's `resolve` is told: whether its settings must be complete, and why. */
+export interface ProviderNeed {
+  /** Listed in PROVIDERS (its settings are read) or needed. */
+  readonly active: boolean;
+  /** Its settings must be present (PROVIDERS, or a program such as `check --provider` needs them). */
+  readonly needed: boolean;
+  /** Completes "… is missing; <because>". */
+  readonly because: string;
+}
+
+/** Reports a problem with one of the group's settings, by its name without the prefix. */
+export type Report = (key: string, message: string) => void;
+
+/** A provider's settings: parsed by `settings`, judged and turned into its configuration by `resolve`. */
+export interface ProviderSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out> {
+  readonly id: Id;
+  /** Prefix of every setting's variable (`MOONSHOT_`); `''` when the names differ (Claude's). */
+  readonly prefix: string;
+  readonly settings: S;
+  /** Pure: called once to report what is missing (even when other settings are invalid), once to build. */
+  resolve(values: z.output<S>, need: ProviderNeed, report: Report): Out;
+}
+
+function providerSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out>(
+  def: ProviderSettings<Id, S, Out>,
+): ProviderSettings<Id, S, Out> {
+  return def;
+}
+
+/** Reports a setting (full variable name) that still holds the value `.env.example` ships. */
+function isExample(name: string, value: string | undefined, report: Report, key = name): boolean {
+  if (value === undefined || EXAMPLE_VALUES[name] !== value) return false;
+  report(
+    key,
+    'is still the example value from .env.example; replace it with your own (README.md "Configuration")',
+  );
+  return true;
+}
+
+const HTTP = ['https:', 'http:'] as const;
+const POSTGRES = ['postgres:', 'postgresql:'] as const;
+const CURRENCIES = ['USD', 'CNY'] as const;
+
+export const kimiSettings = providerSettings({
+  id: 'kimi',
+  prefix: 'MOONSHOT_',
+  settings: z.object({
+    API_KEY: text(),
+    BASE_URL: url(HTTP, 'https://api.moonshot.ai'),
+    CURRENCY: choice(CURRENCIES, undefined, 'must be USD or CNY', (raw) => raw.toUpperCase()),
+  }),
+  resolve(s, need, report) {
+    // Currency follows the host (.cn bills in CNY) unless MOONSHOT_CURRENCY says otherwise; known without a
+    // key, for import-logs.
+    const currency: Currency =
+      s.CURRENCY ??
+      (s.BASE_URL !== undefined && new URL(s.BASE_URL).hostname.endsWith('.cn') ? 'CNY' : 'USD');
+    let account: { apiKey: string; baseUrl: string; currency: Currency } | null = null;
+    if (s.API_KEY === undefined) {
+      if (need.needed) report('API_KEY', `is missing; ${need.because}`);
+    } else if (need.needed && isExample('MOONSHOT_API_KEY', s.API_KEY, report, 'API_KEY')) {
+      // reported
+    } else if (need.active && s.BASE_URL !== undefined) {
+      account = { apiKey: s.API_KEY, baseUrl: s.BASE_URL, currency };
+    }
+    return { account, currency };
+  },
+});
+
 const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+
+export const claudeSettings = providerSettings({
+  id: 'claude',
+  prefix: '',
+  settings: z.object({
+    CLAUDE_DB_URL: url(POSTGRES),
+    CLAUDE_DB_SSL: choice(['off', 'require', 'verify'], undefined, 'must be off, require or verify'),
+    SUPABASE_DB_HOST: text(),
+    SUPABASE_DB_PASSWORD: text(),
+    SUPABASE_DB_USER: text(),
+    SUPABASE_DB_NAME: text(),
+    SUPABASE_DB_PORT: wholeNumber(5432, 1, 65535),
+  }),
+  resolve(s, need, report): ClaudeDbSettings | null {
+    if (need.needed) {
+      for (const name of ['CLAUDE_DB_URL', 'SUPABASE_DB_HOST', 'SUPABASE_DB_PASSWORD'] as const)
+        isExample(name, s[name], report);
+    }
+    if (!need.active) return null;
+    // Supabase refuses plain connections; a local or self-hosted database usually has no TLS.
+    const ssl = (host: string): ClaudeDbSettings['ssl'] =>
+      s.CLAUDE_DB_SSL === 'off' ? false : (s.CLAUDE_DB_SSL ?? (SUPABASE_HOST.test(host) ? 'require' : false));
+    if (s.CLAUDE_DB_URL !== undefined) {
+      const u = new URL(s.CLAUDE_DB_URL);
+      return {
+        connectionString: s.CLAUDE_DB_URL,
+        ssl: ssl(u.hostname),
+        describe: `${u.hostname}:${u.port || '5432'}${u.pathname}`,
+      };
+    }
+    const host = s.SUPABASE_DB_HOST;
+    if (host !== undefined) {
+      const password = s.SUPABASE_DB_PASSWORD;
+      if (password === undefined)
+        report(
+          'SUPABASE_DB_PASSWORD',
+          'is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+        );
+      const database = s.SUPABASE_DB_NAME ?? 'postgres';
+      return {
+        host,
+        port: s.SUPABASE_DB_PORT,
+        user: s.SUPABASE_DB_USER ?? 'postgres',
+        ...(password === undefined ? {} : { password }),
+        database,
+        ssl: ssl(host),
+        describe: `${host}:${s.SUPABASE_DB_PORT}/${database}`,
+      };
+    }
+    if (need.needed)
+      report('CLAUDE_DB_URL', `(or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; ${need.because}`);
+    return null;
+  },
+});
+
+/** Every provider's settings, in summary order. */
+const PROVIDER_SETTINGS = { claude: claudeSettings, kimi: kimiSettings } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
+
+const coreSettings = z.object({
+  PROVIDERS: providerList(),
+  DEFAULT_THRESHOLD: threshold('5'),
+  CLAUDE_STALE_AFTER: duration('6h', 's'),
+  // Past a minute a check outlives the alert schedule it serves; Node's timers also cap near 24.8 days
+  // and fire at once beyond, which failed every check immediately.
+  PROVIDER_TIMEOUT_MS: duration('10000', 'ms', {
+    minMs: 100,
+    maxMs: 60_000,
+    hint: '100 ms to 60 s; e.g. 10000 (milliseconds) or 10s',
+  }),
+  DATABASE_URL: url(POSTGRES),
+  DATA_DIR: text(),
+  // At least the forecast's 30-day lookback, which falls back to raw readings.
+  HISTORY_RAW_DAYS: wholeNumber(90, 30, 36_500),
+  HOME: text(),
+  BALANCE_LOG_DIR: text(),
+  LOG_LEVEL: choice(LOG_LEVELS, 'info', `must be one of ${LOG_LEVELS.join(', ')}`),
+  LOG_FORMAT: choice(
+    ['json', 'pretty', 'auto'],
+    'auto',
+    'must be json or pretty (unset: pretty on a terminal)',
+  ),
+  DISCORD_TOKEN: text(),
+  DISCORD_API_URL: url(HTTP, 'https://discord.com/api'),
+  DISCORD_APPLICATION_ID: snowflake(),
+  DISCORD_GUILD_ID: snowflake(),
+  DRY_RUN: flag(false),
+  SUMMARY_CRON: cron('0 * * * *'),
+  SUMMARY_CHANNEL_ID: snowflake(DEFAULT_SUMMARY_CHANNEL_ID),
+  BALANCE_CACHE_TTL: duration('60s', 's', { minMs: 0 }),
+  ADMIN_ROLE_IDS: list((id) => (SNOWFLAKE.test(id) ? null : 'is not a Discord role id')),
+});
+
+const alertSettings = z
+  .object({
+    ALERT_CRON: cron('*/5 * * * *'),
+    ALERT_CHANNEL_ID: snowflake(),
+    ALERT_MENTION_ROLE_ID: snowflake(),
+    RECOVERY_MARGIN: margin('10%'),
+    FAILURE_ALERT_AFTER: wholeNumber(3, 1, 1000),
+    ALERT_REPEAT: duration('24h', 's'),
+    RUNWAY_ALERT_DAYS: wholeNumber(3, 0, 365),
+    ALERT_WEBHOOK_URL: url(HTTP),
+    SMTP_URL: url(['smtp:', 'smtps:']),
+    ALERT_EMAIL_TO: list((to) => (isMailbox(to) ? null : `is not an e-mail address; ${ADDRESS_HINT}`)),
+    ALERT_EMAIL_FROM: mailbox(),
+  })
+  .check(
+    z.superRefine(
+      (s, ctx) => {
+        if (s.SMTP_URL !== undefined && s.ALERT_EMAIL_TO.length === 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ALERT_EMAIL_TO'],
+            message: 'is missing; SMTP_URL is set, so say who gets the e-mail',
+          });
+        if (s.SMTP_URL === undefined && s.ALERT_EMAIL_TO.length > 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SMTP_URL'],
+            message: 'is missing; ALERT_EMAIL_TO is set, so say which server sends it',
+          });
+      },
+      // Also when a setting of the group was refused: every problem is listed at once.
+      { when: () => true },
+    ),
+  );
+
+const GROUP_PREFIX: Readonly<Record<string, string>> = {
+  core: '',
+  alerts: '',
+  ...Object.fromEntries(Object.values(PROVIDER_SETTINGS).map((p) => [p.id, p.prefix])),
+};
+
+/**
+ * The whole configuration as one zod schema over `{ group: its settings' text }`; its output type is
+ * {@link Config}. `needs`/`baseDir` as for {@link loadConfig}.
+ */
+function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string) {
+  const groups = z.object({
+    core: coreSettings,
+    alerts: alertSettings,
+    claude: claudeSettings.settings,
+    kimi: kimiSettings.settings,
+  });
+  type Groups = z.output<typeof groups>;
+  const needOf = (g: Groups, id: ProviderId): ProviderNeed => {
+    const enabled = g.core.PROVIDERS.includes(id);
+    const needs: ProviderNeeds =
+      needsOption === 'enabled' || needsOption === 'none'
+        ? {
+            providers: needsOption === 'none' ? [] : g.core.PROVIDERS,
+            because: (p) => `${p} is in PROVIDERS. Set it, or remove ${p} from PROVIDERS`,
+          }
+        : needsOption;
+    const needed = needs.providers.includes(id);
+    return { active: enabled || needed, needed, because: needs.because(id) };
+  };
+  const providers = (g: Groups, report: (id: ProviderId) => Report) => ({
+    claude: claudeSettings.resolve(g.claude, needOf(g, 'claude'), report('claude')),
+    kimi: kimiSettings.resolve(g.kimi, needOf(g, 'kimi'), report('kimi')),
+  });
+  const judged = groups.check(
+    z.superRefine(
+      (g, ctx) => {
+        providers(
+          g,
+          (group) => (key, message) => ctx.addIssue({ code: 'custom', path: [group, key], message }),
+        );
+      },
+      { when: () => true },
+    ),
+  );
+  return z.pipe(
+    judged,
+    z.transform((g: Groups) => {
+      const { core: c, alerts: a } = g;
+      const p = providers(g, () => () => {});
+      const dataDir = resolve(baseDir, c.DATA_DIR ?? './data');
+      return {
+        providers: c.PROVIDERS,
+        moonshot: p.kimi.account,
+        /** Kimi's currency, known even without an API key (import-logs needs it). */
+        moonshotCurrency: p.kimi.currency,
+        claudeDb: p.claude,
+        defaultThreshold: c.DEFAULT_THRESHOLD as Amount,
+        claudeStaleAfterMs: c.CLAUDE_STALE_AFTER,
+        providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
+        /** Postgres URL for history and settings; `null` → embedded SQLite at `sqlitePath`. */
+        databaseUrl: c.DATABASE_URL ?? null,
+        dataDir,
+        sqlitePath: join(dataDir, 'creditwatch.sqlite'),
+        /** Days raw readings are kept; older history lives on as hourly roll-ups (HISTORY_RAW_DAYS). */
+        historyRawDays: c.HISTORY_RAW_DAYS,
+        balanceLogDir: resolve(baseDir, c.BALANCE_LOG_DIR ?? join(c.HOME ?? homedir(), '.config')),
+        logLevel: c.LOG_LEVEL,
+        /** `LOG_FORMAT`; `null` → pretty when stderr is a terminal, JSON otherwise. */
+        logFormat: c.LOG_FORMAT === 'auto' ? null : c.LOG_FORMAT,
+        discord: {
+          token: c.DISCORD_TOKEN ?? null,
+          apiUrl: c.DISCORD_API_URL ?? 'https://discord.com/api',
+          applicationId: c.DISCORD_APPLICATION_ID ?? null,
+          guildId: c.DISCORD_GUILD_ID ?? null,
+        },
+        dryRun: c.DRY_RUN,
+        summaryCron: c.SUMMARY_CRON,
+        summaryChannelId: c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,
+        balanceCacheTtlMs: c.BALANCE_CACHE_TTL,
+        adminRoleIds: c.ADMIN_ROLE_IDS,
+        alerts: {
+          cron: a.ALERT_CRON,
+          channelId: a.ALERT_CHANNEL_ID ?? c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,
+          mentionRoleId: a.ALERT_MENTION_ROLE_ID ?? null,
+          /** Fraction above the threshold a balance must reach before it counts as recovered (0.10 = 10 %). */
+          recoveryMargin: a.RECOVERY_MARGIN,
+          failureAfter: a.FAILURE_ALERT_AFTER,
+          repeatMs: a.ALERT_REPEAT,
+          runwayDays: a.RUNWAY_ALERT_DAYS,
+          webhookUrl: a.ALERT_WEBHOOK_URL ?? null,
+          smtpUrl: a.SMTP_URL ?? null,
+          emailTo: a.ALERT_EMAIL_TO,
+          emailFrom: a.ALERT_EMAIL_FROM,
+        },
+      };
+    }),
+  );
+}
+
+type DeepReadonly<T> = T extends Amount
+  ? T
+  : T extends readonly (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
+/** The configuration, as {@link loadConfig}'s schema produces it. */
+export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>>;
+
+/** One problem as the user reads it: the variable's name, the value when it may be shown, what is wrong. */
+function problemText(issue: z.core.$ZodIssue): string {
+  const [group, key] = issue.path;
+  const name = `${GROUP_PREFIX[String(group)] ?? ''}${String(key)}`;
+  const shown = issue.code === 'custom' ? (issue.params?.shown as string | undefined) : undefined;
+  return `${name}${shown === undefined ? '' : `=${JSON.stringify(shown)}`} ${issue.message}`;
+}
+
+/** `env` with every value trimmed and blank ones dropped, the prefix of `prefix` removed from the names. */
+function settingsText(env: Env, prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const v = value?.trim();
+    if (v && name.startsWith(prefix)) out[name.slice(prefix.length)] = v;
+  }
+  return out;
+}
 
 /**
  * Parses and validates the whole configuration at once; throws `ConfigError` listing every problem.
@@ -159,323 +632,16 @@ export function loadConfig(
   env: Env = readEnvironment(),
   options: { needs?: ProviderNeeds; providerSettings?: 'required' | 'optional'; baseDir?: string } = {},
 ): Config {
-  const problems: string[] = [];
-  const get = (name: string): string | undefined => {
-    const v = env[name];
-    return v === undefined || v.trim() === '' ? undefined : v.trim();
-  };
-  // A required setting still holding .env.example's value is reported as such, not as whatever it breaks.
-  const isExample = (name: string): boolean => {
-    const example = EXAMPLE_VALUES[name];
-    if (example === undefined || get(name) !== example) return false;
-    problems.push(
-      `${name} is still the example value from .env.example; replace it with your own (README.md "Configuration")`,
-    );
-    return true;
-  };
-
-  const durationMs = (
-    name: string,
-    fallback: string,
-    defaultUnit: 'ms' | 's',
-    minMs = 1,
-    range?: { readonly maxMs: number; readonly hint: string },
-  ): number => {
-    const raw = get(name) ?? fallback;
-    const ms = parseDuration(raw, defaultUnit);
-    if (ms !== null && range && (ms < minMs || ms > range.maxMs)) {
-      problems.push(`${name}=${JSON.stringify(raw)} must be from ${range.hint}`);
-      return parseDuration(fallback, defaultUnit) ?? 0;
-    }
-    if (ms === null || ms < minMs) {
-      problems.push(`${name}=${JSON.stringify(raw)} is not a duration; use e.g. 90s, 15m, 6h or 1d`);
-      return parseDuration(fallback, defaultUnit) ?? 0;
-    }
-    return ms;
-  };
-  const integer = (name: string, fallback: number, min: number, max: number): number => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    // Plain decimal digits only: Number() would also read 0x10 as 16, 1e3 as 1000 and +5 as 5.
-    const n = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
-    if (!Number.isInteger(n) || n < min || n > max) {
-      problems.push(
-        `${name}=${JSON.stringify(raw)} must be a whole number from ${min} to ${max}, in plain digits`,
-      );
-      return fallback;
-    }
-    return n;
-  };
-  const url = (
-    name: string,
-    fallback: string | undefined,
-    protocols: readonly string[],
-  ): string | undefined => {
-    const raw = get(name) ?? fallback;
-    if (raw === undefined) return undefined;
-    try {
-      const u = new URL(raw);
-      if (!protocols.includes(u.protocol)) throw new Error('protocol');
-      return raw.replace(/\/+$/, '');
-    } catch {
-      // Never echo a URL back: it may carry credentials.
-      problems.push(`${name} is not a valid ${protocols.join(' or ')} URL`);
-      return fallback;
-    }
-  };
-  const snowflake = (name: string, fallback?: string): string | undefined => {
-    const raw = get(name) ?? fallback;
-    if (raw !== undefined && !SNOWFLAKE.test(raw)) {
-      problems.push(
-        `${name}=${JSON.stringify(raw)} is not a Discord id (17–20 digits); copy it with Developer Mode on`,
-      );
-      return undefined;
-    }
-    return raw;
-  };
-  const cron = (name: string, fallback: string): string => {
-    const raw = get(name) ?? fallback;
-    try {
-      const job = new Cron(raw, { paused: true, timezone: 'UTC' });
-      const next = job.nextRun();
-      job.stop();
-      // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never post.
-      if (next === null) {
-        problems.push(`${name}=${JSON.stringify(raw)} never fires (no such date); e.g. "${fallback}"`);
-        return fallback;
-      }
-      return raw;
-    } catch (err) {
-      problems.push(
-        `${name}=${JSON.stringify(raw)} is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`,
-      );
-      return fallback;
-    }
-  };
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = get(name);
-    if (raw === undefined) return fallback;
-    if (/^(1|true|yes|on)$/i.test(raw)) return true;
-    if (/^(0|false|no|off)$/i.test(raw)) return false;
-    problems.push(`${name}=${JSON.stringify(raw)} must be true or false`);
-    return fallback;
-  };
-
-  // Providers
-  const providerList = (get('PROVIDERS') ?? 'claude,kimi')
-    .split(',')
-    .map((p) => p.trim().toLowerCase())
-    .filter((p) => p !== '');
-  const providers: ProviderId[] = [];
-  for (const p of providerList) {
-    if (!(PROVIDER_IDS as readonly string[]).includes(p)) {
-      problems.push(
-        `PROVIDERS names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`,
-      );
-    } else if (!providers.includes(p as ProviderId)) {
-      providers.push(p as ProviderId);
-    }
-  }
-  if (providerList.length === 0)
-    problems.push(`PROVIDERS is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
-  // Summaries list providers in a fixed order, whatever order PROVIDERS uses.
-  providers.sort((a, b) => PROVIDER_IDS.indexOf(a) - PROVIDER_IDS.indexOf(b));
-  const needs: ProviderNeeds = options.needs ?? {
-    providers: options.providerSettings === 'optional' ? [] : providers,
-    because: (p) => `${p} is in PROVIDERS. Set it, or remove ${p} from PROVIDERS`,
-  };
-  const needed = (p: ProviderId): boolean => needs.providers.includes(p);
-
-  let moonshot: Config['moonshot'] = null;
-  const moonshotBaseUrl = url('MOONSHOT_BASE_URL', 'https://api.moonshot.ai', ['https:', 'http:']);
-  const currencyRaw = get('MOONSHOT_CURRENCY')?.toUpperCase();
-  if (currencyRaw !== undefined && currencyRaw !== 'USD' && currencyRaw !== 'CNY') {
-    problems.push(`MOONSHOT_CURRENCY=${JSON.stringify(currencyRaw)} must be USD or CNY`);
-  }
-  // Currency follows the host (.cn bills in CNY) unless MOONSHOT_CURRENCY says otherwise.
-  const moonshotCurrency: Currency =
-    currencyRaw === 'USD' || currencyRaw === 'CNY'
-      ? currencyRaw
-      : moonshotBaseUrl !== undefined && new URL(moonshotBaseUrl).hostname.endsWith('.cn')
-        ? 'CNY'
-        : 'USD';
-  if (providers.includes('kimi') || needed('kimi')) {
-    const apiKey = get('MOONSHOT_API_KEY');
-    if (apiKey === undefined) {
-      if (needed('kimi')) problems.push(`MOONSHOT_API_KEY is missing; ${needs.because('kimi')}`);
-    } else if (needed('kimi') && isExample('MOONSHOT_API_KEY')) {
-      // reported
-    } else if (moonshotBaseUrl !== undefined) {
-      moonshot = { apiKey, baseUrl: moonshotBaseUrl, currency: moonshotCurrency };
-    }
-  }
-
-  let claudeDb: ClaudeDbSettings | null = null;
-  const sslRaw = get('CLAUDE_DB_SSL')?.toLowerCase();
-  if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
-    problems.push(`CLAUDE_DB_SSL=${JSON.stringify(sslRaw)} must be off, require or verify`);
-  }
-  if (providers.includes('claude') || needed('claude')) {
-    if (needed('claude')) {
-      isExample('CLAUDE_DB_URL');
-      isExample('SUPABASE_DB_HOST');
-      isExample('SUPABASE_DB_PASSWORD');
-    }
-    const claudeUrl = url('CLAUDE_DB_URL', undefined, ['postgres:', 'postgresql:']);
-    const host = get('SUPABASE_DB_HOST');
-    const sslFor = (h: string): ClaudeDbSettings['ssl'] =>
-      sslRaw === 'off'
-        ? false
-        : sslRaw === 'verify'
-          ? 'verify'
-          : sslRaw === 'require'
-            ? 'require'
-            : SUPABASE_HOST.test(h)
-              ? 'require'
-              : false;
-    if (claudeUrl !== undefined) {
-      const u = new URL(claudeUrl);
-      claudeDb = {
-        connectionString: claudeUrl,
-        ssl: sslFor(u.hostname),
-        describe: `${u.hostname}:${u.port || '5432'}${u.pathname}`,
-      };
-    } else if (get('CLAUDE_DB_URL') === undefined && host !== undefined) {
-      const password = get('SUPABASE_DB_PASSWORD');
-      if (password === undefined) {
-        problems.push(
-          'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
-        );
-      }
-      const port = integer('SUPABASE_DB_PORT', 5432, 1, 65535);
-      const database = get('SUPABASE_DB_NAME') ?? 'postgres';
-      claudeDb = {
-        host,
-        port,
-        user: get('SUPABASE_DB_USER') ?? 'postgres',
-        ...(password === undefined ? {} : { password }),
-        database,
-        ssl: sslFor(host),
-        describe: `${host}:${port}/${database}`,
-      };
-    } else if (get('CLAUDE_DB_URL') === undefined && needed('claude')) {
-      problems.push(
-        `CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; ${needs.because('claude')}`,
-      );
-    }
-  }
-
-  let defaultThreshold = parseAmount('5');
-  const thresholdRaw = get('DEFAULT_THRESHOLD');
-  if (thresholdRaw !== undefined) {
-    const problem = validateThresholdText(thresholdRaw);
-    if (problem) problems.push(`DEFAULT_THRESHOLD=${JSON.stringify(thresholdRaw)}: ${problem}`);
-    else defaultThreshold = parseAmount(thresholdRaw);
-  }
-
-  const home = get('HOME') ?? homedir();
-  const baseDir = options.baseDir ?? projectRoot();
-  const dataDir = resolve(baseDir, get('DATA_DIR') ?? './data');
-  const logLevel = (get('LOG_LEVEL') ?? 'info').toLowerCase();
-  const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-  if (!(levels as readonly string[]).includes(logLevel)) {
-    problems.push(`LOG_LEVEL=${JSON.stringify(logLevel)} must be one of ${levels.join(', ')}`);
-  }
-  const logFormatRaw = get('LOG_FORMAT')?.toLowerCase();
-  let logFormat: Config['logFormat'] = null;
-  if (logFormatRaw === 'json' || logFormatRaw === 'pretty') logFormat = logFormatRaw;
-  else if (logFormatRaw !== undefined && logFormatRaw !== 'auto')
-    problems.push(
-      `LOG_FORMAT=${JSON.stringify(logFormatRaw)} must be json or pretty (unset: pretty on a terminal)`,
-    );
-
-  const summaryChannelId =
-    snowflake('SUMMARY_CHANNEL_ID', DEFAULT_SUMMARY_CHANNEL_ID) ?? DEFAULT_SUMMARY_CHANNEL_ID;
-  const adminRoleIds = (get('ADMIN_ROLE_IDS') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  for (const id of adminRoleIds) {
-    if (!SNOWFLAKE.test(id))
-      problems.push(`ADMIN_ROLE_IDS has ${JSON.stringify(id)}, which is not a Discord role id`);
-  }
-
-  const recoveryRaw = get('RECOVERY_MARGIN') ?? '10%';
-  let recoveryMargin = 0.1;
-  const margin = parseRecoveryMargin(recoveryRaw);
-  if (typeof margin === 'string') problems.push(`RECOVERY_MARGIN=${JSON.stringify(recoveryRaw)} ${margin}`);
-  else recoveryMargin = margin;
-  const addressHint = 'use name@example.com or "Name <name@example.com>"';
-  const emailTo = (get('ALERT_EMAIL_TO') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  for (const to of emailTo) {
-    if (!isMailbox(to))
-      problems.push(
-        `ALERT_EMAIL_TO has ${JSON.stringify(to)}, which is not an e-mail address; ${addressHint}`,
-      );
-  }
-  const smtpUrl = url('SMTP_URL', undefined, ['smtp:', 'smtps:']) ?? null;
-  let emailFrom = get('ALERT_EMAIL_FROM') ?? null;
-  if (emailFrom !== null && !isMailbox(emailFrom)) {
-    problems.push(`ALERT_EMAIL_FROM=${JSON.stringify(emailFrom)} is not an e-mail address; ${addressHint}`);
-    emailFrom = null;
-  }
-  if (smtpUrl !== null && emailTo.length === 0)
-    problems.push('ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail');
-  if (smtpUrl === null && emailTo.length > 0)
-    problems.push('SMTP_URL is missing; ALERT_EMAIL_TO is set, so say which server sends it');
-
-  const config: Config = {
-    providers,
-    moonshot,
-    moonshotCurrency,
-    claudeDb,
-    defaultThreshold,
-    claudeStaleAfterMs: durationMs('CLAUDE_STALE_AFTER', '6h', 's'),
-    // Past a minute a check outlives the alert schedule it serves; Node's timers also cap near 24.8 days
-    // and fire at once beyond, which failed every check immediately.
-    providerTimeoutMs: durationMs('PROVIDER_TIMEOUT_MS', '10000', 'ms', 100, {
-      maxMs: 60_000,
-      hint: '100 ms to 60 s; e.g. 10000 (milliseconds) or 10s',
-    }),
-    databaseUrl: url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']) ?? null,
-    dataDir,
-    sqlitePath: join(dataDir, 'creditwatch.sqlite'),
-    // At least the forecast's 30-day lookback, which falls back to raw readings.
-    historyRawDays: integer('HISTORY_RAW_DAYS', 90, 30, 36_500),
-    balanceLogDir: resolve(baseDir, get('BALANCE_LOG_DIR') ?? join(home, '.config')),
-    logLevel: logLevel as Config['logLevel'],
-    logFormat,
-    discord: {
-      token: get('DISCORD_TOKEN') ?? null,
-      apiUrl:
-        url('DISCORD_API_URL', 'https://discord.com/api', ['https:', 'http:']) ?? 'https://discord.com/api',
-      applicationId: snowflake('DISCORD_APPLICATION_ID') ?? null,
-      guildId: snowflake('DISCORD_GUILD_ID') ?? null,
-    },
-    dryRun: bool('DRY_RUN', false),
-    summaryCron: cron('SUMMARY_CRON', '0 * * * *'),
-    summaryChannelId,
-    balanceCacheTtlMs: durationMs('BALANCE_CACHE_TTL', '60s', 's', 0),
-    adminRoleIds,
-    alerts: {
-      cron: cron('ALERT_CRON', '*/5 * * * *'),
-      channelId: snowflake('ALERT_CHANNEL_ID') ?? summaryChannelId,
-      mentionRoleId: snowflake('ALERT_MENTION_ROLE_ID') ?? null,
-      recoveryMargin,
-      failureAfter: integer('FAILURE_ALERT_AFTER', 3, 1, 1000),
-      repeatMs: durationMs('ALERT_REPEAT', '24h', 's'),
-      runwayDays: integer('RUNWAY_ALERT_DAYS', 3, 0, 365),
-      webhookUrl: url('ALERT_WEBHOOK_URL', undefined, ['https:', 'http:']) ?? null,
-      smtpUrl,
-      emailTo,
-      emailFrom,
-    },
-  };
-  if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  const needs = options.needs ?? (options.providerSettings === 'optional' ? 'none' : 'enabled');
+  const input = Object.fromEntries(
+    Object.entries(GROUP_PREFIX).map(([group, prefix]) => [group, settingsText(env, prefix)]),
+  );
+  const parsed = configSchema(needs, options.baseDir ?? projectRoot()).safeParse(input, {
+    // Read once per process: compiling zod's generated fast path would cost more than it saves.
+    jitless: true,
+  });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(problemText));
+  return parsed.data;
 }
 
 /**
