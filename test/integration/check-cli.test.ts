@@ -237,7 +237,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
     expect(r.stderr).toContain('MOONSHOT_API_KEY is missing');
     expect(r.stderr).toContain('CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing');
     expect(r.stderr).toContain(
-      'DEFAULT_THRESHOLD="5.123": has 3 decimals; use at most 2 decimals (e.g. 5.12)',
+      'DEFAULT_THRESHOLD="5.123" has 3 decimals; use at most 2 decimals (e.g. 5.12)',
     );
     expect(r.stderr).toContain('SUMMARY_CRON="every hour" is not a cron pattern');
     expect(moonshot.requests.length).toBe(before);
