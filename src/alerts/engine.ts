@@ -369,19 +369,3 @@ function withHeadline(s: Draft, prev: AlertState | null): AlertState {
   s.since = prev?.state === state ? prev.since : (since ?? s.updatedAt);
   return s;
 }
-
-/** Whether `value` is a stored state this version can use (anything else is discarded and started over). */
-export function isAlertState(value: unknown, provider: ProviderId): value is AlertState {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Partial<AlertState>;
-  return (
-    v.version === ALERT_STATE_VERSION &&
-    v.provider === provider &&
-    typeof v.seq === 'number' &&
-    typeof v.state === 'string' &&
-    typeof v.since === 'string' &&
-    typeof v.threshold === 'string' &&
-    typeof v.episodeRise === 'string' &&
-    typeof v.consecutiveFailures === 'number'
-  );
-}

@@ -1,7 +1,8 @@
 import type Keyv from 'keyv';
 import type { Logger } from '../logger.js';
 import type { ProviderId } from '../types.js';
-import { type AlertState, isAlertState } from './engine.js';
+import type { AlertState } from './engine.js';
+import { readAlertState } from './state.js';
 
 /**
  * Alert state per provider, kept through keyv (namespace `alerts`, one key per provider) in the shared
@@ -49,18 +50,21 @@ export class AlertStore {
       this.memory.delete(provider);
       return null;
     }
-    let value: unknown;
+    let state: AlertState | string;
     try {
-      value = JSON.parse(raw);
+      state = readAlertState(JSON.parse(raw), provider);
     } catch {
-      value = null;
+      state = 'not JSON';
     }
-    if (isAlertState(value, provider)) {
-      this.memory.set(provider, value);
-      return value;
+    if (typeof state !== 'string') {
+      this.memory.set(provider, state);
+      return state;
     }
     // Starting over costs at most one repeated alert; refusing to run would cost every alert.
-    this.logger.warn({ provider }, 'stored alert state is unreadable or from another version; starting over');
+    this.logger.warn(
+      { provider, problem: state },
+      'stored alert state is unreadable or from another version; starting over',
+    );
     this.memory.delete(provider);
     return null;
   }

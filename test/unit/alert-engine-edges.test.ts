@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ALERT_STATE_VERSION,
   type AlertNotification,
   type AlertSettings,
   type AlertState,
   evaluate,
-  isAlertState,
 } from '../../src/alerts/engine.js';
 import type { Forecast, IdleForecast, OkForecast } from '../../src/forecast.js';
 import { parseAmount } from '../../src/money.js';
@@ -350,36 +348,5 @@ describe('alert engine: failure facts and the headline', () => {
       reminders: 0,
       episodeRise: '0',
     });
-  });
-});
-
-describe('isAlertState', () => {
-  const valid = (): Record<string, unknown> => {
-    const { next } = evaluate(null, {
-      status: statusOf({ available: '8', minutes: 0 }),
-      now: new Date(T0),
-      settings: SETTINGS,
-    });
-    return JSON.parse(JSON.stringify(next)) as Record<string, unknown>;
-  };
-
-  it('GIVEN a stored state THEN it is accepted for its own provider only', () => {
-    expect(isAlertState(valid(), 'kimi')).toBe(true);
-    expect(isAlertState(valid(), 'claude')).toBe(false);
-    expect(valid().version).toBe(ALERT_STATE_VERSION);
-  });
-
-  it.each(['version', 'seq', 'state', 'since', 'threshold', 'episodeRise', 'consecutiveFailures'])(
-    'GIVEN a stored state whose %s has the wrong type THEN it is refused',
-    (field) => {
-      const v = valid();
-      v[field] = field === 'seq' || field === 'consecutiveFailures' || field === 'version' ? '1' : 1;
-      expect(isAlertState(v, 'kimi')).toBe(false);
-    },
-  );
-
-  it('GIVEN null or a non-object THEN it is refused', () => {
-    expect(isAlertState(null, 'kimi')).toBe(false);
-    expect(isAlertState('state', 'kimi')).toBe(false);
   });
 });
