@@ -1,3 +1,4 @@
+import cronstrue from 'cronstrue';
 import { formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
 
@@ -39,21 +40,23 @@ export function formatDuration(ms: number): string {
   return `${s}s`;
 }
 
-/** Plain words for a cron pattern in UTC, for the summary's footer. */
+/**
+ * Plain words for a cron pattern in UTC, for the summary's footer: cronstrue's description (24-hour times),
+ * `Runs … (UTC)`. The seed's hourly schedule keeps the seed's own words; a pattern cronstrue can't read is
+ * quoted.
+ */
 export function describeSchedule(cron: string): string {
-  const f = cron.trim().split(/\s+/);
-  // A leading seconds field is allowed; describe the common shapes, quote the rest.
-  const [sec, fields] = f.length === 6 ? [f[0], f.slice(1)] : ['0', f];
-  const [min, hour, dom, mon, dow] = fields;
-  const everyDay = dom === '*' && mon === '*' && dow === '*';
-  if (sec === '0' && everyDay && hour === '*' && min === '0') return 'Runs every hour on the hour (UTC)';
-  if (sec === '0' && everyDay && hour === '*' && /^\d+$/.test(min ?? ''))
-    return `Runs every hour at :${min!.padStart(2, '0')} (UTC)`;
-  if (sec === '0' && everyDay && hour === '*' && /^\*\/\d+$/.test(min ?? ''))
-    return `Runs every ${min!.slice(2)} minutes (UTC)`;
-  if (sec === '0' && everyDay && /^\d+$/.test(hour ?? '') && /^\d+$/.test(min ?? ''))
-    return `Runs daily at ${hour!.padStart(2, '0')}:${min!.padStart(2, '0')} (UTC)`;
-  return `Runs on schedule \`${cron}\` (UTC)`;
+  const pattern = cron.trim().split(/\s+/).join(' ');
+  if (pattern === '0 * * * *' || pattern === '0 0 * * * *') return 'Runs every hour on the hour (UTC)';
+  try {
+    const words = cronstrue.toString(pattern, {
+      use24HourTimeFormat: true,
+      throwExceptionOnParseError: true,
+    });
+    return `Runs ${words.charAt(0).toLowerCase()}${words.slice(1)} (UTC)`;
+  } catch {
+    return `Runs on schedule \`${cron}\` (UTC)`;
+  }
 }
 
 /** The provider's line of the summary, in the seed's shape. */

@@ -104,7 +104,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
         '',
         '🌙 ⚠️ Kimi credits low!',
         '',
-        'Runs every hour at :30 (UTC)',
+        'Runs at 30 minutes past the hour (UTC)',
         'Posts to <#123456789012345678>',
         'Adds alerts if either < $5.00',
         '',

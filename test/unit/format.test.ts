@@ -177,9 +177,9 @@ describe('summary formatting', () => {
   it('GIVEN cron patterns THEN the schedule is described in words, or quoted', () => {
     expect(describeSchedule('0 * * * *')).toBe('Runs every hour on the hour (UTC)');
     expect(describeSchedule('0 0 * * * *')).toBe('Runs every hour on the hour (UTC)');
-    expect(describeSchedule('15 * * * *')).toBe('Runs every hour at :15 (UTC)');
-    expect(describeSchedule('30 9 * * *')).toBe('Runs daily at 09:30 (UTC)');
-    expect(describeSchedule('0 9 * * 1-5')).toBe('Runs on schedule `0 9 * * 1-5` (UTC)');
+    expect(describeSchedule('15 * * * *')).toBe('Runs at 15 minutes past the hour (UTC)');
+    expect(describeSchedule('30 9 * * *')).toBe('Runs at 09:30 (UTC)');
+    expect(describeSchedule('0 9 * * 1-5')).toBe('Runs at 09:00, Monday through Friday (UTC)');
   });
 
   it('GIVEN durations THEN the two largest units are shown', () => {
