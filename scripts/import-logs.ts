@@ -4,6 +4,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { configOrExplain, runCli } from '../src/cli.js';
 import {
   type ParsedReading,
@@ -15,12 +16,28 @@ import type { Currency } from '../src/money.js';
 import { openDatabase } from '../src/storage/db.js';
 import { HistoryStore, type ImportedReading } from '../src/storage/history.js';
 
-async function main(files: string[]): Promise<number> {
-  if (files.length === 0 || files.includes('--help') || files.includes('-h')) {
-    console.error(
-      'usage: npm run import-logs -- <balance-log file>...\n  e.g. npm run import-logs -- ~/.config/claude/balance-log.txt ~/.config/moonshot/balance-log.txt',
-    );
-    return files.length === 0 ? 1 : 0;
+const USAGE = `usage: npm run import-logs -- <balance-log file>...
+  e.g. npm run import-logs -- ~/.config/claude/balance-log.txt ~/.config/moonshot/balance-log.txt`;
+
+async function main(): Promise<number> {
+  let files: string[];
+  try {
+    const args = parseArgs({
+      options: { help: { type: 'boolean', short: 'h' } },
+      allowPositionals: true,
+    });
+    if (args.values.help) {
+      console.log(USAGE);
+      return 0;
+    }
+    files = args.positionals;
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 1;
+  }
+  if (files.length === 0) {
+    console.error(`no balance-log file given\n\n${USAGE}`);
+    return 1;
   }
   // Importing needs only the history store; provider secrets are not required for it.
   const config = configOrExplain({ providerSettings: 'optional' });
@@ -104,4 +121,4 @@ async function main(files: string[]): Promise<number> {
   return failed ? 1 : 0;
 }
 
-runCli(() => main(process.argv.slice(2)), 'import failed');
+runCli(main, 'import failed');

@@ -119,4 +119,24 @@ describe('npm run import-logs', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('nope.txt: cannot read (ENOENT)');
   });
+
+  it('GIVEN no file, an unknown option or --help THEN it says what is wrong and shows the usage', async () => {
+    const usage = 'usage: npm run import-logs -- <balance-log file>...';
+    const none = await run(env, []);
+    expect(none.code).toBe(1);
+    expect(none.stderr.startsWith(`no balance-log file given\n\n${usage}`)).toBe(true);
+    const unknown = await run(env, ['--since', '2026-01-01', join(dir, 'claude.txt')]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain("Unknown option '--since'");
+    expect(unknown.stderr).toContain(usage);
+    expect(unknown.stdout).toBe('');
+    const help = await run(env, ['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain(usage);
+    expect(help.stderr).toBe('');
+    // After `--` every argument is a file, even one that looks like an option.
+    const dashed = await run(env, ['--', '--help']);
+    expect(dashed.code).toBe(1);
+    expect(dashed.stderr).toContain('--help: cannot read (ENOENT)');
+  });
 });
