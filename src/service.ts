@@ -220,11 +220,10 @@ export class BalanceService {
       latencyMs: performance.now() - t0,
     });
     let timer: NodeJS.Timeout | undefined;
+    // A backstop for a provider that overruns its own timeout (timeoutMs): a second later, and said as such.
+    const limitMs = this.deps.timeoutMs + 1000;
     const guard = new Promise<CheckResult>((resolve) => {
-      timer = setTimeout(
-        () => resolve(failure(`no answer within ${this.deps.timeoutMs} ms`)),
-        this.deps.timeoutMs + 1000,
-      );
+      timer = setTimeout(() => resolve(failure(`no answer within ${limitMs} ms`)), limitMs);
       timer.unref();
     });
     try {

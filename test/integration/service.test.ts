@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Core, createCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { parseAmount } from '../../src/money.js';
@@ -38,14 +38,18 @@ function scripted(id: ProviderId, behaviour: { value?: string; hang?: boolean; t
 describe('BalanceService', () => {
   let dir: string;
   let core: Core | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-service-'));
+  });
   afterEach(async () => {
     await core?.close();
     core = undefined;
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const config = (extra: Record<string, string> = {}) => {
-    dir = mkdtempSync(join(tmpdir(), 'cw-service-'));
     return loadConfig(
       {
         HOME: dir,
@@ -65,10 +69,13 @@ describe('BalanceService', () => {
     const bug = scripted('kimi', { throws: true });
     core = await createCore(config(), logger, { providers: [hang.provider, bug.provider] });
     const summary = await core.service.checkAll();
+    // PROVIDER_TIMEOUT_MS is 200; a provider that ignores it is given up a second later, and the reason says when.
     expect(summary.statuses.map((s) => [s.provider, s.state, s.result.ok ? null : s.result.reason])).toEqual([
-      ['claude', 'failed', 'no answer within 200 ms'],
+      ['claude', 'failed', 'no answer within 1200 ms'],
       ['kimi', 'failed', 'internal error while checking (see the bot log)'],
     ]);
+    // The number in the reason is the wait that happened (timers may fire a fraction of a millisecond early).
+    expect(summary.statuses[0]?.result.latencyMs).toBeGreaterThanOrEqual(1199);
     expect(summary.anyFailed).toBe(true);
   });
 
@@ -86,6 +93,8 @@ describe('BalanceService', () => {
 
   it('GIVEN the history database goes away THEN checks still return their readings, the log files still get their lines, and the outage is logged', async () => {
     const pg = await createTestDatabase('cw_outage');
+    // Dropped below mid-test; dropped again (IF EXISTS) should the test fail before that.
+    cleanups.push(() => pg.drop());
     const { logger, lines } = captureLogs();
     const a = scripted('claude', { value: '8.07' });
     const b = scripted('kimi', { value: '4.20' });
