@@ -524,9 +524,7 @@ describe('configuration: values that used to pass and meant something else', () 
     expect(validateThresholdText('1e3')).toBe(
       'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
     );
-    expect(validateThresholdText('12345678')).toBe(
-      'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
-    );
+    expect(validateThresholdText('12345678')).toBe('must be at most 1000000');
   });
 
   it('GIVEN a threshold with 3 decimals THEN the reason reads as the end of a sentence with a rounded example', () => {
