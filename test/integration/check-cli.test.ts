@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createCore } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -42,8 +42,8 @@ describe('npm run check (compiled CLI as a child process)', () => {
     await moonshot?.close();
     await claudeDb?.drop();
   });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
   beforeEach(() => {
-    if (dir) rmSync(dir, { recursive: true, force: true });
     dir = mkdtempSync(join(tmpdir(), 'cw-cli-'));
     env = {
       HOME: dir,
