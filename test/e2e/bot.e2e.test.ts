@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Bot, startBot } from '../../src/bot.js';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
@@ -24,11 +24,13 @@ const KEY = 'sk-e2e-SECRET-0451';
 const logger = createLogger('silent');
 
 describe('the bot against a fake Discord (real discord.js client)', () => {
+  // Shared and never changed by a test: the Claude table.
+  let claudeDb: TestDatabase;
+  // Each test gets its own: fake Discord, Moonshot, data folder and bot, so it runs alone and in any order.
   let fake: FakeDiscord;
   let moonshot: FakeMoonshot;
-  let claudeDb: TestDatabase;
   let dir: string;
-  const bots: Bot[] = [];
+  let bots: Bot[] = [];
 
   const env = (extra: Record<string, string> = {}) => ({
     HOME: dir,
@@ -58,25 +60,47 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     return bot;
   };
 
+  /** A /balance that checks both providers, so the next one can answer from the cache. */
+  const primeCache = async () => {
+    const handle = fake.sendCommand({ name: 'balance' });
+    expect((await handle.final()).content).toContain('🌙 **Kimi:** $12.34 available');
+  };
+
+  const setKimiThreshold = async (amount: number) => {
+    const set = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', amount)])],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await set.final()).content).toContain(`Kimi threshold set to $${amount.toFixed(2)}`);
+  };
+
   let bot: Bot;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'cw-e2e-'));
-    fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
-    moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
     claudeDb = await createTestDatabase('cw_e2e');
     await withClient(claudeDb.connectionString, async (c) => {
       await c.query('CREATE TABLE claude_api_usage (available_balance numeric, updated_at timestamptz)');
       await c.query("INSERT INTO claude_api_usage VALUES (8.07, now() - interval '2 hours 5 minutes')");
     });
-    bot = await start();
   });
 
   afterAll(async () => {
+    await claudeDb?.drop();
+  });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'cw-e2e-'));
+    fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
+    moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
+    bot = await start();
+  });
+
+  afterEach(async () => {
     for (const b of bots) await b.stop(1000);
+    bots = [];
     await fake?.close();
     await moonshot?.close();
-    await claudeDb?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -103,6 +127,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   });
 
   it('GIVEN a recent reading THEN /balance answers at once from the cache, and fresh:true checks again', async () => {
+    await primeCache();
     const before = moonshot.requests.length;
     const cached = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
     const cb = await cached.callback();
@@ -120,7 +145,6 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(reply.content).toContain(
       '⚠️ **Kimi:** $4.50 available (voucher $1.00, cash $3.50) · threshold $5.00 · ⚠️ low',
     );
-    moonshot.setReply(moonshotBalance(12.34, 3.45, 8.89));
   });
 
   it('GIVEN a provider option that is not enabled THEN the user is told which are', async () => {
@@ -177,8 +201,9 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     // The $5 top-up lands between two hourly readings, after $0.10 of spend: +$4.90 is what was observed.
     expect(reply.content).toContain('top-ups (not spend): +$4.90');
     // The rate once, then the lines it reaches and the confidence it rests on.
+    // 46 hours of $0.10 spend over 47 h (the hour of the top-up shows no spend): $2.35/day; $20.30 left.
     expect(reply.content).toMatch(
-      /📉 \$\d+\.\d{2}\/day · (threshold in|below threshold)[^\n]* · \w+ confidence: /,
+      /\n {3}📉 \$2\.35\/day · threshold in 6 d \(~[^)]+ UTC\) · \$0 in 8 d \(~[^)]+ UTC\) · medium confidence: 48 readings over 47 h$/,
     );
     expect((reply.content ?? '').match(/\/day/g)).toHaveLength(1);
     expect(reply.files).toHaveLength(1);
@@ -253,6 +278,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   });
 
   it('GIVEN an admin (Manage Server, or an ADMIN_ROLE_IDS role) THEN /threshold set and reset change the threshold, audited', async () => {
+    await primeCache();
     const set = fake.sendCommand({
       name: 'threshold',
       options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 7.5)])],
@@ -269,7 +295,10 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     const calls = moonshot.requests.length;
     const balance = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
     const shown = await balance.final();
-    expect(shown.content).toMatch(/threshold \$7\.50 · (✅ ok|⚠️ low)/);
+    // $12.34 against the new $7.50: still ok, judged again without a new check.
+    expect(shown.content).toContain(
+      '🌙 **Kimi:** $12.34 available (voucher $3.45, cash $8.89) · threshold $7.50 · ✅ ok',
+    );
     expect(shown.content).toContain('(cached; use fresh:true to check now)');
     expect(moonshot.requests.length).toBe(calls);
 
@@ -307,6 +336,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   });
 
   it('GIVEN a threshold change THEN it survives a restart of the bot', async () => {
+    await setKimiThreshold(7.5);
     await bot.stop(1000);
     bot = await start();
     const handle = fake.sendCommand({
@@ -344,6 +374,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   });
 
   it('GIVEN a per-second SUMMARY_CRON THEN the summary is posted to the channel, pinging nobody, with thresholds in force', async () => {
+    await setKimiThreshold(7.5);
     const scheduled = await start({ DATA_DIR: bot.core.config.dataDir, SUMMARY_CRON: '*/1 * * * * *' });
     try {
       const message = await fake.waitForMessage(
@@ -364,24 +395,24 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     const shared = await createTestDatabase('cw_replicas');
     const replicaEnv = { DATABASE_URL: shared.connectionString, SUMMARY_CRON: '*/1 * * * * *' };
     const before = fake.messages.length;
-    const a = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-a') });
-    const b = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-b') });
     try {
+      const a = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-a') });
+      const b = await start({ ...replicaEnv, DATA_DIR: join(dir, 'replica-b') });
       await fake.waitFor(
         () => fake.messages.slice(before).filter((m) => m.content?.startsWith('📊')).length >= 3,
         8000,
         'three scheduled posts',
       );
-    } finally {
       await a.stop(2000);
       await b.stop(2000);
+      const posts = fake.messages.slice(before).filter((m) => m.content?.startsWith('📊'));
+      const slots = await withClient(shared.connectionString, (c) =>
+        c.query<{ n: string }>("SELECT count(*) AS n FROM schedule_slots WHERE job = 'summary'"),
+      );
+      expect(posts.length).toBe(Number(slots.rows[0]?.n));
+    } finally {
+      await shared.drop();
     }
-    const posts = fake.messages.slice(before).filter((m) => m.content?.startsWith('📊'));
-    const slots = await withClient(shared.connectionString, (c) =>
-      c.query<{ n: string }>("SELECT count(*) AS n FROM schedule_slots WHERE job = 'summary'"),
-    );
-    expect(posts.length).toBe(Number(slots.rows[0]?.n));
-    await shared.drop();
   });
 
   it('GIVEN Discord answers a post with 500 and then 429 THEN the post is retried, the wait honoured, and it lands once', async () => {
@@ -431,6 +462,6 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
       options: [subcommand('bogus')],
       permissions: Permission.ManageGuild,
     });
-    expect((await next.final()).content).toBeTruthy();
+    expect((await next.final()).content).toBe('Unknown subcommand "bogus".');
   });
 });
