@@ -15,63 +15,11 @@ const outDir = join(root, 'dist', 'check');
 const bundleFile = join(outDir, 'bundle.cjs');
 const loaderFile = join(root, 'dist', 'check.cjs');
 
-/** Replaces `from` with `to` in a dependency file, failing the build when an upgrade changed the text. */
-function patch(name, filter, from, to) {
-  return {
-    name,
-    setup(b) {
-      b.onLoad({ filter }, (args) => {
-        const source = readFileSync(args.path, 'utf8');
-        if (!source.includes(from)) {
-          throw new Error(`${name}: ${args.path} no longer contains the patched text; review the patch`);
-        }
-        return { contents: source.replace(from, to), loader: 'js' };
-      });
-    },
-  };
-}
-
-// pg probes for Cloudflare Workers by constructing a global `Response`; on Node 20 that loads Node's
-// own copy of undici and starts compiling its WebAssembly parser: ~40 ms, every run. This bundle only
-// ever runs on Node.
-const pgOnNode = patch(
-  'pg-on-node',
-  /[\\/]pg[\\/]lib[\\/]stream\.js$/,
-  'function getStreamFuncs() {\n  if (isCloudflareRuntime()) {',
-  'function getStreamFuncs() {\n  if (false) {',
-);
-
-// undici's index loads fetch, WebSocket, caches, mocks and interceptors (and, through its cookie
-// helpers, Node's own undici). The kimi provider needs only an Agent and the Dispatcher API's
-// `request`, which undici's index mixes into Dispatcher.prototype; this entry does just that. A new
-// import of anything else from 'undici' fails the build instead of silently missing.
-const UNDICI_LEAN = `
-const Agent = require('./lib/dispatcher/agent');
-const Dispatcher = require('./lib/dispatcher/dispatcher');
-Object.assign(Dispatcher.prototype, require('./lib/api'));
-export { Agent, Dispatcher };
-`;
-
-// undici's client loads its HTTP/2 half, and with it node:http2 (a few ms), even for HTTP/1.1 origins;
-// load it on the first HTTP/2 connection instead.
-const undiciLazyH2 = patch(
-  'undici-lazy-h2',
-  /[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client\.js$/,
-  "const connectH2 = require('./client-h2.js')",
-  "const connectH2 = (...args) => require('./client-h2.js')(...args)",
-);
-
-const undiciLean = {
-  name: 'undici-lean',
-  setup(b) {
-    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-lean' }));
-    b.onLoad({ filter: /.*/, namespace: 'undici-lean' }, () => ({
-      contents: UNDICI_LEAN,
-      loader: 'js',
-      resolveDir: join(root, 'node_modules', 'undici'),
-    }));
-  },
-};
+// No dependency is patched or swapped here (issue 11): pg and undici are bundled as published, the same
+// module graph the bot runs. The text patches this file used to apply (pg's Cloudflare probe, an Agent-only
+// undici entry, a lazy HTTP/2 client) each measured within noise (±30 ms CPU) of none, and the run-time
+// --liftoff-only (~140 ms CPU, ~60 ms wall) is not worth undefined behaviour on an hourly job; figures in
+// README.md › Performance. A dependency bump can no longer break `npm install` here.
 
 mkdirSync(outDir, { recursive: true });
 await build({
@@ -86,7 +34,6 @@ await build({
   // Names stay as written, so a stack trace still reads; mangling them gained nothing measurable.
   minifyWhitespace: true,
   minifySyntax: true,
-  plugins: [pgOnNode, undiciLean, undiciLazyH2],
   // CommonJS has no import.meta; a module that finds files next to it gets the bundle's own URL instead.
   define: { 'import.meta.url': '__bundleUrl' },
   // The banner comes before esbuild's own "use strict", which must stay the first statement to count.
@@ -127,12 +74,8 @@ try {
 } catch {
   // No cache yet: V8 compiles from source, only slower.
 }
-// Builtins first: Node loads them from its own code cache, which any V8 flag change below voids.
+// Builtins first, as the cached run loaded them.
 for (const id of builtins) require(id);
-// undici parses HTTP in WebAssembly. V8 recompiles hot wasm functions on a background thread and Node
-// waits for that job before exiting: ~60 ms on a run that parses one small reply, for which baseline
-// code is plenty. Set before compiling: V8 rejects a code cache made under other flags.
-require('node:v8').setFlagsFromString('--liftoff-only');
 
 const { Script } = require('node:vm');
 const script = new Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData });
