@@ -49,7 +49,7 @@ function reportBlock(r: HistoryReport, now: Date): string {
   return lines.join('\n');
 }
 
-function chartSeries(r: HistoryReport): ChartSeries {
+export function chartSeries(r: HistoryReport): ChartSeries {
   const f = r.forecast;
   const series: ChartSeries = {
     label: PROVIDER_INFO[r.provider].label,

@@ -15,6 +15,7 @@ import {
   StdoutPoster,
 } from './discord/poster.js';
 import { splitMessage } from './format.js';
+import type { HttpServer, Telemetry } from './http/index.js';
 import { Insight } from './insight.js';
 import { type Alerts, startAlerts } from './jobs/alerts.js';
 import { type Job, scheduleJob } from './jobs/job.js';
@@ -44,6 +45,8 @@ export interface Bot {
   readonly jobs: readonly Job[];
   readonly context: CommandContext;
   readonly alerts: Alerts;
+  /** The status page, health and metrics server (`HTTP_PORT`); `null` when turned off. */
+  readonly http: HttpServer | null;
   /**
    * Checks every provider and posts one summary now, outside the schedule and without claiming a
    * slot (the dry run's first post). Rejects when the post fails.
@@ -69,8 +72,13 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
   let client: Client | null = null;
   const jobs: Job[] = [];
   let alerts: Alerts | null = null;
+  let http: HttpServer | null = null;
   try {
     const insight = new Insight(core.history);
+    // The HTTP server's modules (prom-client among them) are loaded only when it is on.
+    const web = config.http.port === 0 ? null : await import('./http/index.js');
+    const telemetry: Telemetry | null = web ? new web.Telemetry() : null;
+    if (telemetry) core.service.onChecked(telemetry.checked);
     // Alerts start after the poster exists; the commands reach them through these two late-bound hooks.
     const context: CommandContext = {
       config,
@@ -131,6 +139,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         logger,
         now,
         ...(options.postRetry ? { retry: options.postRetry } : {}),
+        ...(telemetry ? { onPost: telemetry.summaryPosted } : {}),
       }),
     );
     // Finished days are rolled up; raw readings past HISTORY_RAW_DAYS go, their roll-ups stay (storage/history.ts).
@@ -147,9 +156,41 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         logger,
       ),
     );
-    const started = startAlerts({ config, core, insight, poster, logger, dryRun: options.dryRun, now });
+    const started = startAlerts({
+      config,
+      core,
+      insight,
+      poster,
+      logger,
+      dryRun: options.dryRun,
+      now,
+      ...(telemetry ? { onAlert: telemetry.alertSent } : {}),
+    });
     alerts = started;
     jobs.push(started.job);
+    if (web && telemetry) {
+      const discord = client;
+      // An extra, not the bot's product: a port already taken is logged and the bot runs on without it
+      // (its /livez then fails, which is what a health check should see).
+      http = await web
+        .startWeb({
+          ...config.http,
+          core,
+          insight,
+          telemetry,
+          alerts: () => started,
+          discordConnected: () => (discord ? discord.isReady() : null),
+          logger,
+          now,
+        })
+        .catch((err: unknown) => {
+          logger.error(
+            { err, host: config.http.host, port: config.http.port },
+            'http server not started (status page, health and metrics unavailable)',
+          );
+          return null;
+        });
+    }
     logger.info(
       {
         dryRun: options.dryRun,
@@ -170,10 +211,12 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       jobs,
       context,
       alerts: started,
+      http,
       summaryNow: () => postSummary(config, core, insight, poster, now),
       async stop(graceMs = 5000) {
         if (stopped) return;
         stopped = true;
+        await http?.close();
         await Promise.all(jobs.map((j) => j.stop(graceMs)));
         await started.close(graceMs);
         await client?.destroy();
@@ -182,6 +225,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       },
     };
   } catch (err) {
+    await http?.close();
     await Promise.all(jobs.map((j) => j.stop(0)));
     await alerts?.close(0);
     await client?.destroy();

@@ -270,6 +270,28 @@ export function margin(fallback: string) {
   });
 }
 
+/** A host name or IP address to listen on (`127.0.0.1`, `0.0.0.0`, `::`, `localhost`). */
+function hostName(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    if (/^[A-Za-z0-9.:-]{1,253}$/.test(raw)) return raw;
+    refuse(ctx, 'is not a host name or IP address to listen on; e.g. 127.0.0.1 or 0.0.0.0', raw);
+    return fallback;
+  });
+}
+
+/** A secret sent as `Authorization: Bearer …`: at least 16 visible ASCII characters. Never shown back. */
+function bearerToken() {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return null;
+    if (/^[\x21-\x7e]{16,512}$/.test(raw)) return raw;
+    refuse(
+      ctx,
+      'must be 16 to 512 visible ASCII characters (no spaces); e.g. the output of `openssl rand -hex 32`',
+    );
+    return null;
+  });
+}
+
 /** PROVIDERS: known ids, each once, in summary order (`PROVIDER_IDS`) whatever order they were listed in. */
 const providerList = () =>
   setting((raw = 'claude,kimi', ctx) => {
@@ -455,6 +477,10 @@ const coreSettings = z.object({
   SUMMARY_CHANNEL_ID: snowflake(DEFAULT_SUMMARY_CHANNEL_ID),
   BALANCE_CACHE_TTL: duration('60s', 's', { minMs: 0 }),
   ADMIN_ROLE_IDS: list((id) => (SNOWFLAKE.test(id) ? null : 'is not a Discord role id')),
+  // The status page, health endpoints and /metrics (src/http); 0 turns the server off.
+  HTTP_PORT: wholeNumber(8080, 0, 65_535),
+  HTTP_HOST: hostName('127.0.0.1'),
+  DASHBOARD_TOKEN: bearerToken(),
 });
 
 const alertSettings = z
@@ -573,6 +599,8 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
         summaryChannelId: c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,
         balanceCacheTtlMs: c.BALANCE_CACHE_TTL,
         adminRoleIds: c.ADMIN_ROLE_IDS,
+        /** The HTTP server (status page, health, metrics); `port` 0 = off; `token` null = open. */
+        http: { port: c.HTTP_PORT, host: c.HTTP_HOST, token: c.DASHBOARD_TOKEN },
         alerts: {
           cron: a.ALERT_CRON,
           channelId: a.ALERT_CHANNEL_ID ?? c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,

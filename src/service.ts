@@ -93,6 +93,7 @@ export class BalanceService {
   private readonly log: Logger;
   /** Each check's readings, written to the history in order; what the store refuses waits here. */
   private readonly pendingReadings: PendingWrites<readonly CheckResult[]> | null;
+  private readonly checkedListeners: ((summary: Summary, durationMs: number) => void)[] = [];
 
   constructor(private readonly deps: BalanceServiceDeps) {
     this.now = deps.now ?? (() => new Date());
@@ -114,6 +115,11 @@ export class BalanceService {
   /** Readings waiting in memory for the store. */
   get pendingReadingCount(): number {
     return this.pendingReadings?.pending ?? 0;
+  }
+
+  /** Calls `listener` after every round of checks (the status page and metrics watch them); it must not throw. */
+  onChecked(listener: (summary: Summary, durationMs: number) => void): void {
+    this.checkedListeners.push(listener);
   }
 
   /** Writes what waits for the store now (called when the store opens). Never rejects. */
@@ -182,7 +188,10 @@ export class BalanceService {
 
   private async runCheck(): Promise<Summary> {
     const started = this.now();
+    const t0 = performance.now();
     const results = await Promise.all(this.deps.providers.map((p) => this.checkOne(p)));
+    // The provider round alone: what the check-duration histogram measures.
+    const durationMs = performance.now() - t0;
     const summary = await this.judge(results, started);
     // An outage of the store or the disk must not stop the post or the CLI: what can't be written
     // waits in memory and is written when they answer again (both buffers log their failures).
@@ -205,6 +214,7 @@ export class BalanceService {
           this.log.warn({ provider: s.provider, warning }, 'provider warning');
     }
     this.cached = summary;
+    for (const listener of this.checkedListeners) listener(summary, durationMs);
     return summary;
   }
 

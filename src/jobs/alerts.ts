@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { type AlertSettings, type AlertState, evaluate } from '../alerts/engine.js';
+import { type AlertNotification, type AlertSettings, type AlertState, evaluate } from '../alerts/engine.js';
 import {
   type AlertChannel,
+  type Delivery,
   discordChannel,
   emailChannel,
   sendToAll,
@@ -37,6 +38,8 @@ export interface AlertsDeps {
   /** Dry run: alerts go to the poster (stdout) only; webhook and e-mail are not used. */
   readonly dryRun?: boolean;
   readonly now?: () => Date;
+  /** Told of every alert sent and where it was delivered (the status page and metrics); must not throw. */
+  readonly onAlert?: (n: AlertNotification, delivery: Delivery) => void;
 }
 
 /** The running alert check. */
@@ -46,6 +49,8 @@ export interface Alerts {
   readonly channels: readonly AlertChannel[];
   /** One line for `/balance`, e.g. `alert state: low since 2026-11-27 10:00 UTC (reminder every 24h)`. */
   status(provider: ProviderId): Promise<string | null>;
+  /** The stored alert state (this process's copy while the store is unreachable); `null` before the first check. */
+  state(provider: ProviderId): Promise<AlertState | null>;
   /**
    * Evaluates again now (after `/threshold`), re-judging a recent summary rather than calling the
    * providers. Never rejects: a failure is logged and the next scheduled check catches up.
@@ -174,6 +179,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         continue;
       }
       const delivery = await sendToAll(channels, n, log);
+      deps.onAlert?.(n, delivery);
       // Each channel has retried and logged its failure; an alert that reached nobody fails the run.
       if (delivery.delivered.length === 0) undelivered.push(`${provider} ${n.kind}`);
     }
@@ -242,6 +248,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       const next = job.nextRun();
       return `alert state: not checked yet${next ? ` (next check ${formatUtc(next)})` : ''}`;
     },
+    state: (provider) => store.load(provider),
     async reevaluate(provider) {
       try {
         const at = now();

@@ -40,6 +40,16 @@ export interface SummaryJobDeps {
    * trying until the next slot is due). Default: the poster's default policy, 2 s doubling to 60 s.
    */
   readonly retry?: RetryPolicy;
+  /** Told of every slot this replica posted or failed to post (the status page and metrics); must not throw. */
+  readonly onPost?: (post: SummaryPostEvent) => void;
+}
+
+/** A summary slot this replica posted (`ok`) or gave up on, with the failure's reason. */
+export interface SummaryPostEvent {
+  readonly ok: boolean;
+  readonly slot: Date;
+  readonly at: Date;
+  readonly reason: string | null;
 }
 
 /** The runway clause per provider for the hourly post (`threshold in 25 h · $0 in 3 d`). */
@@ -242,6 +252,7 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
         throw new NotPostedError(`summary for ${key} not posted: ${why}`, { cause: err });
       }
       log.info({ slot: key, messages: parts.length, ...(late ? { late } : {}) }, 'summary posted');
+      deps.onPost?.({ ok: true, slot, at: now(), reason: null });
       if (leased) {
         await deps.slots.complete(JOB, key, now()).catch((err: unknown) => {
           log.warn(
@@ -262,6 +273,8 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
         // The failure text may end up in a late post's line: a plain phrase, never an internal message.
         await releaseSlot(key, 'an earlier attempt failed');
       }
+      const reason = err instanceof NotPostedError ? err.message : 'the run failed (see the bot log)';
+      deps.onPost?.({ ok: false, slot, at: now(), reason });
       throw err;
     } finally {
       if (renewal) clearInterval(renewal);

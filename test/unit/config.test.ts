@@ -55,6 +55,7 @@ describe('configuration: defaults and values', () => {
       summaryChannelId: '1415741789758816369',
       balanceCacheTtlMs: 60_000,
       adminRoleIds: [],
+      http: { port: 8080, host: '127.0.0.1', token: null },
       alerts: {
         cron: '*/5 * * * *',
         channelId: '1415741789758816369',
@@ -159,6 +160,17 @@ describe('configuration: defaults and values', () => {
     ['OFF', false],
   ])('GIVEN DRY_RUN=%s THEN dry run is %s', (raw, want) => {
     expect(load({ DRY_RUN: raw }).dryRun).toBe(want);
+  });
+
+  it('GIVEN the HTTP settings THEN port 0 is off, a host and a token are read; bad ones are refused, the token unshown', () => {
+    const c = load({ HTTP_PORT: '0', HTTP_HOST: '0.0.0.0', DASHBOARD_TOKEN: 'a-token-of-16-chars' });
+    expect(c.http).toEqual({ port: 0, host: '0.0.0.0', token: 'a-token-of-16-chars' });
+    expect(load({ HTTP_PORT: '65535', HTTP_HOST: '::' }).http).toMatchObject({ port: 65535, host: '::' });
+    expect(one({ HTTP_PORT: '65536', HTTP_HOST: 'a host', DASHBOARD_TOKEN: 'short-SECRET' })).toEqual([
+      'HTTP_PORT="65536" must be a whole number from 0 to 65535, in plain digits',
+      'HTTP_HOST="a host" is not a host name or IP address to listen on; e.g. 127.0.0.1 or 0.0.0.0',
+      'DASHBOARD_TOKEN must be 16 to 512 visible ASCII characters (no spaces); e.g. the output of `openssl rand -hex 32`',
+    ]);
   });
 
   it('GIVEN DRY_RUN that is not a yes or no THEN it is refused', () => {
