@@ -87,9 +87,8 @@ function card(a: AccountStatus, now: Date): string {
     rows.push(['Reading', `${age}${c.stale ? ' (stale)' : ''}`]);
   }
   if (a.forecast) {
-    let runway = escapeHtml(formatRunway(a.forecast, a.currency, now));
-    if (a.forecast.status === 'ok') runway += `; runs out ${time(a.forecast.runsOutAt)}`;
-    rows.push(['Runway', runway]);
+    // formatRunway dates each line it reaches: `threshold in 27 d (~…) · ¥0 in 27 d (~2026-12-29 15:43 UTC)`.
+    rows.push(['Runway', escapeHtml(formatRunway(a.forecast, a.currency, now))]);
   }
   if (c?.reason !== undefined) rows.push(['Failure', escapeHtml(c.reason)]);
   else if (a.lastFailure)

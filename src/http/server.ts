@@ -82,7 +82,12 @@ const COMMON_HEADERS = {
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const log = options.logger.child({ module: 'http' });
   const gate = options.token === null ? null : new TokenGate(options.token);
-  const open: Record<string, Route> = { '/livez': livez, '/readyz': readyz(options.status) };
+  const open: Record<string, Route> = {
+    '/livez': livez,
+    '/readyz': readyz(options.status),
+    // Browsers ask for it on their own; an empty answer keeps their console free of a 404.
+    '/favicon.ico': async () => ({ status: 204, type: 'image/x-icon', body: '' }),
+  };
 
   const find = (path: string): Route | undefined => {
     const exact = options.routes[path];
