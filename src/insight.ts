@@ -1,3 +1,4 @@
+import type { Digest } from './digest.js';
 import {
   COVERAGE_PARTS,
   computeForecast,
@@ -69,7 +70,7 @@ export class Insight {
     const from = new Date(now.getTime() - this.windowDays * DAY_MS);
     const window = await this.exactWindow(provider, from, to, false);
     const d = window.digest;
-    if (d && d.observations >= 2 && d.last.asOf.getTime() - d.first.asOf.getTime() >= HOUR_MS) {
+    if (d && usableSpan(d)) {
       return forecastFromDigest(d, { threshold, currency, now, fellBack: false });
     }
     const rows = await this.history.range(
@@ -105,12 +106,41 @@ export class Insight {
     return window;
   }
 
-  /** Forecasts for every provider in a summary, in parallel; a provider whose history can't be read is left out. */
+  /**
+   * Forecasts for every provider in a summary; a provider whose history can't be read is left out. The
+   * trailing windows of all of them are read at once (`HistoryStore.windows`); a provider whose window needs
+   * more (coverage that hourly roll-ups can't give exactly, or a fallback to older readings) is forecast on
+   * its own, as `forecast` does.
+   */
   async forecasts(summary: Summary, now: Date): Promise<Partial<Record<ProviderId, Forecast>>> {
+    const to = new Date(now.getTime() + CLOCK_SKEW_MS);
+    const from = new Date(now.getTime() - this.windowDays * DAY_MS);
+    const batched = (to.getTime() - from.getTime()) / COVERAGE_PARTS < DAY_MS;
+    let digests = new Map<string, Digest | null>();
+    if (batched) {
+      try {
+        digests = await this.history.windows(
+          summary.statuses.map((s) => s.provider),
+          from,
+          to,
+        );
+      } catch {
+        // Each provider is tried on its own below.
+      }
+    }
     const entries = await Promise.all(
       summary.statuses.map(async (s) => {
+        const { threshold } = s;
+        const { currency } = s.result;
         try {
-          return [s.provider, await this.forecast(s.provider, s.threshold, s.result.currency, now)] as const;
+          const d = digests.get(s.provider);
+          if (d && coverageIsExact(d) && usableSpan(d)) {
+            return [
+              s.provider,
+              forecastFromDigest(d, { threshold, currency, now, fellBack: false }),
+            ] as const;
+          }
+          return [s.provider, await this.forecast(s.provider, threshold, currency, now)] as const;
         } catch {
           return [s.provider, undefined] as const;
         }
@@ -143,6 +173,11 @@ export class Insight {
       forecast: forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
     };
   }
+}
+
+/** At least two observations an hour apart: enough for a rate without falling back. */
+function usableSpan(d: Digest): boolean {
+  return d.observations >= 2 && d.last.asOf.getTime() - d.first.asOf.getTime() >= HOUR_MS;
 }
 
 /** A forecast as plain JSON (`npm run check -- --json`): exact decimal strings, ISO times. */

@@ -9,23 +9,30 @@
  * before that exist only as hourly roll-ups (raw readings would have been pruned), generated directly from
  * the same series. Amounts are whole ten-thousandths, so the generator's integer arithmetic is exact.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
+import { once } from 'node:events';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { PERIODS, renderHistory } from '../../commands/balance-history.js';
 import { createCore } from '../../src/app.js';
-import { renderBalanceChart } from '../../src/chart/balance-chart.js';
 import { loadConfig } from '../../src/config.js';
-import { Insight } from '../../src/insight.js';
 import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
 import { backfillRollups } from '../../src/storage/history.js';
 import type { HourlyRollupTable } from '../../src/storage/rollups.js';
-import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
-import { ms, scratchDatabase, stats } from './support.js';
+import { ACCOUNTS, type BotFigures } from './history-bot.js';
+import { ms, PG_HOST, scratchDatabase, timeProcess } from './support.js';
 import type { BenchRow } from './types.js';
 
 const MIN = 60_000;
@@ -34,24 +41,6 @@ const DAY = 24 * HOUR;
 const STEP = 5 * MIN;
 const YEARS = 2;
 const RAW_DAYS = 90;
-/** 'kimi' and 'claude' are two of the 30, so the command's own formatting (which names them) is used. */
-const ACCOUNTS: string[] = ['kimi', 'claude', ...Array.from({ length: 28 }, (_, i) => `acct-${i + 3}`)];
-
-/** Never called: the benchmark reads and writes history only. */
-const idle = (id: ProviderId): BalanceProvider => ({
-  id,
-  currency: 'USD',
-  check: async () => ({
-    ok: false,
-    provider: id,
-    currency: 'USD',
-    reason: 'bench',
-    checkedAt: new Date(),
-    latencyMs: 0,
-  }),
-  close: async () => {},
-});
-
 /** Ten-thousandths as exact decimal text, the way amounts are stored. */
 function text(units: number): string {
   const sign = units < 0 ? '-' : '';
@@ -265,51 +254,34 @@ function postgresLoader(url: string): Loader {
   };
 }
 
-/** Samples RSS every 5 ms while `fn` runs, with the event-loop delay histogram on. */
-async function watched<T>(fn: () => Promise<T>): Promise<{ value: T; peakRss: number; maxStallMs: number }> {
-  const delay = monitorEventLoopDelay({ resolution: 10 });
-  let peakRss = process.memoryUsage.rss();
-  const timer = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
-  }, 5);
-  delay.enable();
-  try {
-    const value = await fn();
-    return { value, peakRss, maxStallMs: delay.max / 1e6 };
-  } finally {
-    delay.disable();
-    clearInterval(timer);
-  }
+/** The node flags `npm start` uses (package.json), so the bot's side is measured as the bot runs. */
+function startFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
 }
 
-async function medianOf11(fn: () => Promise<void>): Promise<{ cold: number; median: number }> {
-  const times: number[] = [];
-  for (let i = 0; i < 12; i++) {
-    // Let the loop turn between runs, so a synchronous stretch shows as a stall of its own length.
-    await new Promise((resolve) => setImmediate(resolve));
-    const t0 = performance.now();
-    await fn();
-    times.push(performance.now() - t0);
-  }
-  return { cold: times[0]!, median: stats(times.slice(1)).median };
+/** Runs a node script as a child process; its stdout, or an error with the end of its stderr. */
+async function node(args: readonly string[], env: Record<string, string>): Promise<string> {
+  const t = await timeProcess(process.execPath, args, { PATH: process.env.PATH ?? '', ...env });
+  if (t.code !== 0) throw new Error(`${args.join(' ')} exited ${t.code}: ${t.stderr.slice(-1500)}`);
+  return t.stdout;
 }
 
-async function measure(
-  backend: 'SQLite' | 'Postgres',
-  env: Record<string, string>,
-  bytesOnDisk: () => Promise<number>,
-  loader: () => Loader,
-): Promise<BenchRow[]> {
-  const config = loadConfig({ ...env, HISTORY_RAW_DAYS: String(RAW_DAYS) }, { providerSettings: 'optional' });
-  const core = await createCore(config, createLogger('silent'), {
-    providers: [idle('claude'), idle('kimi')],
-  });
-  const rows: BenchRow[] = [];
-  const row = (metric: string, value: string, target: string, pass: boolean) =>
-    rows.push({ metric: `${metric} · ${backend}`, value, target, pass });
+/** The store's environment for a child process: a scratch HOME and no project `.env`. */
+function storeEnv(
+  dir: string,
+  store: { DATA_DIR: string } | { DATABASE_URL: string },
+): Record<string, string> {
+  return { HOME: dir, ENV_FILE: join(dir, 'no.env'), HISTORY_RAW_DAYS: String(RAW_DAYS), ...store };
+}
+
+/** Generates the data set into the store (raw rows and hourly roll-ups, then the store's own roll-ups). */
+async function populate(env: Record<string, string>, loader: () => Loader, end: number): Promise<number> {
+  const config = loadConfig(env, { providerSettings: 'optional' });
+  const core = await createCore(config, createLogger('silent'), { providers: [] });
   try {
-    // Five-minute steps from two years ago up to the current hour.
-    const end = Math.floor(Date.now() / HOUR) * HOUR;
     const start = end - YEARS * 365 * DAY;
     const rawFrom = end - RAW_DAYS * DAY;
     const t0 = performance.now();
@@ -325,145 +297,241 @@ async function measure(
     // finished days by the maintenance job's.
     await backfillRollups(core.db.kysely);
     await core.history.compact(new Date(end));
-    const loadSeconds = (performance.now() - t0) / 1000;
-    const readings = ACCOUNTS.length * YEARS * 365 * 288;
-    row(
-      `data set: ${ACCOUNTS.length} accounts × ${YEARS} years every 5 min (${(readings / 1e6).toFixed(2)} M readings; raw for ${RAW_DAYS} d, roll-ups before)`,
-      `generated in ${loadSeconds.toFixed(0)} s`,
-      '—',
-      true,
-    );
-    const bytes = await bytesOnDisk();
-    const perAccountYear = bytes / ACCOUNTS.length / YEARS;
-    row(
-      'bytes on disk per account-year',
-      `${(perAccountYear / 1e6).toFixed(2)} MB (${(bytes / 1e6).toFixed(0)} MB in all)`,
-      backend === 'SQLite' ? '< 5 MB' : '—',
-      perAccountYear < 5e6,
-    );
-
-    const insight = new Insight(core.history);
-    const now = new Date(end + 3 * MIN);
-    const threshold = parseAmount('5');
-    const {
-      value: timings,
-      peakRss,
-      maxStallMs,
-    } = await watched(async () => {
-      const out: { label: string; target: number; cold: number; median: number }[] = [];
-      for (const [label, periodMs, target] of [
-        ['24h', PERIODS['24h'], 50],
-        ['90d', PERIODS['90d'], 150],
-        ['1 year', 365 * DAY, 250],
-      ] as const) {
-        const t = await medianOf11(async () => {
-          const report = await insight.report('kimi', periodMs, threshold, 'USD', now);
-          if (label === '1 year') {
-            renderBalanceChart(
-              [
-                {
-                  label: 'Kimi',
-                  points: report.points.map((p) => ({ at: p.asOf, value: p.available.toNumber() })),
-                  threshold: 5,
-                },
-              ],
-              { title: 'Balance, last year', currency: 'USD', from: new Date(end - periodMs), to: now },
-            );
-          } else if (renderHistory([report], label, now).files.length !== 1) {
-            throw new Error('expected one chart');
-          }
-        });
-        out.push({ label: `/balance-history ${label} (report + chart), one account`, target, ...t });
-      }
-      const forecasts = await medianOf11(async () => {
-        const all = await Promise.all(
-          ACCOUNTS.map((a) => insight.forecast(a as ProviderId, threshold, 'USD', now)),
-        );
-        if (all.some((f) => f.status === 'insufficient')) throw new Error('expected forecasts');
-      });
-      out.push({
-        label: `hourly summary forecast, all ${ACCOUNTS.length} accounts`,
-        target: 100,
-        ...forecasts,
-      });
-      let round = 0;
-      const writes = await medianOf11(async () => {
-        round++;
-        const at = new Date(end + round * STEP);
-        const results: CheckResult[] = ACCOUNTS.map((a, i) => ({
-          ok: true,
-          provider: a as ProviderId,
-          currency: 'USD',
-          available: parseAmount((100 + i - round / 100).toFixed(2)),
-          asOf: at,
-          checkedAt: at,
-          latencyMs: 30,
-        }));
-        await core.history.record(results);
-      });
-      out.push({ label: `one check round of ${ACCOUNTS.length} accounts recorded`, target: 20, ...writes });
-      return out;
-    });
-    for (const t of timings) {
-      row(`${t.label}, median of 11`, ms(t.median), `< ${t.target} ms`, t.median < t.target);
-      row(`${t.label}, first (cold)`, ms(t.cold), '—', true);
-    }
-    row(
-      'peak RSS while reading and writing',
-      `${(peakRss / 1e6).toFixed(0)} MB`,
-      '< 200 MB',
-      peakRss < 200e6,
-    );
-    row('longest event-loop stall while reading and writing', ms(maxStallMs), '< 50 ms', maxStallMs < 50);
+    return (performance.now() - t0) / 1000;
   } finally {
     await core.close();
   }
+}
+
+interface Backend {
+  readonly name: 'SQLite' | 'Postgres';
+  /** A store with the schema and nothing in it: the data set's, or import-logs'. */
+  readonly store: { DATA_DIR: string } | { DATABASE_URL: string };
+  readonly loader: () => Loader;
+  readonly bytesOnDisk: () => Promise<number>;
+}
+
+async function measure(backend: Backend, dir: string, end: number, generate: boolean): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const row = (metric: string, value: string, target: string, pass: boolean) =>
+    rows.push({ metric: `${metric} · ${backend.name}`, value, target, pass });
+  const env = storeEnv(dir, backend.store);
+  if (generate) {
+    const seconds = await populate(env, backend.loader, end);
+    const readings = ACCOUNTS.length * YEARS * 365 * 288;
+    row(
+      `data set: ${ACCOUNTS.length} accounts × ${YEARS} years every 5 min (${(readings / 1e6).toFixed(2)} M readings; raw for ${RAW_DAYS} d, roll-ups before)`,
+      `generated in ${seconds.toFixed(0)} s`,
+      '—',
+      true,
+    );
+  }
+  const bytes = await backend.bytesOnDisk();
+  const perAccountYear = bytes / ACCOUNTS.length / YEARS;
+  row(
+    'bytes on disk per account-year',
+    `${(perAccountYear / 1e6).toFixed(2)} MB (${(bytes / 1e6).toFixed(0)} MB in all)`,
+    backend.name === 'SQLite' ? '< 5 MB' : '—',
+    perAccountYear < 5e6,
+  );
+  const out = await node([...startFlags(), BOT], { ...env, BENCH_HISTORY_END: String(end) });
+  const figures = JSON.parse(out.trim().split('\n').at(-1)!) as BotFigures;
+  const load = `load ${loadavg()[0]!.toFixed(1)}`;
+  for (const t of figures.timings) {
+    row(
+      `${t.label}, median of 11`,
+      `${ms(t.median)} (cold ${ms(t.cold)}; longest stall ${ms(t.stallMs)})`,
+      `< ${t.target} ms`,
+      t.median < t.target,
+    );
+  }
+  const b = figures.balance;
+  row(
+    `/balance (cached) while a year of history is read and charted, ${b.count} answers: slowest`,
+    `${ms(b.max)} (median ${ms(b.median)})`,
+    '< 50 ms',
+    b.max < 50,
+  );
+  row(
+    'peak RSS of the bot process through every query above (its own process, startup included)',
+    `${(figures.peakRss / 1e6).toFixed(0)} MB`,
+    '< 200 MB',
+    figures.peakRss < 200e6,
+  );
+  row(
+    'longest event-loop stall of the bot through every query above',
+    `${ms(figures.maxStallMs)} (${load})`,
+    '< 50 ms',
+    figures.maxStallMs < 50,
+  );
   return rows;
 }
 
-export async function run(): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const dir = mkdtempSync(join(tmpdir(), 'cw-bench-hist-'));
-  try {
-    const path = join(dir, 'creditwatch.sqlite');
-    rows.push(
-      ...(await measure(
-        'SQLite',
-        { HOME: dir, DATA_DIR: dir, PROVIDERS: 'claude,kimi' },
-        async () => {
-          const db = new SQLite(path);
-          db.pragma('wal_checkpoint(TRUNCATE)');
-          db.close();
-          return statSync(path).size;
-        },
-        () => sqliteLoader(path),
-      )),
-    );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+/** How many lines the import-logs measurement imports (`BENCH_IMPORT_LINES` to change). */
+const IMPORT_LINES = Number(process.env.BENCH_IMPORT_LINES ?? 1_000_000);
+
+/**
+ * A balance log of `lines` lines ending at `end`, one a minute, alternating the seed's Claude line and
+ * check-moonshot-balance.sh's fields line (so each provider has a reading every 2 minutes), written streamed.
+ */
+async function writeBalanceLog(path: string, lines: number, end: number): Promise<void> {
+  const out = createWriteStream(path);
+  const stamp = (t: number) => new Date(t).toISOString().slice(0, 19).replace('T', ' ');
+  const claude = series(7);
+  const kimi = series(8);
+  let buf = '';
+  for (let i = 0; i < lines; i++) {
+    const t = end - (lines - i) * MIN;
+    if (i % 2 === 0) buf += `[${stamp(t)}] Claude: $${text(claude.step().value)}\n`;
+    else {
+      const v = kimi.step().value;
+      buf += `${stamp(t)} | Available: $${text(v)} | Voucher: $0 | Cash: $${text(v)}\n`;
+    }
+    if (buf.length > 1 << 20) {
+      if (!out.write(buf)) await once(out, 'drain');
+      buf = '';
+    }
   }
-  const scratch = await scratchDatabase('cw_bench_hist', '');
-  try {
-    rows.push(
-      ...(await measure(
-        'Postgres',
-        { HOME: tmpdir(), DATABASE_URL: scratch.url, PROVIDERS: 'claude,kimi' },
-        async () => {
-          const client = new pg.Client({ connectionString: scratch.url });
-          await client.connect();
-          try {
-            await client.query('vacuum analyze');
-            const r = await client.query<{ n: string }>('select pg_database_size(current_database()) as n');
-            return Number(r.rows[0]!.n);
-          } finally {
-            await client.end();
-          }
-        },
-        () => postgresLoader(scratch.url),
-      )),
-    );
-  } finally {
-    await scratch.drop();
+  out.end(buf);
+  await once(out, 'finish');
+}
+
+async function measureImport(backend: Backend, dir: string, log: string): Promise<BenchRow[]> {
+  const rssFile = join(dir, `peak-rss-${backend.name}`);
+  const t0 = performance.now();
+  await node(['--import', pathToFileURL(PEAK_RSS).href, IMPORT_LOGS, log], {
+    ...storeEnv(dir, backend.store),
+    BENCH_PEAK_RSS_FILE: rssFile,
+  });
+  const seconds = (performance.now() - t0) / 1000;
+  const peak = Number(readFileSync(rssFile, 'utf8'));
+  const lines = `${(IMPORT_LINES / 1e6).toFixed(IMPORT_LINES % 1e6 === 0 ? 0 : 2)}M`;
+  return [
+    {
+      metric: `\`import-logs\` of ${lines} lines: peak RSS (took ${seconds.toFixed(0)} s, load ${loadavg()[0]!.toFixed(1)}) · ${backend.name}`,
+      value: `${(peak / 1e6).toFixed(0)} MB`,
+      target: '< 200 MB',
+      pass: peak < 200e6,
+    },
+  ];
+}
+
+const BOT = join(import.meta.dirname, 'history-bot.js');
+const PEAK_RSS = join(import.meta.dirname, 'peak-rss.js');
+const IMPORT_LOGS = join(import.meta.dirname, '../import-logs.js');
+
+/** `BENCH_HISTORY_ONLY=sqlite,postgres,import` runs some parts (default: all). */
+function parts(): Set<string> {
+  const only = (process.env.BENCH_HISTORY_ONLY ?? '').split(',').filter((p) => p !== '');
+  return new Set(only.length > 0 ? only : ['sqlite', 'postgres', 'import']);
+}
+
+async function sqliteBackend(dir: string): Promise<Backend> {
+  const path = join(dir, 'creditwatch.sqlite');
+  return {
+    name: 'SQLite',
+    store: { DATA_DIR: dir },
+    loader: () => sqliteLoader(path),
+    bytesOnDisk: async () => {
+      const db = new SQLite(path);
+      db.pragma('wal_checkpoint(TRUNCATE)');
+      db.close();
+      return statSync(path).size;
+    },
+  };
+}
+
+function postgresBackend(url: string): Backend {
+  return {
+    name: 'Postgres',
+    store: { DATABASE_URL: url },
+    loader: () => postgresLoader(url),
+    bytesOnDisk: async () => {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query('vacuum analyze');
+        const r = await client.query<{ n: string }>('select pg_database_size(current_database()) as n');
+        return Number(r.rows[0]!.n);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+/**
+ * `BENCH_HISTORY_REUSE=<dir>` (while working on the bot's side): the data set is generated once into `<dir>`
+ * (SQLite) and the Postgres database `cw_bench_hist_keep`, and later runs measure it again without
+ * regenerating; delete the folder and drop the database when done.
+ */
+interface Reuse {
+  readonly dir: string;
+  readonly end: number;
+  readonly fresh: boolean;
+}
+
+async function reuse(): Promise<Reuse | null> {
+  const dir = process.env.BENCH_HISTORY_REUSE;
+  if (!dir) return null;
+  mkdirSync(dir, { recursive: true });
+  const meta = join(dir, 'meta.json');
+  if (existsSync(meta))
+    return { dir, end: (JSON.parse(readFileSync(meta, 'utf8')) as { end: number }).end, fresh: false };
+  const end = Math.floor(Date.now() / HOUR) * HOUR;
+  return { dir, end, fresh: true };
+}
+
+const KEEP_DB = 'cw_bench_hist_keep';
+
+export async function run(): Promise<BenchRow[]> {
+  const want = parts();
+  const rows: BenchRow[] = [];
+  const kept = await reuse();
+  // Five-minute steps from two years ago up to the current hour.
+  const end = kept?.end ?? Math.floor(Date.now() / HOUR) * HOUR;
+  if (want.has('sqlite')) {
+    const dir = kept ? join(kept.dir, 'sqlite') : mkdtempSync(join(tmpdir(), 'cw-bench-hist-'));
+    mkdirSync(dir, { recursive: true });
+    try {
+      rows.push(...(await measure(await sqliteBackend(dir), dir, end, !kept || kept.fresh)));
+    } finally {
+      if (!kept) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (want.has('postgres')) {
+    if (kept) {
+      const url = `postgres://postgres@${PG_HOST}:5432/${KEEP_DB}`;
+      if (kept.fresh) {
+        const admin = new pg.Client({ connectionString: `postgres://postgres@${PG_HOST}:5432/postgres` });
+        await admin.connect();
+        await admin.query(`DROP DATABASE IF EXISTS ${KEEP_DB} WITH (FORCE)`);
+        await admin.query(`CREATE DATABASE ${KEEP_DB}`);
+        await admin.end();
+      }
+      rows.push(...(await measure(postgresBackend(url), kept.dir, end, kept.fresh)));
+    } else {
+      const scratch = await scratchDatabase('cw_bench_hist', '');
+      try {
+        rows.push(...(await measure(postgresBackend(scratch.url), tmpdir(), end, true)));
+      } finally {
+        await scratch.drop();
+      }
+    }
+  }
+  if (kept?.fresh) writeFileSync(join(kept.dir, 'meta.json'), JSON.stringify({ end }));
+  if (want.has('import')) {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-bench-import-'));
+    const scratch = await scratchDatabase('cw_bench_import', '');
+    try {
+      const log = join(dir, 'balance-log.txt');
+      await writeBalanceLog(log, IMPORT_LINES, Math.floor(Date.now() / MIN) * MIN);
+      rows.push(...(await measureImport(await sqliteBackend(dir), dir, log)));
+      rows.push(...(await measureImport(postgresBackend(scratch.url), dir, log)));
+    } finally {
+      await scratch.drop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
   return rows;
 }

@@ -19,6 +19,7 @@ import {
   HOUR_MS,
   type HourlyRollupTable,
   hourOf,
+  joinRollupRows,
   type RawForRollup,
   rowFromDigest,
 } from './rollups.js';
@@ -292,19 +293,22 @@ export class HistoryStore {
       this.rollups(provider, firstWhole, tailStart, useDays),
       this.rawPart(provider, tailStart, hi, true),
     ]);
-    const digests: Digest[] = [];
     let failures = (head?.failures ?? 0) + tail.failures;
+    for (const row of rollups) failures += Number(row.failures);
+    if (!wantPoints) {
+      // Without points no per-row digest is needed: the rows are joined as integers. The longest bucket among the rows that hold an observation, as joining their digests gives.
+      const grain = rollups.reduce((g, r) => (r.first_at !== null ? Math.max(g, r.grainMs) : g), 0);
+      const digest = joinDigests([head?.digest ?? null, joinRollupRows(rollups, grain), tail.digest]);
+      return { digest, failures, points: [], resolution: 'hourly' };
+    }
+    const digests: Digest[] = [];
     for (const row of rollups) {
-      failures += Number(row.failures);
       const d = digestOfRow(row, row.grainMs);
       if (d) digests.push(d);
     }
     const digest = joinDigests([head?.digest ?? null, ...digests, tail.digest]);
-    let points: HistoryPoint[] = [];
-    if (wantPoints) {
-      const size = Math.ceil(digests.length / CHART_BUCKETS);
-      points = [...(head?.points ?? []), ...chartPoints(coarsen(digests, size)), ...tail.points];
-    }
+    const size = Math.ceil(digests.length / CHART_BUCKETS);
+    const points = [...(head?.points ?? []), ...chartPoints(coarsen(digests, size)), ...tail.points];
     return { digest, failures, points, resolution: 'hourly' };
   }
 
@@ -417,26 +421,80 @@ export class HistoryStore {
         .where('checked_at', inclusive ? '<=' : '<', hi)
         .executeTakeFirstOrThrow(),
     ]);
-    const points: HistoryPoint[] = [];
-    let implausible = 0;
-    for (const r of rows) {
-      if (r.available === null) continue;
-      if (storedImplausible(r)) {
-        implausible++;
-        continue;
+    const raw = rawDigest(rows);
+    return { ...raw, failures: Number(failed.n) + raw.implausible };
+  }
+
+  /**
+   * The digests of the trailing window `[from, to]` of several providers at once, as `window(p, from, to,
+   * { coarsest: 'hour' })` gives each (the hourly summary's forecasts: one query per part for every provider,
+   * not one set per provider). Failures are not counted. A provider whose raw readings do not reach back to
+   * `from` is read by `window`.
+   */
+  async windows(providers: readonly string[], from: Date, to: Date): Promise<Map<string, Digest | null>> {
+    const out = new Map<string, Digest | null>();
+    if (providers.length === 0) return out;
+    const lo = from.getTime();
+    const hi = to.getTime();
+    const kx = this.db.kysely;
+    const horizons = await rawHorizons(kx, providers);
+    const within = providers.filter((p) => lo >= (horizons.get(p) ?? Number.NEGATIVE_INFINITY));
+    const beyond = providers.filter((p) => !within.includes(p));
+    const whole = hourOf(lo) + (hourOf(lo) === lo ? 0 : HOUR_MS);
+    const tailStart = Math.max(hourOf(hi), whole);
+    const rawRows = (a: number, b: number, inclusive: boolean) =>
+      kx
+        .selectFrom('readings')
+        .select(['provider', 'checked_at', 'as_of', 'available', 'voucher', 'cash'])
+        .where('provider', 'in', within)
+        .where('ok', '=', 1)
+        .where('as_of', '>=', a)
+        .where('as_of', inclusive ? '<=' : '<', b)
+        .orderBy('checked_at', 'asc')
+        .orderBy('id', 'asc')
+        .execute();
+    const [head, hours, tail, others] = await Promise.all([
+      within.length > 0 && whole > lo ? rawRows(lo, whole, false) : [],
+      within.length > 0 && tailStart > whole
+        ? kx
+            .selectFrom('readings_hourly')
+            .select(ROLLUP_DIGEST_COLUMNS)
+            .where('provider', 'in', within)
+            .where('start', '>=', whole)
+            .where('start', '<', tailStart)
+            .orderBy('provider', 'asc')
+            .orderBy('start', 'asc')
+            .execute()
+        : [],
+      within.length > 0 ? rawRows(tailStart, hi, true) : [],
+      Promise.all(beyond.map((p) => this.window(p, from, to, { coarsest: 'hour' }))),
+    ]);
+    const byProvider = <T extends { provider: string }>(rows: readonly T[]) => {
+      const map = new Map<string, T[]>();
+      for (const r of rows) {
+        const list = map.get(r.provider);
+        if (list) list.push(r);
+        else map.set(r.provider, [r]);
       }
-      points.push({
-        checkedAt: new Date(Number(r.checked_at)),
-        asOf: new Date(Number(r.as_of ?? r.checked_at)),
-        available: parseAmount(r.available),
-      });
-    }
-    const observations = distinctObservations(points);
-    return {
-      digest: digestObservations(observations, points.length),
-      failures: Number(failed.n) + implausible,
-      points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
+      return map;
     };
+    const heads = byProvider(head);
+    const rolled = byProvider(hours);
+    const tails = byProvider(tail);
+    for (const p of within) {
+      out.set(
+        p,
+        joinDigests([
+          rawDigest(heads.get(p) ?? []).digest,
+          joinRollupRows(rolled.get(p) ?? [], HOUR_MS),
+          rawDigest(tails.get(p) ?? []).digest,
+        ]),
+      );
+    }
+    beyond.forEach((p, i) => {
+      out.set(p, others[i]!.digest);
+    });
+    return out;
   }
 
   /** Readings of `provider` checked in `[from, to]`, oldest first (raw; only within the raw horizon). */
@@ -461,6 +519,58 @@ export class HistoryStore {
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
+}
+
+/** The roll-up columns a digest is made of (`joinRollupRows`), and the provider they belong to. */
+const ROLLUP_DIGEST_COLUMNS = [
+  'provider',
+  'readings',
+  'observations',
+  'first_at',
+  'first_value',
+  'last_at',
+  'last_value',
+  'min_at',
+  'min_value',
+  'max_at',
+  'max_value',
+  'spend',
+  'top_ups',
+] as const;
+
+/**
+ * Raw successful rows (ordered by `checked_at`, then id) as a digest and chart points: one observation per
+ * `as_of`, the latest check winning; an implausible stored amount is counted (a failure), not used.
+ */
+function rawDigest(
+  rows: readonly {
+    checked_at: number;
+    as_of: number | null;
+    available: string | null;
+    voucher: string | null;
+    cash: string | null;
+  }[],
+): { digest: Digest | null; implausible: number; points: HistoryPoint[] } {
+  const points: HistoryPoint[] = [];
+  let implausible = 0;
+  for (const r of rows) {
+    if (r.available === null) continue;
+    if (storedImplausible(r)) {
+      implausible++;
+      continue;
+    }
+    points.push({
+      checkedAt: new Date(Number(r.checked_at)),
+      asOf: new Date(Number(r.as_of ?? r.checked_at)),
+      available: parseAmount(r.available),
+    });
+  }
+  const observations = distinctObservations(points);
+  return {
+    digest: digestObservations(observations, points.length),
+    implausible,
+    points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
+  };
 }
 
 const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);

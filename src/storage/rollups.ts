@@ -1,4 +1,4 @@
-import { type Digest, digestObservations } from '../digest.js';
+import { type Digest, digestObservations, joinDigests } from '../digest.js';
 import { distinctObservations, type HistoryPoint, type Observation, type TopUp } from '../forecast.js';
 import { type Amount, amountToText, Big, parseAmount } from '../money.js';
 
@@ -198,4 +198,175 @@ export function coarsen(digests: readonly Extremes[], size: number): Extremes[] 
     out.push({ first: group[0]!.first, last: group.at(-1)!.last, min, max });
   }
   return out;
+}
+
+/** The columns of a roll-up row that its digest is made of, as the store returns them. */
+export interface RollupDigestRow {
+  readonly readings: number | string;
+  readonly observations: number | string;
+  readonly first_at: number | string | null;
+  readonly first_value: string | null;
+  readonly last_at: number | string | null;
+  readonly last_value: string | null;
+  readonly min_at: number | string | null;
+  readonly min_value: string | null;
+  readonly max_at: number | string | null;
+  readonly max_value: string | null;
+  readonly spend: string | null;
+  readonly top_ups: string | null;
+}
+
+/** Decimal places above which amounts are not summed as scaled integers (10^12 keeps $9,000 exact). */
+const MAX_SCALE = 12;
+
+/** Digits after the point of stored decimal text (no exponent: `amountToText` writes none). */
+function decimals(text: string): number {
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+/** Stored decimal text times 10^scale, as an integer; NaN when it is not exactly representable. */
+function scaled(text: string, scale: number): number {
+  const dot = text.indexOf('.');
+  const whole = dot < 0 ? text : text.slice(0, dot);
+  const frac = dot < 0 ? '' : text.slice(dot + 1);
+  const n = Number(whole + frac.padEnd(scale, '0'));
+  return Number.isSafeInteger(n) ? n : Number.NaN;
+}
+
+/** An integer count of 10^-scale units as exact decimal text. */
+function unscaled(units: number, scale: number): string {
+  const sign = units < 0 ? '-' : '';
+  const digits = String(Math.abs(units)).padStart(scale + 1, '0');
+  return scale === 0 ? `${sign}${digits}` : `${sign}${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+}
+
+/**
+ * `joinDigests(rows.map((r) => digestOfRow(r, grainMs)))` (consecutive rows, oldest first), computed without
+ * building a digest per row: amounts are compared and summed as integers of 10^-scale units (the finest scale
+ * among the rows), and only the results become `Big`. This is the forecast's hot loop, run over every hour of
+ * every account each summary. Falls back to the exact decimal join when an amount has more than
+ * {@link MAX_SCALE} decimals or does not fit a safe integer.
+ */
+export function joinRollupRows(rows: readonly RollupDigestRow[], grainMs: number): Digest | null {
+  let scale = 0;
+  for (const r of rows) {
+    if (r.first_value !== null) scale = Math.max(scale, decimals(r.first_value));
+    if (r.last_value !== null) scale = Math.max(scale, decimals(r.last_value));
+    if (r.min_value !== null) scale = Math.max(scale, decimals(r.min_value));
+    if (r.max_value !== null) scale = Math.max(scale, decimals(r.max_value));
+    if (r.spend !== null) scale = Math.max(scale, decimals(r.spend));
+  }
+  const exact = () => joinDigests(rows.map((r) => digestOfRow(normalized(r), grainMs)));
+  if (scale > MAX_SCALE) return exact();
+
+  let started = false;
+  let firstAt = 0;
+  let firstText = '';
+  let lastAt = 0;
+  let lastText = '';
+  let last = 0;
+  let minAt = 0;
+  let minText = '';
+  let min = 0;
+  let maxAt = 0;
+  let maxText = '';
+  let max = 0;
+  let spend = 0;
+  let observations = 0;
+  let readings = 0;
+  const marks: number[] = [];
+  const topUps: TopUp[] = [];
+  for (const r of rows) {
+    if (r.first_at === null || r.first_value === null || r.last_at === null || r.last_value === null)
+      continue;
+    const fAt = Number(r.first_at);
+    const lAt = Number(r.last_at);
+    const f = scaled(r.first_value, scale);
+    const l = scaled(r.last_value, scale);
+    const minValue = r.min_value ?? '0';
+    const maxValue = r.max_value ?? '0';
+    const lo = scaled(minValue, scale);
+    const hi = scaled(maxValue, scale);
+    const s = scaled(r.spend ?? '0', scale);
+    if (Number.isNaN(f + l + lo + hi + s)) return exact();
+    if (!started) {
+      started = true;
+      firstAt = fAt;
+      firstText = r.first_value;
+      minAt = Number(r.min_at);
+      minText = minValue;
+      min = lo;
+      maxAt = Number(r.max_at);
+      maxText = maxValue;
+      max = hi;
+      spend = s;
+    } else {
+      spend += s;
+      const change = f - last;
+      if (change < 0) spend -= change;
+      else if (change > 0) topUps.push({ at: new Date(fAt), amount: new Big(unscaled(change, scale)) });
+      if (lo < min) {
+        min = lo;
+        minAt = Number(r.min_at);
+        minText = minValue;
+      }
+      if (hi > max) {
+        max = hi;
+        maxAt = Number(r.max_at);
+        maxText = maxValue;
+      }
+    }
+    if (r.top_ups) {
+      for (const item of r.top_ups.split(',')) {
+        const colon = item.indexOf(':');
+        topUps.push({ at: new Date(Number(item.slice(0, colon))), amount: stored(item.slice(colon + 1)) });
+      }
+    }
+    last = l;
+    lastAt = lAt;
+    lastText = r.last_value;
+    observations += Number(r.observations);
+    readings += Number(r.readings);
+    marks.push(fAt);
+    if (lAt !== fAt) marks.push(lAt);
+  }
+  if (!started) return null;
+  // Spend only grows, so a safe total means every partial sum was exact too.
+  if (!Number.isSafeInteger(spend)) return exact();
+  const first: Observation = { asOf: new Date(firstAt), available: stored(firstText) };
+  const lastObs: Observation =
+    lastAt === firstAt && lastText === firstText
+      ? first
+      : { asOf: new Date(lastAt), available: stored(lastText) };
+  const observation = (at: number, text: string): Observation =>
+    at === firstAt && text === firstText
+      ? first
+      : at === lastAt && text === lastText
+        ? lastObs
+        : { asOf: new Date(at), available: stored(text) };
+  return {
+    first,
+    last: lastObs,
+    min: observation(minAt, minText),
+    max: observation(maxAt, maxText),
+    observations,
+    readings,
+    spend: new Big(unscaled(spend, scale)),
+    topUps,
+    marks,
+    grainMs: rows.length > 0 ? grainMs : 0,
+  };
+}
+
+/** A row as `digestOfRow` takes it (times as numbers). */
+function normalized(r: RollupDigestRow): Parameters<typeof digestOfRow>[0] {
+  const at = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    ...r,
+    first_at: at(r.first_at),
+    last_at: at(r.last_at),
+    min_at: at(r.min_at),
+    max_at: at(r.max_at),
+  };
 }

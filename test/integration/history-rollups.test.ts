@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { computeForecast, type HistoryPoint, summarizeHistory } from '../../src/forecast.js';
 import { Insight } from '../../src/insight.js';
 import { amountToText, parseAmount } from '../../src/money.js';
+import type { Summary } from '../../src/service.js';
 import { type Database, type Db, type Dialect, migrations, openDatabase } from '../../src/storage/db.js';
 import { HistoryStore, type ImportedReading } from '../../src/storage/history.js';
 import type { CheckResult, ProviderId } from '../../src/types.js';
@@ -137,6 +138,34 @@ function rawReport(rows: readonly CheckResult[], periodMs: number, now: Date) {
   };
 }
 
+/** A summary of `providers` as the hourly post hands it to `Insight.forecasts` (threshold $5, USD). */
+function summaryOf(providers: readonly ProviderId[], at: Date): Summary {
+  return {
+    checkedAt: at,
+    anyLow: false,
+    anyFailed: false,
+    statuses: providers.map((provider) => ({
+      provider,
+      label: provider,
+      emoji: '•',
+      threshold: parseAmount('5'),
+      state: 'ok',
+      ageMs: 0,
+      stale: false,
+      staleAfterMs: null,
+      result: {
+        ok: true,
+        provider,
+        currency: 'USD',
+        available: parseAmount('1'),
+        asOf: at,
+        checkedAt: at,
+        latencyMs: 1,
+      },
+    })),
+  };
+}
+
 const PERIODS = { '24h': DAY, '7d': 7 * DAY, '30d': 30 * DAY, '90d': 90 * DAY } as const;
 
 for (const backend of [sqlite, postgres]) {
@@ -239,6 +268,15 @@ for (const backend of [sqlite, postgres]) {
         });
         expect(plain(forecast), provider).toEqual(plain(raw));
         expect(forecast.status).toBe('ok');
+      }
+      // The summary reads every provider's window at once: the same forecasts, and the stale source's
+      // fallback (10 days on) still taken provider by provider.
+      for (const at of [now, new Date(now.getTime() + 10 * DAY)]) {
+        const all = await insight.forecasts(summaryOf(['kimi', 'claude'], at), at);
+        for (const provider of ['kimi', 'claude'] as const) {
+          const one = await insight.forecast(provider, parseAmount('5'), 'USD', at);
+          expect(plain(all[provider]), `${provider} at ${at.toISOString()}`).toEqual(plain(one));
+        }
       }
       // A source silent for 10 days: the window is empty, so the forecast falls back to older readings.
       const later = new Date(now.getTime() + 10 * DAY);

@@ -1,0 +1,74 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { digestObservations, joinDigests } from '../../src/digest.js';
+import type { Observation } from '../../src/forecast.js';
+import { Big } from '../../src/money.js';
+import { digestOfRow, HOUR_MS, joinRollupRows, rowFromDigest } from '../../src/storage/rollups.js';
+
+const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const T0 = Date.UTC(2026, 0, 1);
+
+/** An amount in units of 10^-decimals: whole dollars, cents, or the odd long fraction (`$1e-07` imports). */
+const amount = fc
+  .tuple(
+    // Mostly a few values, so ties (a minimum reached twice) are common.
+    fc.oneof(
+      { arbitrary: fc.integer({ min: -3, max: 3 }), weight: 9 },
+      { arbitrary: fc.integer({ min: -50_000_000, max: 50_000_000 }), weight: 1 },
+    ),
+    fc.oneof(
+      { arbitrary: fc.constant(2), weight: 6 },
+      { arbitrary: fc.constantFrom(0, 4, 7, 13), weight: 1 },
+    ),
+  )
+  .map(([units, decimals]) => new Big(units).div(new Big(10).pow(decimals)));
+
+/** Hours of readings, some empty (failures only), as the store keeps them: one roll-up row an hour. */
+const hours = fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), amount), { maxLength: 8 }), {
+  minLength: 0,
+  maxLength: 30,
+});
+
+function rows(spec: [number, Big][][]) {
+  return spec.map((readings, h) => {
+    const start = T0 + h * HOUR_MS;
+    const byMinute = new Map<number, Big>();
+    for (const [slot, value] of readings) byMinute.set(slot, value);
+    const obs: Observation[] = [...byMinute.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([slot, value]) => ({ asOf: new Date(start + slot * 300_000), available: value }));
+    return rowFromDigest('kimi', start, digestObservations(obs, obs.length), 1, 'USD');
+  });
+}
+
+describe('joinRollupRows', () => {
+  it('GIVEN any run of hourly roll-ups THEN the integer join equals joining each row’s digest', () => {
+    fc.assert(
+      fc.property(hours, (spec) => {
+        const r = rows(spec);
+        const expected = joinDigests(r.map((row) => digestOfRow(row, HOUR_MS)));
+        expect(plain(joinRollupRows(r, HOUR_MS))).toEqual(plain(expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('GIVEN amounts too long for a safe integer THEN it falls back to the decimal join and stays exact', () => {
+    const big = new Big('123456789012345.6789');
+    const r = rows([[[0, big]], [[0, big.minus('0.0001')]], [[3, big.plus(5)]]]);
+    const joined = joinRollupRows(r, HOUR_MS);
+    expect(joined?.spend.toFixed()).toBe('0.0001');
+    expect(joined?.topUps.map((t) => t.amount.toFixed())).toEqual(['5.0001']);
+    expect(plain(joined)).toEqual(plain(joinDigests(r.map((row) => digestOfRow(row, HOUR_MS)))));
+  });
+
+  it('GIVEN rows with failures only THEN they add nothing, and none at all is no digest', () => {
+    const r = rows([[], [[1, new Big('2.5')]], [], [[2, new Big('2')]], []]);
+    const joined = joinRollupRows(r, HOUR_MS);
+    expect(joined?.observations).toBe(2);
+    expect(joined?.spend.toFixed()).toBe('0.5');
+    expect(joined?.marks).toEqual([T0 + HOUR_MS + 300_000, T0 + 3 * HOUR_MS + 600_000]);
+    expect(joinRollupRows(rows([[], []]), HOUR_MS)).toBeNull();
+    expect(joinRollupRows([], HOUR_MS)).toBeNull();
+  });
+});
