@@ -13,14 +13,13 @@ import type { CheckResult, ProviderId } from '../types.js';
 import type { Database, Db, ReadingsTable } from './db.js';
 import {
   buildHour,
-  chartPoints,
-  coarsen,
   digestOfRow,
   HOUR_MS,
   type HourlyRollupTable,
   hourOf,
   joinRollupRows,
   type RawForRollup,
+  rollupChartPoints,
   rowFromDigest,
 } from './rollups.js';
 
@@ -295,20 +294,13 @@ export class HistoryStore {
     ]);
     let failures = (head?.failures ?? 0) + tail.failures;
     for (const row of rollups) failures += Number(row.failures);
-    if (!wantPoints) {
-      // Without points no per-row digest is needed: the rows are joined as integers. The longest bucket among the rows that hold an observation, as joining their digests gives.
-      const grain = rollups.reduce((g, r) => (r.first_at !== null ? Math.max(g, r.grainMs) : g), 0);
-      const digest = joinDigests([head?.digest ?? null, joinRollupRows(rollups, grain), tail.digest]);
-      return { digest, failures, points: [], resolution: 'hourly' };
-    }
-    const digests: Digest[] = [];
-    for (const row of rollups) {
-      const d = digestOfRow(row, row.grainMs);
-      if (d) digests.push(d);
-    }
-    const digest = joinDigests([head?.digest ?? null, ...digests, tail.digest]);
-    const size = Math.ceil(digests.length / CHART_BUCKETS);
-    const points = [...(head?.points ?? []), ...chartPoints(coarsen(digests, size)), ...tail.points];
+    // The rows are joined as integers (no digest per row). The longest bucket among the rows that hold an
+    // observation is the grain, as joining their digests gives.
+    const grain = rollups.reduce((g, r) => (r.first_at !== null ? Math.max(g, r.grainMs) : g), 0);
+    const digest = joinDigests([head?.digest ?? null, joinRollupRows(rollups, grain), tail.digest]);
+    const points = wantPoints
+      ? [...(head?.points ?? []), ...rollupChartPoints(rollups, CHART_BUCKETS), ...tail.points]
+      : [];
     return { digest, failures, points, resolution: 'hourly' };
   }
 

@@ -370,3 +370,65 @@ function normalized(r: RollupDigestRow): Parameters<typeof digestOfRow>[0] {
     max_at: at(r.max_at),
   };
 }
+
+/**
+ * `chartPoints(coarsen(digests, size))` for the digests of `rows` (consecutive, oldest first; rows without an
+ * observation left out), with `size` chosen so that at most `buckets` groups are drawn — compared as scaled
+ * integers, so only the points drawn become `Big` (see {@link joinRollupRows}).
+ */
+export function rollupChartPoints(rows: readonly RollupDigestRow[], buckets: number): HistoryPoint[] {
+  const held = rows.filter(
+    (r) => r.first_at !== null && r.first_value !== null && r.last_at !== null && r.last_value !== null,
+  );
+  const size = Math.max(1, Math.ceil(held.length / buckets));
+  let scale = 0;
+  for (const r of held) {
+    scale = Math.max(scale, decimals(r.min_value ?? '0'), decimals(r.max_value ?? '0'));
+  }
+  const exact = () =>
+    chartPoints(
+      coarsen(
+        held.map((r) => digestOfRow(normalized(r), HOUR_MS)!),
+        size,
+      ),
+    );
+  if (scale > MAX_SCALE) return exact();
+  const out: HistoryPoint[] = [];
+  for (let i = 0; i < held.length; i += size) {
+    const group = held.slice(i, i + size);
+    const head = group[0]!;
+    let min = head;
+    let minUnits = scaled(head.min_value ?? '0', scale);
+    let max = head;
+    let maxUnits = scaled(head.max_value ?? '0', scale);
+    for (const r of group) {
+      const lo = scaled(r.min_value ?? '0', scale);
+      const hi = scaled(r.max_value ?? '0', scale);
+      if (Number.isNaN(lo + hi + minUnits + maxUnits)) return exact();
+      if (lo < minUnits) {
+        min = r;
+        minUnits = lo;
+      }
+      if (hi > maxUnits) {
+        max = r;
+        maxUnits = hi;
+      }
+    }
+    const tail = group.at(-1)!;
+    const marks: [number, string][] = [
+      [Number(head.first_at), head.first_value!],
+      [Number(min.min_at), min.min_value ?? '0'],
+      [Number(max.max_at), max.max_value ?? '0'],
+      [Number(tail.last_at), tail.last_value!],
+    ];
+    marks.sort((a, b) => a[0] - b[0]);
+    let previous = Number.NaN;
+    for (const [at, value] of marks) {
+      if (at === previous) continue;
+      previous = at;
+      const asOf = new Date(at);
+      out.push({ checkedAt: asOf, asOf, available: stored(value) });
+    }
+  }
+  return out;
+}

@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import { digestObservations, joinDigests } from '../../src/digest.js';
 import type { Observation } from '../../src/forecast.js';
 import { Big } from '../../src/money.js';
-import { digestOfRow, HOUR_MS, joinRollupRows, rowFromDigest } from '../../src/storage/rollups.js';
+import {
+  chartPoints,
+  coarsen,
+  digestOfRow,
+  HOUR_MS,
+  joinRollupRows,
+  rollupChartPoints,
+  rowFromDigest,
+} from '../../src/storage/rollups.js';
 
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 const T0 = Date.UTC(2026, 0, 1);
@@ -48,6 +56,18 @@ describe('joinRollupRows', () => {
         const r = rows(spec);
         const expected = joinDigests(r.map((row) => digestOfRow(row, HOUR_MS)));
         expect(plain(joinRollupRows(r, HOUR_MS))).toEqual(plain(expected));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('GIVEN any run of hourly roll-ups and any number of chart buckets THEN the integer chart points equal those of the digests', () => {
+    fc.assert(
+      fc.property(hours, fc.integer({ min: 1, max: 12 }), (spec, buckets) => {
+        const r = rows(spec);
+        const digests = r.map((row) => digestOfRow(row, HOUR_MS)).filter((d) => d !== null);
+        const expected = chartPoints(coarsen(digests, Math.ceil(digests.length / buckets)));
+        expect(plain(rollupChartPoints(r, buckets))).toEqual(plain(expected));
       }),
       { numRuns: 300 },
     );
