@@ -340,7 +340,7 @@ async function measure(backend: Backend, dir: string, end: number, generate: boo
   for (const t of figures.timings) {
     row(
       `${t.label}, median of 11`,
-      `${ms(t.median)} (cold ${ms(t.cold)}; longest stall ${ms(t.stallMs)})`,
+      `${ms(t.median)} (cold ${ms(t.cold)}; longest stall ${ms(t.stallMs)}; RSS ≤ ${(t.rss / 1e6).toFixed(0)} MB)`,
       `< ${t.target} ms`,
       t.median < t.target,
     );
