@@ -1,5 +1,5 @@
 import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
-import { type ChartSeries, renderBalanceChart } from '../src/chart/balance-chart.js';
+import { type ChartSeries, renderBalanceChartAsync } from '../src/chart/balance-chart.js';
 import { UserError } from '../src/discord/errors.js';
 import { formatRunway } from '../src/forecast.js';
 import { formatUtc } from '../src/format.js';
@@ -85,12 +85,15 @@ export function chartWindow(
   };
 }
 
-/** Renders the reply and the chart(s): one chart per currency, so dollars and yuan never share an axis. */
-export function renderHistory(
+/**
+ * Renders the reply and the chart(s): one chart per currency, so dollars and yuan never share an axis. The
+ * charts are rasterised off the event loop (`renderBalanceChartAsync`).
+ */
+export async function renderHistory(
   reports: readonly HistoryReport[],
   period: Period,
   now: Date,
-): { content: string; files: AttachmentBuilder[] } {
+): Promise<{ content: string; files: AttachmentBuilder[] }> {
   const content = [`**Balance history · last ${period}**`, ...reports.map((r) => reportBlock(r, now))].join(
     '\n',
   );
@@ -104,7 +107,7 @@ export function renderHistory(
       now.getTime(),
       ...series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []),
     );
-    const png = renderBalanceChart(series, {
+    const png = await renderBalanceChartAsync(series, {
       title: `Balance, last ${period} (${currency})`,
       currency,
       from: new Date(now.getTime() - PERIODS[period]),
@@ -150,7 +153,7 @@ export default {
     const period = parsePeriod(interaction.options.getString('period') ?? '7d');
     await interaction.deferReply();
     const reports = await buildReports(ctx, only, period);
-    const { content, files } = renderHistory(reports, period, ctx.now());
+    const { content, files } = await renderHistory(reports, period, ctx.now());
     await interaction.editReply({ content, files, allowedMentions: { parse: [] } });
   },
 } satisfies Command;

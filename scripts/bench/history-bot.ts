@@ -10,7 +10,7 @@ import { renderBalance } from '../../commands/balance.js';
 import { PERIODS, renderHistory } from '../../commands/balance-history.js';
 import type { CommandContext } from '../../commands/types.js';
 import { createCore } from '../../src/app.js';
-import { renderBalanceChart } from '../../src/chart/balance-chart.js';
+import { renderBalanceChartAsync } from '../../src/chart/balance-chart.js';
 import { loadConfig } from '../../src/config.js';
 import { Insight } from '../../src/insight.js';
 import { createLogger } from '../../src/logger.js';
@@ -116,7 +116,7 @@ async function main(): Promise<void> {
 
     const yearReport = async () => {
       const report = await insight.report('kimi', 365 * DAY, threshold, 'USD', now);
-      renderBalanceChart(
+      await renderBalanceChartAsync(
         [
           {
             label: 'Kimi',
@@ -135,7 +135,8 @@ async function main(): Promise<void> {
       const t = await medianOf11(async () => {
         if (label === '1 year') return yearReport();
         const report = await insight.report('kimi', periodMs, threshold, 'USD', now);
-        if (renderHistory([report], label, now).files.length !== 1) throw new Error('expected one chart');
+        if ((await renderHistory([report], label, now)).files.length !== 1)
+          throw new Error('expected one chart');
       });
       timings.push({ label: `/balance-history ${label} (report + chart), one account`, target, ...t });
     }

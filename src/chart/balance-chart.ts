@@ -752,6 +752,22 @@ let resvg: { readonly module: ResvgModule; readonly fontFiles: string[] } | unde
  */
 export function renderBalanceChart(series: ChartSeries[], options: ChartOptions): Buffer {
   const svg = balanceChartSvg(series, options);
+  const r = loadResvg();
+  return new r.module.Resvg(svg, resvgOptions(r)).render().asPng();
+}
+
+/**
+ * {@link renderBalanceChart} with the rasterising (fonts, paths, pixels) done by resvg on libuv's thread pool
+ * (`renderAsync`), so the event loop only builds the SVG and encodes the PNG: the bot's other interactions keep
+ * answering while a chart is drawn. The same PNG.
+ */
+export async function renderBalanceChartAsync(series: ChartSeries[], options: ChartOptions): Promise<Buffer> {
+  const svg = balanceChartSvg(series, options);
+  const r = loadResvg();
+  return (await r.module.renderAsync(svg, resvgOptions(r))).asPng();
+}
+
+function loadResvg(): NonNullable<typeof resvg> {
   if (resvg === undefined) {
     const { regular, bold } = fontFiles();
     resvg = {
@@ -759,10 +775,12 @@ export function renderBalanceChart(series: ChartSeries[], options: ChartOptions)
       fontFiles: [regular, bold],
     };
   }
-  return new resvg.module.Resvg(svg, {
-    font: { fontFiles: resvg.fontFiles, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
-    logLevel: 'off',
-  })
-    .render()
-    .asPng();
+  return resvg;
+}
+
+function resvgOptions(r: NonNullable<typeof resvg>) {
+  return {
+    font: { fontFiles: r.fontFiles, loadSystemFonts: false, defaultFontFamily: FONT_FAMILY },
+    logLevel: 'off' as const,
+  };
 }

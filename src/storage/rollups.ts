@@ -225,13 +225,18 @@ function decimals(text: string): number {
   return dot < 0 ? 0 : text.length - dot - 1;
 }
 
-/** Stored decimal text times 10^scale, as an integer; NaN when it is not exactly representable. */
+const POW10 = Array.from({ length: MAX_SCALE + 1 }, (_, i) => 10 ** i);
+/** Integers up to this size come out of `scaled` exactly (the double's error stays under a quarter). */
+const EXACT_UNITS = 2 ** 50;
+
+/**
+ * Stored decimal text (at most `scale` decimals) times 10^scale, as an integer; NaN when too large to be sure
+ * of. The double nearest the text, times an exact power of ten, is within N·2^-52 of the integer N: rounding
+ * gives N exactly while N ≤ 2^50.
+ */
 function scaled(text: string, scale: number): number {
-  const dot = text.indexOf('.');
-  const whole = dot < 0 ? text : text.slice(0, dot);
-  const frac = dot < 0 ? '' : text.slice(dot + 1);
-  const n = Number(whole + frac.padEnd(scale, '0'));
-  return Number.isSafeInteger(n) ? n : Number.NaN;
+  const n = Math.round(Number.parseFloat(text) * POW10[scale]!);
+  return Math.abs(n) <= EXACT_UNITS ? n : Number.NaN;
 }
 
 /** An integer count of 10^-scale units as exact decimal text. */
