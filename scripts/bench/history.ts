@@ -254,12 +254,12 @@ function postgresLoader(url: string): Loader {
   };
 }
 
-/** The node flags `npm start` uses (package.json), so the bot's side is measured as the bot runs. */
-function startFlags(): string[] {
+/** The node flags an npm script of package.json runs with, so the bot and the import are measured as they run. */
+function nodeFlags(script: 'start' | 'import-logs'): string[] {
   const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as {
-    scripts: { start: string };
+    scripts: Record<string, string>;
   };
-  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith('--'));
+  return (pkg.scripts[script] ?? '').split(/\s+/).filter((w) => w.startsWith('--'));
 }
 
 /** Runs a node script as a child process; its stdout, or an error with the end of its stderr. */
@@ -334,7 +334,7 @@ async function measure(backend: Backend, dir: string, end: number, generate: boo
     backend.name === 'SQLite' ? '< 5 MB' : '—',
     perAccountYear < 5e6,
   );
-  const out = await node([...startFlags(), BOT], { ...env, BENCH_HISTORY_END: String(end) });
+  const out = await node([...nodeFlags('start'), BOT], { ...env, BENCH_HISTORY_END: String(end) });
   const figures = JSON.parse(out.trim().split('\n').at(-1)!) as BotFigures;
   const load = `load ${loadavg()[0]!.toFixed(1)}`;
   for (const t of figures.timings) {
@@ -399,7 +399,7 @@ async function writeBalanceLog(path: string, lines: number, end: number): Promis
 async function measureImport(backend: Backend, dir: string, log: string): Promise<BenchRow[]> {
   const rssFile = join(dir, `peak-rss-${backend.name}`);
   const t0 = performance.now();
-  await node(['--import', pathToFileURL(PEAK_RSS).href, IMPORT_LOGS, log], {
+  await node([...nodeFlags('import-logs'), '--import', pathToFileURL(PEAK_RSS).href, IMPORT_LOGS, log], {
     ...storeEnv(dir, backend.store),
     BENCH_PEAK_RSS_FILE: rssFile,
   });
