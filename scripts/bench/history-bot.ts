@@ -198,7 +198,7 @@ async function main(): Promise<void> {
     // `/balance` from the cache (the real command's rendering, its extras read once) every 10 ms while a year
     // of one account's history is read and charted, again and again for 3 s: each answer's latency counts from when it
     // was due, so a blocked event loop shows in full.
-    const ctx = { insight, now: () => now } as unknown as CommandContext;
+    const ctx = { insight, now: () => now, logger: createLogger('silent') } as unknown as CommandContext;
     const twoAccounts = { ...summary, statuses: summary.statuses.slice(0, 2) };
     await renderBalance(twoAccounts, ctx, null, true);
     const latencies: number[] = [];

@@ -494,7 +494,7 @@ const KEEP_DB = 'cw_bench_hist_keep';
 
 export async function run(): Promise<BenchRow[]> {
   // The big data set takes minutes to generate and measure: opt-in, so the default `npm run bench` stays short.
-  if (!process.env.BENCH_HISTORY && !process.env.BENCH_HISTORY_ONLY) {
+  if (!process.env.BENCH_HISTORY && !process.env.BENCH_HISTORY_ONLY && !process.env.BENCH_HISTORY_REUSE) {
     return [
       {
         metric: 'history at scale (30 accounts × 2 years, import of 1M lines): not run',
