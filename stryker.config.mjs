@@ -22,6 +22,8 @@ export default {
     'src/import/parse-balance-log.ts',
     'src/providers/kimi.ts',
     'src/config.ts',
+    'src/redact.ts',
+    'src/retry.ts',
   ],
   // The build machine has two cores shared with other work.
   concurrency: 2,

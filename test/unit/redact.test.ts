@@ -66,6 +66,7 @@ describe('redact', () => {
     expect(scrubSecrets('smtp://me:pw@mail.example.com:587')).toBe(`smtp://${REDACTED}@mail.example.com:587`);
     expect(scrubSecrets('header "Bearer sk-abc", next')).toBe(`header "Bearer ${REDACTED}", next`);
     expect(scrubSecrets('a bearer\tsk-abc;')).toBe(`a Bearer ${REDACTED};`);
+    expect(scrubSecrets('Bearer  \n sk-abc')).toBe(`Bearer ${REDACTED}`);
   });
 
   it('GIVEN a secret that the replacement would spell out again THEN the whole text is withheld', () => {

@@ -34,6 +34,38 @@ describe('splitting and capping outgoing text', () => {
     );
   });
 
+  it('GIVEN text over the limit THEN exact parts: cut at line boundaries, each as full as it can be, blank edges dropped', () => {
+    const line = (c: string) => c.repeat(9);
+    // limit 20, maxLine 20: two 9-character lines and their newline fill a part (19).
+    expect(splitMessage([line('a'), line('b'), line('c'), '', line('d')].join('\n'), 20)).toEqual([
+      `${line('a')}\n${line('b')}`,
+      `${line('c')}\n\n${line('d')}`,
+    ]);
+    // A blank line where a part ends is dropped, and none starts a part.
+    expect(splitMessage([line('a'), line('b'), '', '', line('c')].join('\n'), 20)).toEqual([
+      `${line('a')}\n${line('b')}`,
+      line('c'),
+    ]);
+    // A text within the limit but with a line over maxLine: one part, that line cut.
+    expect(splitMessage(`ok\n${'x'.repeat(30)}`, 100, 10)).toEqual([`ok\n${'x'.repeat(9)}…`]);
+    // Exactly at the limit, and exactly at maxLine: unchanged.
+    expect(splitMessage('y'.repeat(20), 20)).toEqual(['y'.repeat(20)]);
+    expect(splitMessage('z'.repeat(10), 20, 10)).toEqual(['z'.repeat(10)]);
+    // maxLine defaults to the smaller of 500 and the limit.
+    expect(splitMessage('w'.repeat(30), 20)).toEqual([`${'w'.repeat(19)}…`]);
+    // Nothing but blank lines over the limit: one capped part, never none.
+    expect(splitMessage(' \n'.repeat(30), 20)).toEqual([`${' \n'.repeat(9)} …`]);
+  });
+
+  it('GIVEN a cut after the lowest or highest high surrogate THEN the pair is kept whole', () => {
+    for (const pair of ['\ud800\udc00', '\udbff\udfff']) {
+      expect(capText(`abc${pair}xyz`, 5)).toBe('abc…');
+      expect(capText(`abc${pair}xyz`, 6)).toBe(`abc${pair}…`);
+    }
+    // A low surrogate or an ordinary character before the cut is not held back.
+    expect(capText('abcdefgh', 5)).toBe('abcd…');
+  });
+
   it('GIVEN a cut right after an emoji half THEN the surrogate pair is not split', () => {
     const text = `${'a'.repeat(8)}😀😀`;
     expect(capText(text, 10)).toBe(`${'a'.repeat(8)}…`);
