@@ -168,7 +168,12 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     const cron = '*/2 * * * * *';
     fake.failNext({ method: 'POST', pathPattern: MESSAGES_PATH }, [{ respondAfterMs: 1500 }]);
     const before = fake.messages.length;
-    const { bot } = await start({ SUMMARY_CRON: cron }, { rest: { retries: 1, timeout: 1000 } });
+    // The poster is the one retry layer (its REST client does not retry): a short backoff keeps the retry
+    // within the 2 s slot.
+    const { bot } = await start(
+      { SUMMARY_CRON: cron },
+      { rest: { timeout: 1000 }, postRetry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 400 } },
+    );
     const t0 = Date.now();
     await fake.waitFor(
       () => fake.messages.slice(before).filter(isSummary).length >= 5,
@@ -180,7 +185,7 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     await bot.stop(5000);
     const due = slotsBetween(cron, t0, t1);
     const posts = fake.messages.slice(before).filter(isSummary);
-    // The timed-out create was retried (by discord.js) with the same nonce and folded into the first message.
+    // The timed-out create was retried (by the summary's retry) with the same nonce and folded into the first message.
     const creates = fake.requests.filter(
       (r) => r.method === 'POST' && MESSAGES_PATH.test(r.path) && r.time >= t0,
     );
