@@ -1,7 +1,7 @@
 import { type Digest, digestObservations } from './digest.js';
 import { formatUtc } from './format.js';
 import type { Amount, Currency } from './money.js';
-import { Big, currencySymbol, formatMoney } from './money.js';
+import { Big, currencySymbol, formatMoney, isLow } from './money.js';
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -214,7 +214,7 @@ export function forecastFromDigest(
   const zeroDays = daysFromAsOf(latest.available);
   const runsOutAt = dateAfter(zeroDays);
   const daysToZero = Math.max(0, zeroDays - sinceAsOfDays);
-  const belowThreshold = latest.available.lt(threshold);
+  const belowThreshold = isLow(latest.available, threshold);
   const thresholdDays = belowThreshold ? 0 : daysFromAsOf(latest.available.minus(threshold));
   const reachesThresholdAt = belowThreshold ? null : dateAfter(thresholdDays);
   const daysToThreshold = belowThreshold ? 0 : Math.max(0, thresholdDays - sinceAsOfDays);
