@@ -128,7 +128,7 @@ export function renderPage(data: StatusData, telemetry: Telemetry, chartUrl: (c:
     .map(([a, line]) => `<li>${escapeHtml(a.label)}: ${line}</li>`);
   const recent = telemetry.alerts.map(
     (e) =>
-      `<li>${time(e.at)} · ${escapeHtml(PROVIDER_INFO[e.provider].label)} · ${escapeHtml(e.kind)} · ${
+      `<li>${time(e.at)} · ${escapeHtml(PROVIDER_INFO[e.provider]?.label ?? e.provider)} · ${escapeHtml(e.kind)} · ${
         e.delivered.length > 0 ? `sent to ${escapeHtml(e.delivered.join(', '))}` : 'delivered by no channel'
       }${e.failed.length > 0 ? ` (failed: ${escapeHtml(e.failed.join(', '))})` : ''}</li>`,
   );

@@ -121,7 +121,7 @@ export class StatusSource {
       return {
         account: provider,
         provider,
-        label: PROVIDER_INFO[provider].label,
+        label: PROVIDER_INFO[provider]?.label ?? provider,
         currency: core.service.currencyOf(provider),
         state: status?.state ?? 'unchecked',
         check:
