@@ -100,6 +100,8 @@ export async function renderHistory(
   const plotted = reports.filter((r) => r.stats.enough);
   const files: AttachmentBuilder[] = [];
   for (const currency of [...new Set(plotted.map((r) => r.currency))]) {
+    // Each chart's SVG is built in a turn of the event loop of its own, after the reports' text.
+    await new Promise((resolve) => setImmediate(resolve));
     const series = plotted.filter((r) => r.currency === currency).map(chartSeries);
     // The time axis reaches forward to where the projections meet the threshold, but never more than one
     // period ahead, so the history keeps at least half the width.

@@ -128,26 +128,30 @@ export class Insight {
         // Each provider is tried on its own below.
       }
     }
-    const entries = await Promise.all(
-      summary.statuses.map(async (s) => {
-        const { threshold } = s;
-        const { currency } = s.result;
+    // Forecasts from the batch are computed one provider per turn of the event loop (each is some `Big`
+    // arithmetic; thirty at once would hold the loop); the others are read on their own, concurrently.
+    const entries: (Forecast | undefined | Promise<Forecast | undefined>)[] = [];
+    for (const s of summary.statuses) {
+      const { threshold } = s;
+      const { currency } = s.result;
+      const d = digests.get(s.provider);
+      if (d && coverageIsExact(d) && usableSpan(d)) {
+        await loopTurn();
         try {
-          const d = digests.get(s.provider);
-          if (d && coverageIsExact(d) && usableSpan(d)) {
-            return [
-              s.provider,
-              forecastFromDigest(d, { threshold, currency, now, fellBack: false }),
-            ] as const;
-          }
-          return [s.provider, await this.forecast(s.provider, threshold, currency, now)] as const;
+          entries.push(forecastFromDigest(d, { threshold, currency, now, fellBack: false }));
         } catch {
-          return [s.provider, undefined] as const;
+          entries.push(undefined);
         }
-      }),
-    );
+      } else {
+        entries.push(this.forecast(s.provider, threshold, currency, now).catch(() => undefined));
+      }
+    }
+    const settled = await Promise.all(entries);
     const out: Partial<Record<ProviderId, Forecast>> = {};
-    for (const [p, f] of entries) if (f) out[p] = f;
+    summary.statuses.forEach((s, i) => {
+      const f = settled[i];
+      if (f) out[s.provider] = f;
+    });
     return out;
   }
 
@@ -162,6 +166,8 @@ export class Insight {
     const from = new Date(now.getTime() - periodMs);
     const window = await this.exactWindow(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), true);
     const { digest } = window;
+    // The statistics and the forecast in a turn of their own, after the window's.
+    await loopTurn();
     return {
       provider,
       currency,
@@ -174,6 +180,9 @@ export class Insight {
     };
   }
 }
+
+/** Lets the event loop turn (timers, I/O, other interactions) before the next piece of work. */
+const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** At least two observations an hour apart: enough for a rate without falling back. */
 function usableSpan(d: Digest): boolean {

@@ -297,10 +297,13 @@ export class HistoryStore {
     // The rows are joined as integers (no digest per row). The longest bucket among the rows that hold an
     // observation is the grain, as joining their digests gives.
     const grain = rollups.reduce((g, r) => (r.first_at !== null ? Math.max(g, r.grainMs) : g), 0);
+    // Thousands of rows are joined, then drawn: each in a turn of the event loop of its own (after the last
+    // part of the rows arrived, after the join), so no other interaction waits for the whole of it.
+    await loopTurn();
     const digest = joinDigests([head?.digest ?? null, joinRollupRows(rollups, grain), tail.digest]);
-    const points = wantPoints
-      ? [...(head?.points ?? []), ...rollupChartPoints(rollups, CHART_BUCKETS), ...tail.points]
-      : [];
+    if (!wantPoints) return { digest, failures, points: [], resolution: 'hourly' };
+    await loopTurn();
+    const points = [...(head?.points ?? []), ...rollupChartPoints(rollups, CHART_BUCKETS), ...tail.points];
     return { digest, failures, points, resolution: 'hourly' };
   }
 
@@ -317,7 +320,7 @@ export class HistoryStore {
     if (hi <= lo) return [];
     const kx = this.db.kysely;
     const hourly = async (from: number, to: number) =>
-      (
+      withGrain(
         await kx
           .selectFrom('readings_hourly')
           .selectAll()
@@ -325,8 +328,9 @@ export class HistoryStore {
           .where('start', '>=', from)
           .where('start', '<', to)
           .orderBy('start', 'asc')
-          .execute()
-      ).map((row) => ({ ...row, grainMs: HOUR_MS }));
+          .execute(),
+        HOUR_MS,
+      );
     const firstDay = dayOf(lo) === lo ? lo : dayOf(lo) + DAY_MS;
     const lastDay = dayOf(hi);
     if (!useDays || lastDay <= firstDay) return hourly(lo, hi);
@@ -348,9 +352,7 @@ export class HistoryStore {
     }
     if (hi > cursor) gaps.push([cursor, hi]);
     const filled = await Promise.all(gaps.map(([from, to]) => hourly(from, to)));
-    return [...days.map((row) => ({ ...row, grainMs: DAY_MS })), ...filled.flat()].sort(
-      (a, b) => Number(a.start) - Number(b.start),
-    );
+    return [...withGrain(days, DAY_MS), ...filled.flat()].sort((a, b) => Number(a.start) - Number(b.start));
   }
 
   /**
@@ -474,6 +476,8 @@ export class HistoryStore {
     const rolled = byProvider(hours);
     const tails = byProvider(tail);
     for (const p of within) {
+      // A week of hours per provider, 30 providers: one provider per turn of the event loop.
+      await loopTurn();
       out.set(
         p,
         joinDigests([
@@ -563,6 +567,18 @@ function rawDigest(
     implausible,
     points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
   };
+}
+
+/**
+ * Lets the event loop turn (timers, I/O, other interactions) before the next piece of a long read is computed.
+ * `setImmediate`, not a timer: under no load it costs microseconds.
+ */
+const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Tags fetched roll-up rows with their bucket's length in place (no copy of thousands of rows). */
+function withGrain<T extends object>(rows: T[], grainMs: number): (T & { grainMs: number })[] {
+  for (const row of rows) (row as T & { grainMs: number }).grainMs = grainMs;
+  return rows as (T & { grainMs: number })[];
 }
 
 const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);

@@ -296,6 +296,31 @@ for (const backend of [sqlite, postgres]) {
       expect(stale.basedOn.fellBack).toBe(true);
     });
 
+    it('GIVEN a summary of accounts with and without history WHEN its forecasts are computed a provider per loop turn THEN each is the one read on its own, in the summary’s order, and timers run meanwhile', async () => {
+      const insight = new Insight(history);
+      const order = ['claude', 'nobody', 'kimi'] as ProviderId[];
+      // A timer due at once must fire while the forecasts are computed, not after them all.
+      let timerFiredFirst = false;
+      let done = false;
+      const timer = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          timerFiredFirst = !done;
+          resolve();
+        }, 0),
+      );
+      const all = await insight.forecasts(summaryOf(order, now), now);
+      done = true;
+      await timer;
+      expect(timerFiredFirst).toBe(true);
+      expect(Object.keys(all)).toEqual(order);
+      for (const provider of order) {
+        const one = await insight.forecast(provider, parseAmount('5'), 'USD', now);
+        expect(plain(all[provider]), provider).toEqual(plain(one));
+      }
+      expect(all.nobody?.status).toBe('insufficient');
+      expect(all.kimi?.status).toBe('ok');
+    });
+
     it('GIVEN raw readings past the retention WHEN they are pruned THEN every figure stays and re-importing them adds nothing', async () => {
       const { history: h } = await open(30);
       const rows = generate('kimi', 60, now.getTime(), 23);
