@@ -317,7 +317,7 @@ for (const backend of [sqlite, postgres]) {
         const one = await insight.forecast(provider, parseAmount('5'), 'USD', now);
         expect(plain(all[provider]), provider).toEqual(plain(one));
       }
-      expect(all.nobody?.status).toBe('insufficient');
+      expect(all['nobody' as ProviderId]?.status).toBe('insufficient');
       expect(all.kimi?.status).toBe('ok');
     });
 
