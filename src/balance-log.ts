@@ -19,7 +19,11 @@ export function balanceLogLine(r: CheckResult): string {
   return `${ts} | Available: ${part(r.available)} | Voucher: ${part(r.voucher)} | Cash: ${part(r.cash)}`;
 }
 
-const FILES = { claude: 'claude/balance-log.txt', kimi: 'moonshot/balance-log.txt' } as const;
+/** The seed's two log files; providers the seed never knew are kept in the history alone. */
+const FILES: Partial<Record<CheckResult['provider'], string>> = {
+  claude: 'claude/balance-log.txt',
+  kimi: 'moonshot/balance-log.txt',
+};
 
 /** Lines held per file while its disk refuses writes (full, read-only): about 40 days of checks every 5 minutes. */
 export const BALANCE_LOG_BUFFER_LINES = 10_000;
@@ -44,8 +48,10 @@ export class BalanceLog {
     private readonly options: BalanceLogOptions,
   ) {}
 
-  pathFor(provider: CheckResult['provider']): string {
-    return join(this.dir, FILES[provider]);
+  /** The seed's log file for `provider`; `undefined` for a provider the seed had no log for. */
+  pathFor(provider: CheckResult['provider']): string | undefined {
+    const file = FILES[provider];
+    return file === undefined ? undefined : join(this.dir, file);
   }
 
   /** Lines waiting for the disk, over every file. */
@@ -58,7 +64,7 @@ export class BalanceLog {
   /** Appends each result's line (after any lines still waiting for that file). Never rejects. */
   async append(results: readonly CheckResult[]): Promise<boolean> {
     const done = await Promise.all(
-      results.map((r) => this.bufferFor(r.provider).add([`${balanceLogLine(r)}\n`])),
+      results.map((r) => this.bufferFor(r.provider)?.add([`${balanceLogLine(r)}\n`]) ?? true),
     );
     return done.every(Boolean);
   }
@@ -69,12 +75,13 @@ export class BalanceLog {
     return lost.reduce((a, b) => a + b, 0);
   }
 
-  private bufferFor(provider: CheckResult['provider']): PendingWrites<string> {
+  private bufferFor(provider: CheckResult['provider']): PendingWrites<string> | undefined {
     const path = this.pathFor(provider);
+    if (path === undefined) return undefined;
     let buffer = this.buffers.get(path);
     if (!buffer) {
       buffer = new PendingWrites<string>({
-        name: `balance-log lines (${FILES[provider]})`,
+        name: `balance-log lines (${FILES[provider] ?? provider})`,
         write: async (line) => {
           await mkdir(dirname(path), { recursive: true });
           // One write per line with O_APPEND: concurrent writers (CLI and bot) never interleave inside a line.

@@ -1,8 +1,13 @@
 import type { Amount, Currency } from './money.js';
 
-/** Providers creditwatch knows. The order here is the order of lines in every summary. */
-export const PROVIDER_IDS = ['claude', 'kimi'] as const;
-export type ProviderId = (typeof PROVIDER_IDS)[number];
+/** Every provider with a module under `src/providers/`. */
+export type ProviderId = 'claude' | 'kimi' | 'deepseek' | 'openrouter' | 'siliconflow' | 'novita' | 'stepfun';
+
+/**
+ * Providers the configuration accepts today (the five HTTP providers are not wired into it yet). The order
+ * here is the order of lines in every summary.
+ */
+export const PROVIDER_IDS: readonly ProviderId[] = ['claude', 'kimi'];
 
 /** A successful balance check. */
 export interface BalanceReading {
@@ -14,6 +19,10 @@ export interface BalanceReading {
   /** Kimi only: the voucher and cash parts of `available` (cash may be negative). */
   readonly voucher?: Amount;
   readonly cash?: Amount;
+  /** What the reading means beyond its amount, shown on its line: `key limit`, `DeepSeek says the account is not available`. */
+  readonly note?: string;
+  /** Further figures the provider gives (Novita's `creditLimit`, …), for `check --json`. */
+  readonly details?: Readonly<Record<string, Amount>>;
   /**
    * When the provider's figure was true. Kimi: the check time; Claude: the row's `updated_at`. `null` when the
    * source gives no time (a Claude row whose `updated_at` is NULL): the age is unknown, never a made-up date,
@@ -57,6 +66,11 @@ export interface BalanceProvider {
 export const PROVIDER_INFO: Record<ProviderId, { label: string; emoji: string }> = {
   claude: { label: 'Claude', emoji: '💳' },
   kimi: { label: 'Kimi', emoji: '🌙' },
+  deepseek: { label: 'DeepSeek', emoji: '🐋' },
+  openrouter: { label: 'OpenRouter', emoji: '🔀' },
+  siliconflow: { label: 'SiliconFlow', emoji: '🧊' },
+  novita: { label: 'Novita', emoji: '✨' },
+  stepfun: { label: 'StepFun', emoji: '🪜' },
 };
 
 /** True when the reading's figure is older than `staleAfterMs` at `now`; always true when its age is unknown. */

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { oneLine } from '../format.js';
-import { type Currency, implausibleReason, isImplausible } from '../money.js';
+import { type Amount, type Currency, implausibleReason, isImplausible } from '../money.js';
 import type { Redactor } from '../redact.js';
 import type { BalanceReading, CheckResult, ProviderId } from '../types.js';
 
@@ -41,7 +41,13 @@ export interface Failure {
 }
 
 /** The figures of a reading that come from the provider; the rest is filled in by {@link boundedCheck}. */
-export type Figures = Pick<BalanceReading, 'available' | 'voucher' | 'cash' | 'asOf' | 'warnings'>;
+export type Figures = Pick<
+  BalanceReading,
+  'available' | 'voucher' | 'cash' | 'asOf' | 'warnings' | 'note' | 'details'
+> & {
+  /** The reading's currency when the reply decides it (DeepSeek's funded row); else the configured one. */
+  readonly currency?: Currency;
+};
 
 /** One check's work, with its own state. */
 export interface Attempt<Success extends { readonly ok: true }> {
@@ -99,8 +105,13 @@ export function boundedCheck<Success extends { readonly ok: true }>(
       }
       const figures = work.figures(outcome, checkedAt);
       // One rule for every provider: a figure no real balance reaches is a failed reading, never stored as ok.
-      for (const field of ['available', 'voucher', 'cash'] as const) {
-        const amount = figures[field];
+      const amounts: Array<[string, Amount | undefined]> = [
+        ['available', figures.available],
+        ['voucher', figures.voucher],
+        ['cash', figures.cash],
+        ...Object.entries(figures.details ?? {}),
+      ];
+      for (const [field, amount] of amounts) {
         if (amount !== undefined && isImplausible(amount)) {
           return {
             ok: false,

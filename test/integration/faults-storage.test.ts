@@ -96,7 +96,7 @@ async function closedPort(): Promise<number> {
 
 /** Providers answering the values the test sets, each reading stamped with the test's clock. */
 function scriptedProviders(clock: () => Date) {
-  const values: Record<ProviderId, string> = { claude: '8.00', kimi: '12.00' };
+  const values: Partial<Record<ProviderId, string>> = { claude: '8.00', kimi: '12.00' };
   const make = (id: ProviderId): BalanceProvider => ({
     id,
     currency: 'USD',
@@ -106,7 +106,7 @@ function scriptedProviders(clock: () => Date) {
         ok: true,
         provider: id,
         currency: 'USD',
-        available: parseAmount(values[id]),
+        available: parseAmount(values[id] ?? '0'),
         asOf: at,
         checkedAt: at,
         latencyMs: 1,
