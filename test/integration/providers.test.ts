@@ -1,0 +1,206 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatMoney } from '../../src/money.js';
+import { createDeepSeekProvider, DEEPSEEK_MODULE } from '../../src/providers/deepseek.js';
+import type { AccountSettingsReader } from '../../src/providers/module.js';
+import { createNovitaProvider } from '../../src/providers/novita.js';
+import { createOpenRouterProvider } from '../../src/providers/openrouter.js';
+import { PROVIDER_MODULES } from '../../src/providers/registry.js';
+import { createSiliconFlowProvider, SILICONFLOW_MODULE } from '../../src/providers/siliconflow.js';
+import { STEPFUN_MODULE } from '../../src/providers/stepfun.js';
+import type { BalanceProvider, CheckResult } from '../../src/types.js';
+import { type FakeApi, startFakeApi } from '../support/fake-api.js';
+import {
+  DEEPSEEK_BALANCE,
+  DEEPSEEK_ZERO_USD_BESIDE_CNY,
+  NOVITA_BALANCE,
+  OPENROUTER_KEY_WITH_LIMIT,
+  OPENROUTER_KEY_WITHOUT_LIMIT,
+  openRouterError,
+  SILICONFLOW_INFO,
+} from '../support/provider-replies.js';
+
+const KEY = 'sk-provider-SECRET-1';
+let fake: FakeApi;
+const open: BalanceProvider[] = [];
+const track = <P extends BalanceProvider>(p: P): P => {
+  open.push(p);
+  return p;
+};
+const base = () => ({ baseUrl: fake.url, apiKey: KEY, timeoutMs: 2_000 });
+
+function reading(result: CheckResult) {
+  if (!result.ok) throw new Error(`expected a reading, got: ${result.reason}`);
+  return result;
+}
+function failure(result: CheckResult): string {
+  if (result.ok) throw new Error(`expected a failure, got ${result.available.toString()}`);
+  expect(result.reason).not.toContain(KEY);
+  return result.reason;
+}
+
+beforeAll(async () => {
+  fake = await startFakeApi();
+});
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close()));
+  fake.clearRoutes();
+  fake.requests.length = 0;
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+describe('deepseek: which balance row', () => {
+  const deepseek = (pick?: 'USD' | 'CNY') =>
+    track(createDeepSeekProvider({ ...base(), currency: pick ?? 'USD', ...(pick ? { pick } : {}) }));
+
+  it('GIVEN a USD "0.00" row listed before a funded CNY row THEN the CNY funds are the balance', async () => {
+    fake.setReply({ json: DEEPSEEK_ZERO_USD_BESIDE_CNY });
+    const r = reading(await deepseek().check());
+    expect([r.currency, formatMoney(r.available, r.currency)]).toEqual(['CNY', '¥88.30']);
+    expect([r.voucher?.toString(), r.cash?.toString()]).toEqual(['0.3', '88']);
+  });
+
+  it('GIVEN DEEPSEEK_CURRENCY=USD THEN the USD row is read even at zero; a currency with no row fails', async () => {
+    fake.setReply({ json: DEEPSEEK_ZERO_USD_BESIDE_CNY });
+    const r = reading(await deepseek('USD').check());
+    expect([r.currency, r.available.toString()]).toEqual(['USD', '0']);
+    fake.setReply({ json: DEEPSEEK_BALANCE });
+    expect(failure(await deepseek('USD').check())).toBe('the reply has no USD balance row (rows: CNY)');
+  });
+
+  it('GIVEN no funded row THEN the balance is USD 0; GIVEN two funded rows THEN it asks which', async () => {
+    const zeroCny = { currency: 'CNY', total_balance: '0.00', granted_balance: '0', topped_up_balance: '0' };
+    fake.setReply({ json: { is_available: false, balance_infos: [zeroCny] } });
+    const r = reading(await deepseek().check());
+    expect([r.currency, r.available.toString(), r.note]).toEqual([
+      'USD',
+      '0',
+      'DeepSeek says the account is not available (is_available: false)',
+    ]);
+    const usd = { ...zeroCny, currency: 'USD', total_balance: '1.00' };
+    fake.setReply({
+      json: { is_available: true, balance_infos: [usd, { ...zeroCny, total_balance: '2.00' }] },
+    });
+    expect(failure(await deepseek().check())).toMatch(/funded in USD and CNY; set DEEPSEEK_CURRENCY/);
+    fake.setReply({ json: { is_available: true, balance_infos: [] } });
+    expect(failure(await deepseek().check())).toBe('balance_infos is empty');
+  });
+});
+
+describe('openrouter: credits, or the key limit for an ordinary key', () => {
+  const openrouter = () => track(createOpenRouterProvider({ ...base(), currency: 'USD' }));
+
+  it('GIVEN credits and usage THEN available = credits − usage exactly (no float residue)', async () => {
+    fake.setRoute('/v1/credits', { json: { data: { total_credits: 0.3, total_usage: 0.1 } } });
+    const r = reading(await openrouter().check());
+    expect(r.available.toString()).toBe('0.2');
+    expect(r.details?.totalCredits?.toString()).toBe('0.3');
+  });
+
+  it('GIVEN 403 on /v1/credits and a key with a limit THEN the reading is the remaining limit, said so', async () => {
+    fake.setRoute('/v1/credits', { status: 403, json: openRouterError(403, 'Only management keys') });
+    fake.setRoute('/v1/key', { json: OPENROUTER_KEY_WITH_LIMIT });
+    const r = reading(await openrouter().check());
+    expect([r.available.toString(), r.note, r.details?.keyLimit?.toString()]).toEqual([
+      '12.35',
+      'key limit',
+      '20',
+    ]);
+    expect(fake.requests.map((q) => [q.url, q.authorization])).toEqual([
+      ['/v1/credits', `Bearer ${KEY}`],
+      ['/v1/key', `Bearer ${KEY}`],
+    ]);
+  });
+
+  it('GIVEN 403 and a key without a limit THEN a failure asks for a management key, never $0', async () => {
+    fake.setRoute('/v1/credits', { status: 403, json: openRouterError(403, 'Only management keys') });
+    fake.setRoute('/v1/key', { json: OPENROUTER_KEY_WITHOUT_LIMIT });
+    expect(failure(await openrouter().check())).toMatch(/needs a management key .*set OPENROUTER_API_KEY/);
+  });
+
+  it('GIVEN 403 and /v1/key unreadable THEN the failure says both', async () => {
+    fake.setRoute('/v1/credits', { status: 403, json: openRouterError(403, 'Only management keys') });
+    fake.setRoute('/v1/key', { status: 500, body: '<html>oops</html>' });
+    expect(failure(await openrouter().check())).toBe(
+      'OpenRouter API returned HTTP 403: Only management keys; then /v1/key: OpenRouter API returned HTTP 500 with a non-JSON body',
+    );
+  });
+});
+
+describe('siliconflow and novita: codes and units', () => {
+  it('GIVEN code ≠ 20000 THEN the failure gives the code and message', async () => {
+    fake.setReply({
+      json: { ...SILICONFLOW_INFO, code: 30001, status: false, message: 'insufficient quota' },
+    });
+    const p = track(createSiliconFlowProvider({ ...base(), currency: 'CNY' }));
+    expect(failure(await p.check())).toBe(
+      'SiliconFlow API returned code 30001, status false: insufficient quota',
+    );
+  });
+
+  it('GIVEN Novita amounts in 1/10,000 USD THEN "1234500" is $123.45 and "1" is $0.0001 exactly', async () => {
+    const p = track(createNovitaProvider({ ...base(), currency: 'USD' }));
+    fake.setReply({ json: NOVITA_BALANCE });
+    expect(formatMoney(reading(await p.check()).available, 'USD')).toBe('$123.45');
+    fake.setReply({ json: { ...NOVITA_BALANCE, availableBalance: '1' } });
+    expect(reading(await p.check()).available.toString()).toBe('0.0001');
+  });
+});
+
+/** A settings reader over a plain object, as the configuration gives one to each account. */
+function reader(prefix: string, account: string | undefined, env: Record<string, string>) {
+  const problems: string[] = [];
+  const name = (s: string) =>
+    `${prefix}${account ? `_${account.toUpperCase().replaceAll('-', '_')}` : ''}_${s}`;
+  const r: AccountSettingsReader = {
+    account,
+    name,
+    get: (s) => env[name(s)]?.trim() || undefined,
+    problem: (t) => problems.push(t),
+    because: 'it is in PROVIDERS',
+  };
+  return { r, problems };
+}
+
+describe('provider modules: settings and currency rules', () => {
+  it('every module has a distinct id and settings prefix', () => {
+    const ids = PROVIDER_MODULES.map((m) => m.id);
+    const prefixes = PROVIDER_MODULES.map((m) => m.envPrefix);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(new Set(prefixes).size).toBe(prefixes.length);
+  });
+
+  it('GIVEN an account THEN its settings are read under P_X_…, and the host decides the currency', () => {
+    const { r, problems } = reader('STEPFUN', 'intl', {
+      STEPFUN_INTL_API_KEY: 'k1',
+      STEPFUN_INTL_BASE_URL: 'https://api.stepfun.ai',
+      STEPFUN_API_KEY: 'not this one',
+    });
+    const settings = STEPFUN_MODULE.settings(r);
+    expect(problems).toEqual([]);
+    expect(settings && [settings.apiKey, STEPFUN_MODULE.currency(settings)]).toEqual(['k1', 'USD']);
+    const cn = reader('SILICONFLOW', undefined, { SILICONFLOW_API_KEY: 'k2' });
+    const s2 = SILICONFLOW_MODULE.settings(cn.r);
+    expect(s2 && [s2.baseUrl, SILICONFLOW_MODULE.currency(s2)]).toEqual([
+      'https://api.siliconflow.cn',
+      'CNY',
+    ]);
+  });
+
+  it('GIVEN P_CURRENCY THEN it overrides the host; bad values are listed, each by its full name', () => {
+    const { r } = reader('DEEPSEEK', undefined, { DEEPSEEK_API_KEY: 'k', DEEPSEEK_CURRENCY: 'cny' });
+    const s = DEEPSEEK_MODULE.settings(r);
+    expect(s && [DEEPSEEK_MODULE.currency(s), s.currencySet]).toEqual(['CNY', true]);
+    const bad = reader('DEEPSEEK', 'team-b', {
+      DEEPSEEK_TEAM_B_CURRENCY: 'EUR',
+      DEEPSEEK_TEAM_B_BASE_URL: 'ftp://x',
+    });
+    expect(DEEPSEEK_MODULE.settings(bad.r)).toBeUndefined();
+    expect(bad.problems).toEqual([
+      'DEEPSEEK_TEAM_B_API_KEY is missing; it is in PROVIDERS',
+      'DEEPSEEK_TEAM_B_BASE_URL must be an http(s) URL (got ftp:)',
+      'DEEPSEEK_TEAM_B_CURRENCY="EUR" must be USD or CNY',
+    ]);
+  });
+});
