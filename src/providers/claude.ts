@@ -20,6 +20,7 @@ import { type BalanceProvider, type BalanceReading, isStale } from '../types.js'
 export { isStale } from '../types.js';
 
 import { type Redactor, redactor } from '../redact.js';
+import type { ProviderModule } from './module.js';
 import { boundedCheck, errorCode, errorText, type Failure, MAX_REASON } from './shared.js';
 
 /**
@@ -501,3 +502,127 @@ function safeDecode(text: string): string {
     return text;
   }
 }
+
+/** Claude's account settings: where the table lives and when a reading counts as stale. */
+export interface ClaudeAccountSettings {
+  readonly db: ClaudeDbConfig;
+  /** `host:port/db`, for messages (never the password). */
+  readonly describe: string;
+  readonly staleAfterMs: number;
+}
+
+const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i;
+const DURATION_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Claude (the `claude_api_usage` table): `CLAUDE_DB_URL` or, for the default account only, the seed's
+ * `SUPABASE_DB_HOST`/`_PASSWORD`/`_USER`/`_NAME`/`_PORT`; `CLAUDE_DB_SSL` (off, require, verify; `require` for
+ * Supabase hosts by default); `CLAUDE_STALE_AFTER` (default 6h). Account `x` reads `CLAUDE_X_DB_URL`, ….
+ */
+export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
+  id: 'claude',
+  label: 'Claude',
+  emoji: '💳',
+  envPrefix: 'CLAUDE',
+  exampleValues: {
+    DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+  },
+  settings(env) {
+    let ok = true;
+    const sslRaw = env.get('DB_SSL')?.toLowerCase();
+    if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
+      env.problem(
+        `${env.name('DB_SSL')}=${JSON.stringify(sslRaw.slice(0, 20))} must be off, require or verify`,
+      );
+      ok = false;
+    }
+    const ssl = (host: string): boolean | ConnectionOptions => {
+      const mode = sslRaw ?? (SUPABASE_HOST.test(host) ? 'require' : 'off');
+      // `require` is libpq's sslmode=require: encrypted, certificate not checked (Supabase's CA is not public).
+      return mode === 'verify' ? true : mode === 'require' ? { rejectUnauthorized: false } : false;
+    };
+    const staleRaw = env.get('STALE_AFTER') ?? '6h';
+    const staleMatch = DURATION.exec(staleRaw);
+    const staleAfterMs = staleMatch
+      ? Math.round(Number(staleMatch[1]) * (DURATION_MS[(staleMatch[2] ?? 's').toLowerCase()] ?? 1000))
+      : Number.NaN;
+    if (!(staleAfterMs > 0)) {
+      env.problem(
+        `${env.name('STALE_AFTER')}=${JSON.stringify(staleRaw.slice(0, 20))} must be a duration such as 6h or 90m`,
+      );
+      ok = false;
+    }
+    const urlText = env.get('DB_URL');
+    // The seed's variables name the default account's database only.
+    const supabase = (name: string) =>
+      env.account === undefined ? env.get(`SUPABASE_DB_${name}`) : undefined;
+    if (urlText !== undefined) {
+      if (urlText === CLAUDE_MODULE.exampleValues?.DB_URL) {
+        env.problem(`${env.name('DB_URL')} is still the example value from .env.example; ${env.because}`);
+        return undefined;
+      }
+      let url: URL;
+      try {
+        url = new URL(urlText);
+      } catch {
+        env.problem(`${env.name('DB_URL')} is not a valid URL`);
+        return undefined;
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        env.problem(`${env.name('DB_URL')} must be a postgres:// URL (got ${url.protocol})`);
+        return undefined;
+      }
+      if (!ok) return undefined;
+      return {
+        db: { connectionString: urlText, ssl: ssl(url.hostname) },
+        describe: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
+        staleAfterMs,
+      };
+    }
+    const host = supabase('HOST');
+    if (host === undefined) {
+      env.problem(
+        `${env.name('DB_URL')}${env.account === undefined ? ' (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD)' : ''} is missing; ${env.because}`,
+      );
+      return undefined;
+    }
+    const password = supabase('PASSWORD');
+    if (password === undefined) {
+      env.problem(
+        'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+      );
+      return undefined;
+    }
+    const portText = supabase('PORT') ?? '5432';
+    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+    if (port < 1 || port > 65535) {
+      env.problem(
+        `SUPABASE_DB_PORT=${JSON.stringify(portText.slice(0, 20))} must be a whole number from 1 to 65535`,
+      );
+      return undefined;
+    }
+    if (!ok) return undefined;
+    const database = supabase('NAME') ?? 'postgres';
+    return {
+      db: { host, port, user: supabase('USER') ?? 'postgres', password, database, ssl: ssl(host) },
+      describe: `${host}:${port}/${database}`,
+      staleAfterMs,
+    };
+  },
+  currency: () => 'USD',
+  create: (settings, context) =>
+    createClaudeProvider({
+      ...settings.db,
+      currency: 'USD',
+      timeoutMs: context.timeoutMs,
+      staleAfterMs: settings.staleAfterMs,
+      ...(context.now ? { now: context.now } : {}),
+    }),
+};

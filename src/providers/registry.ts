@@ -1,3 +1,4 @@
+import { CLAUDE_MODULE } from './claude.js';
 import { DEEPSEEK_MODULE } from './deepseek.js';
 import { KIMI_MODULE } from './kimi.js';
 import type { ProviderModule } from './module.js';
@@ -13,6 +14,7 @@ import { STEPFUN_MODULE } from './stepfun.js';
 // Each module's settings type is its own; a module's settings only ever flow back into the same module's
 // `currency` and `create`, so the list holds them with the type erased.
 export const PROVIDER_MODULES = [
+  CLAUDE_MODULE,
   KIMI_MODULE,
   DEEPSEEK_MODULE,
   OPENROUTER_MODULE,
