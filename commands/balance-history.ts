@@ -1,11 +1,11 @@
 import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
+import { accountDisplay } from '../src/accounts.js';
 import { type ChartSeries, renderBalanceChartAsync } from '../src/chart/balance-chart.js';
 import { UserError } from '../src/discord/errors.js';
 import { formatRunway } from '../src/forecast.js';
 import { formatUtc } from '../src/format.js';
 import type { HistoryReport } from '../src/insight.js';
 import { formatMoney } from '../src/money.js';
-import { PROVIDER_INFO } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -27,7 +27,7 @@ export function parsePeriod(raw: string): Period {
 }
 
 function reportBlock(r: HistoryReport, now: Date): string {
-  const info = PROVIDER_INFO[r.provider];
+  const info = accountDisplay(r.provider);
   const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
   const failed =
     r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
@@ -52,7 +52,7 @@ function reportBlock(r: HistoryReport, now: Date): string {
 export function chartSeries(r: HistoryReport): ChartSeries {
   const f = r.forecast;
   const series: ChartSeries = {
-    label: PROVIDER_INFO[r.provider].label,
+    label: accountDisplay(r.provider).label,
     points: r.points.map((p) => ({ at: p.asOf, value: p.available.toNumber() })),
     threshold: r.threshold.toNumber(),
   };

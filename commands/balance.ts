@@ -21,10 +21,11 @@ function statusBlock(
   if (!r.ok) {
     lines.push(`❌ **${s.label}:** unavailable: ${r.reason} · threshold ${threshold}`);
   } else {
-    const parts =
-      r.voucher !== undefined && r.cash !== undefined
-        ? ` (voucher ${formatMoney(r.voucher, r.currency)}, cash ${formatMoney(r.cash, r.currency)})`
-        : '';
+    // The parts as the provider names them: Kimi's voucher / cash, DeepSeek's granted / topped-up.
+    const named: string[] = [];
+    if (s.parts.voucher && r.voucher) named.push(`${s.parts.voucher} ${formatMoney(r.voucher, r.currency)}`);
+    if (s.parts.cash && r.cash) named.push(`${s.parts.cash} ${formatMoney(r.cash, r.currency)}`);
+    const parts = `${named.length > 0 ? ` (${named.join(', ')})` : ''}${r.note ? ` · ${r.note}` : ''}`;
     const emoji = s.state === 'low' ? '⚠️' : s.emoji;
     lines.push(
       `${emoji} **${s.label}:** ${formatMoney(r.available, r.currency)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,

@@ -1,6 +1,7 @@
 import type { SlashCommandStringOption } from 'discord.js';
+import { accountDisplay } from '../src/accounts.js';
 import { UserError } from '../src/discord/errors.js';
-import { PROVIDER_INFO, type ProviderId } from '../src/types.js';
+import type { ProviderId } from '../src/types.js';
 
 /** A `provider` option whose choices are the enabled providers. */
 export function providerOption(
@@ -13,7 +14,7 @@ export function providerOption(
     .setName('provider')
     .setDescription(description)
     .setRequired(required)
-    .addChoices(...providers.map((p) => ({ name: PROVIDER_INFO[p].label, value: p })));
+    .addChoices(...providers.map((p) => ({ name: accountDisplay(p).label, value: p })));
 }
 
 /**
@@ -24,6 +25,6 @@ export function checkProvider(value: string | null, enabled: readonly ProviderId
   if (value === null) return null;
   if ((enabled as readonly string[]).includes(value)) return value as ProviderId;
   throw new UserError(
-    `Unknown provider "${value.slice(0, 40)}". Enabled: ${enabled.map((p) => `${PROVIDER_INFO[p].label} (${p})`).join(', ')}.`,
+    `Unknown provider "${value.slice(0, 40)}". Enabled: ${enabled.map((p) => `${accountDisplay(p).label} (${p})`).join(', ')}.`,
   );
 }

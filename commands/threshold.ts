@@ -1,9 +1,9 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { accountDisplay } from '../src/accounts.js';
 import { validateThresholdText } from '../src/config.js';
 import { UserError } from '../src/discord/errors.js';
 import { formatUtc } from '../src/format.js';
 import { formatMoney, parseAmount } from '../src/money.js';
-import { PROVIDER_INFO } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
 import type { Command } from './types.js';
 
@@ -59,7 +59,7 @@ export default {
         const override = await store.override(p);
         const value = formatMoney(override ?? store.default, currency);
         lines.push(
-          `${PROVIDER_INFO[p].emoji} **${PROVIDER_INFO[p].label}:** ${value}${override ? '' : ' (default)'}`,
+          `${accountDisplay(p).emoji} **${accountDisplay(p).label}:** ${value}${override ? '' : ' (default)'}`,
         );
       }
       const changes = await store.changes(5);
@@ -71,7 +71,7 @@ export default {
             : 'USD';
           const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
           lines.push(
-            `• ${formatUtc(c.changedAt)} ${PROVIDER_INFO[c.provider]?.label ?? c.provider}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+            `• ${formatUtc(c.changedAt)} ${accountDisplay(c.provider).label}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
           );
         }
       }
@@ -82,7 +82,7 @@ export default {
     if (sub !== 'set' && sub !== 'reset') throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
     const provider = checkProvider(interaction.options.getString('provider', true), ctx.service.providerIds)!;
     const currency = ctx.service.currencyOf(provider);
-    const label = PROVIDER_INFO[provider].label;
+    const label = accountDisplay(provider).label;
     if (sub === 'set') {
       const amount = interaction.options.getNumber('amount', true);
       // Discord enforces min/max; decimals, NaN and crafted payloads are ours to refuse.

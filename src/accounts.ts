@@ -57,3 +57,9 @@ export function accountVariable(prefix: string, name: string | undefined, settin
     ? `${prefix}_${setting}`
     : `${prefix}_${name.toUpperCase().replaceAll('-', '_')}_${setting}`;
 }
+
+/** What a post needs to show an account: `{ label: 'Kimi (cn)', emoji: '🌙', parts }`. */
+export function accountDisplay(id: AccountId): Pick<AccountInfo, 'label' | 'emoji' | 'parts'> {
+  const { label, emoji, parts } = accountInfo(id);
+  return { label, emoji, parts };
+}

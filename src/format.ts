@@ -1,5 +1,5 @@
 import cronstrue from 'cronstrue';
-import { formatMoney } from './money.js';
+import { type Amount, Big, type Currency, formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
 
 /** `2026-01-29 09:00:00`: a moment in UTC to the second, floored (the balance-log files' timestamp). */
@@ -65,8 +65,11 @@ export function providerLine(s: ProviderStatus, extra?: string): string {
   const tail = extra ? ` · ${extra}` : '';
   if (!s.result.ok) return `❌ **${s.label}:** unavailable: ${s.result.reason} ${threshold}`;
   const emoji = s.state === 'low' ? '⚠️' : s.emoji;
-  const amount = formatMoney(s.result.available, s.result.currency);
-  const available = s.provider === 'kimi' ? `${amount} available` : amount;
+  const r = s.result;
+  // A provider whose balance has parts (Kimi's voucher and cash) says which figure the line shows.
+  const hasParts = s.parts.voucher !== undefined || s.parts.cash !== undefined;
+  const amount = `${formatMoney(r.available, r.currency)}${hasParts ? ' available' : ''}`;
+  const available = r.note ? `${amount} (${r.note})` : amount;
   return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;
 }
 
@@ -120,7 +123,36 @@ export function formatSummary(
   if (footer) {
     lines.push('', footer.schedule, `Posts to <#${footer.channelId}>`, footerAlertRule(summary));
   }
+  // The seed's two-provider summary stays as it was; from three accounts on, one total per currency closes it.
+  if (summary.statuses.length >= TOTAL_FROM_ACCOUNTS) lines.push('', totalsLine(summary));
   return lines.join('\n');
+}
+
+/** How many accounts a summary lists before it ends with {@link totalsLine}. */
+export const TOTAL_FROM_ACCOUNTS = 3;
+
+/**
+ * `Total: $123.45 · ¥88.00 across 7 accounts`: one sum per currency, never added across currencies, over the
+ * accounts with a reading; failed ones are counted out loud (`across 7 of 10 accounts; 3 unavailable`).
+ */
+export function totalsLine(summary: Summary): string {
+  const sums = new Map<Currency, Amount>();
+  let read = 0;
+  for (const s of summary.statuses) {
+    if (!s.result.ok) continue;
+    read++;
+    const { currency, available } = s.result;
+    sums.set(currency, (sums.get(currency) ?? new Big(0)).plus(available));
+  }
+  const total = summary.statuses.length;
+  const plural = (n: number) => `${n} account${n === 1 ? '' : 's'}`;
+  if (read === 0) return `Total: unknown; all ${plural(total)} unavailable`;
+  const amounts = [...sums.entries()]
+    .sort(([a], [b]) => (a === b ? 0 : a === 'USD' ? -1 : b === 'USD' ? 1 : a < b ? -1 : 1))
+    .map(([currency, sum]) => formatMoney(sum, currency))
+    .join(' · ');
+  const across = read === total ? plural(total) : `${read} of ${plural(total)}; ${total - read} unavailable`;
+  return `Total: ${amounts} across ${across}`;
 }
 
 /** `moonshot-balance.sh`'s output for Kimi: the check block, the low-balance block, or the error. */

@@ -1,17 +1,11 @@
+import { type AccountInfo, accountDisplay } from './accounts.js';
 import type { BalanceLog } from './balance-log.js';
 import type { Logger } from './logger.js';
 import { type Amount, type Currency, isLow } from './money.js';
 import type { HistoryStore } from './storage/history.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from './storage/pending-writes.js';
 import type { ThresholdStore } from './thresholds.js';
-import {
-  type BalanceProvider,
-  type CheckResult,
-  isStale,
-  PROVIDER_INFO,
-  type ProviderId,
-  readingAgeMs,
-} from './types.js';
+import { type BalanceProvider, type CheckResult, isStale, type ProviderId, readingAgeMs } from './types.js';
 
 /** Where a provider stands after one check. */
 export type ProviderState = 'ok' | 'low' | 'failed';
@@ -21,6 +15,8 @@ export interface ProviderStatus {
   readonly provider: ProviderId;
   readonly label: string;
   readonly emoji: string;
+  /** How the account's provider names the reading's voucher and cash parts (none: not shown). */
+  readonly parts: AccountInfo['parts'];
   readonly result: CheckResult;
   readonly threshold: Amount;
   readonly state: ProviderState;
@@ -256,7 +252,7 @@ export class BalanceService {
         const ageMs = result.ok ? readingAgeMs(result, new Date(now)) : null;
         return {
           provider: result.provider,
-          ...PROVIDER_INFO[result.provider],
+          ...accountDisplay(result.provider),
           result,
           threshold,
           state: !result.ok ? 'failed' : isLow(result.available, threshold) ? 'low' : 'ok',

@@ -62,17 +62,6 @@ export interface BalanceProvider {
   close(): Promise<void>;
 }
 
-/** Display facts per provider (seed emoji and names). */
-export const PROVIDER_INFO: Record<ProviderId, { label: string; emoji: string }> = {
-  claude: { label: 'Claude', emoji: '💳' },
-  kimi: { label: 'Kimi', emoji: '🌙' },
-  deepseek: { label: 'DeepSeek', emoji: '🐋' },
-  openrouter: { label: 'OpenRouter', emoji: '🔀' },
-  siliconflow: { label: 'SiliconFlow', emoji: '🧊' },
-  novita: { label: 'Novita', emoji: '✨' },
-  stepfun: { label: 'StepFun', emoji: '🪜' },
-};
-
 /** True when the reading's figure is older than `staleAfterMs` at `now`; always true when its age is unknown. */
 export function isStale(reading: Pick<BalanceReading, 'asOf'>, staleAfterMs: number, now: Date): boolean {
   const age = readingAgeMs(reading, now);

@@ -1,7 +1,7 @@
+import { accountDisplay } from '../accounts.js';
 import { confidenceWords, runwayPhrase } from '../forecast.js';
 import { formatDuration, formatUtc } from '../format.js';
 import { type Amount, amountToText, formatMoney } from '../money.js';
-import { PROVIDER_INFO } from '../types.js';
 import type { AlertKind, AlertNotification } from './engine.js';
 
 /** Kinds that call for someone to act, so they may ping `ALERT_MENTION_ROLE_ID`; good news never pings. */
@@ -34,12 +34,13 @@ function runwayWords(n: AlertNotification, dated: boolean): string {
  * starting with the seed's `🌙 ⚠️ Kimi credits low!`) or plain text for webhooks and e-mail.
  */
 export function alertText(n: AlertNotification, markdown: boolean): string {
-  const { label, emoji } = PROVIDER_INFO[n.provider];
+  const { label, emoji, parts } = accountDisplay(n.provider);
   const money = (a: Amount): string => formatMoney(a, n.currency);
   const bold = (t: string): string => (markdown ? `**${t}**` : t);
-  // The seed says "available" for Kimi's figure and nothing for Claude's.
+  // The seed says "available" for Kimi's figure (a balance with parts) and nothing for Claude's.
+  const available = parts.voucher !== undefined || parts.cash !== undefined ? ' available' : '';
   const balance = (a: Amount | null): string =>
-    a === null ? 'no balance known yet' : `${bold(money(a))}${n.provider === 'kimi' ? ' available' : ''}`;
+    a === null ? 'no balance known yet' : `${bold(money(a))}${available}`;
   const threshold = `(threshold: ${money(n.threshold)})`;
   const since = n.since ?? n.at;
   const lasted = formatDuration(n.at.getTime() - since.getTime());
@@ -92,7 +93,7 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
 
 /** E-mail subject, e.g. `[creditwatch] Kimi credits low: $4.80 (threshold $5.00)`. */
 export function alertSubject(n: AlertNotification): string {
-  const { label } = PROVIDER_INFO[n.provider];
+  const { label } = accountDisplay(n.provider);
   const money = (a: Amount): string => formatMoney(a, n.currency);
   const figures = n.available === null ? '' : `: ${money(n.available)} (threshold ${money(n.threshold)})`;
   const head: Record<AlertKind, string> = {
@@ -118,7 +119,7 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
     source: 'creditwatch',
     kind: n.kind,
     provider: n.provider,
-    label: PROVIDER_INFO[n.provider].label,
+    label: accountDisplay(n.provider).label,
     currency: n.currency,
     available: n.available === null ? null : amountToText(n.available),
     threshold: amountToText(n.threshold),

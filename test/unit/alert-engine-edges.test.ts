@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { accountDisplay } from '../../src/accounts.js';
 import {
   type AlertNotification,
   type AlertSettings,
@@ -8,7 +9,7 @@ import {
 import type { Forecast, IdleForecast, OkForecast } from '../../src/forecast.js';
 import { parseAmount } from '../../src/money.js';
 import type { ProviderStatus } from '../../src/service.js';
-import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
+import type { ProviderId } from '../../src/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -33,7 +34,7 @@ function statusOf(r: Reading): ProviderStatus {
   const threshold = parseAmount('5');
   const staleAfterMs =
     r.staleAfterMs === undefined ? (provider === 'claude' ? 6 * HOUR : null) : r.staleAfterMs;
-  const base = { provider, ...PROVIDER_INFO[provider], threshold, staleAfterMs };
+  const base = { provider, ...accountDisplay(provider), threshold, staleAfterMs };
   if (r.available === null) {
     return {
       ...base,

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { accountDisplay } from '../../src/accounts.js';
 import {
   type AlertNotification,
   type AlertSettings,
@@ -11,7 +12,7 @@ import { computeForecast, type Forecast, type HistoryPoint, type OkForecast } fr
 import { describeAlertState } from '../../src/jobs/alerts.js';
 import { type Currency, parseAmount } from '../../src/money.js';
 import type { ProviderStatus } from '../../src/service.js';
-import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
+import type { ProviderId } from '../../src/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;
@@ -38,7 +39,7 @@ function status(available: string | null, minutes: number, o: StepOptions = {}):
   const checkedAt = new Date(T0 + (o.checkedMin ?? minutes) * MINUTE);
   const staleAfterMs = provider === 'claude' ? 6 * HOUR : null;
   const asOf = o.undated ? null : o.stale ? new Date(checkedAt.getTime() - 7 * HOUR) : checkedAt;
-  const base = { provider, ...PROVIDER_INFO[provider], threshold, staleAfterMs };
+  const base = { provider, ...accountDisplay(provider), threshold, staleAfterMs };
   if (available === null) {
     return {
       ...base,

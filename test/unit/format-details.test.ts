@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { accountDisplay } from '../../src/accounts.js';
 import {
   describeSchedule,
   formatDuration,
@@ -7,10 +8,11 @@ import {
   providerLine,
   staleNote,
   summaryToJson,
+  totalsLine,
 } from '../../src/format.js';
 import { parseAmount } from '../../src/money.js';
 import type { ProviderStatus, Summary } from '../../src/service.js';
-import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
+import type { ProviderId } from '../../src/types.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const HOUR = 3_600_000;
@@ -33,7 +35,7 @@ function ok(
   const ageMs = opts.ageMs === undefined ? 0 : opts.ageMs;
   return {
     provider,
-    ...PROVIDER_INFO[provider],
+    ...accountDisplay(provider),
     result: {
       ok: true,
       provider,
@@ -56,7 +58,7 @@ function ok(
 function failed(provider: ProviderId, reason: string): ProviderStatus {
   return {
     provider,
-    ...PROVIDER_INFO[provider],
+    ...accountDisplay(provider),
     result: { ok: false, provider, currency: 'USD', reason, checkedAt: NOW, latencyMs: 12.6 },
     threshold: parseAmount('5'),
     state: 'failed',
@@ -170,7 +172,31 @@ describe('summary lines and notes', () => {
         .at(-1),
     ).toBe('Adds an alert if it is < $5.00');
     const three = summaryOf(ok('claude', '9'), ok('kimi', '9'), ok('kimi', '8'));
-    expect(formatSummary(three, footer).split('\n').at(-1)).toBe('Adds alerts if any < $5.00');
+    expect(formatSummary(three, footer).split('\n').slice(-3)).toEqual([
+      'Adds alerts if any < $5.00',
+      '',
+      'Total: $26.00 across 3 accounts',
+    ]);
+  });
+
+  it('GIVEN accounts in two currencies, one failing THEN the total is one sum per currency, never added across', () => {
+    const cny = (id: ProviderId, amount: string): ProviderStatus => {
+      const s = ok(id, amount);
+      return { ...s, result: { ...s.result, currency: 'CNY' } as ProviderStatus['result'] };
+    };
+    const text = formatSummary(
+      summaryOf(
+        ok('claude', '100.40'),
+        cny('kimi', '88'),
+        ok('deepseek', '23.05'),
+        failed('stepfun', 'down'),
+      ),
+      null,
+    );
+    expect(text.split('\n').at(-1)).toBe('Total: $123.45 · ¥88.00 across 3 of 4 accounts; 1 unavailable');
+    expect(totalsLine(summaryOf(failed('kimi', 'x'), failed('claude', 'y'), failed('novita', 'z')))).toBe(
+      'Total: unknown; all 3 accounts unavailable',
+    );
   });
 
   it('GIVEN a Kimi reading without voucher or cash THEN the check block says n/a for them', () => {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { accountDisplay } from '../../src/accounts.js';
 import { computeForecast, type HistoryPoint } from '../../src/forecast.js';
 import {
   describeSchedule,
@@ -12,7 +13,7 @@ import {
 import { runwayClauses } from '../../src/jobs/summary.js';
 import { type Amount, type Currency, formatMoney, isLow, parseAmount } from '../../src/money.js';
 import { exitCodeFor, type ProviderStatus, type Summary } from '../../src/service.js';
-import { PROVIDER_INFO, type ProviderId } from '../../src/types.js';
+import type { ProviderId } from '../../src/types.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const footer = { schedule: describeSchedule('0 * * * *'), channelId: '1415741789758816369' };
@@ -58,7 +59,7 @@ function status(
   const ageMs = result.ok ? (opts.ageMs ?? 0) : null;
   return {
     provider,
-    ...PROVIDER_INFO[provider],
+    ...accountDisplay(provider),
     result,
     threshold: t,
     state,
