@@ -5,6 +5,7 @@ import { formatMoney } from '../src/money.js';
 import type { ProviderStatus, Summary } from '../src/service.js';
 import type { ProviderId } from '../src/types.js';
 import { checkProvider, providerOption } from './options.js';
+import { answerInParts } from './reply.js';
 import type { Command, CommandContext } from './types.js';
 
 const STATE_TEXT = { ok: '✅ ok', low: '⚠️ low', failed: '❌ check failed' } as const;
@@ -135,9 +136,8 @@ export default {
     const known = cached ? extrasBySummary.get(cached) : undefined;
     if (cached && known) {
       // Everything is in memory: answer at once.
-      await interaction.reply({
-        content: formatBalance(cached, known, only, true, ctx.now()),
-        allowedMentions: { parse: [] },
+      await answerInParts(interaction, formatBalance(cached, known, only, true, ctx.now()), {
+        deferred: false,
       });
       return;
     }
@@ -145,9 +145,8 @@ export default {
     // under Discord's 3 s either: acknowledge first.
     await interaction.deferReply();
     const summary = cached ?? (await ctx.service.checkAll());
-    await interaction.editReply({
-      content: await renderBalance(summary, ctx, only, cached !== null),
-      allowedMentions: { parse: [] },
+    await answerInParts(interaction, await renderBalance(summary, ctx, only, cached !== null), {
+      deferred: true,
     });
   },
 } satisfies Command;

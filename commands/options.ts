@@ -3,18 +3,37 @@ import { accountDisplay } from '../src/accounts.js';
 import { UserError } from '../src/discord/errors.js';
 import type { ProviderId } from '../src/types.js';
 
-/** A `provider` option whose choices are the enabled providers. */
+/** Discord's limit on an option's choices, and on the answers to one autocomplete. */
+export const MAX_CHOICES = 25;
+
+/**
+ * The accounts offered for what has been typed: those whose id or label contains it (ids starting with it
+ * first), at most {@link MAX_CHOICES}.
+ */
+export function accountSuggestions(
+  accounts: readonly ProviderId[],
+  typed: string,
+): Array<{ name: string; value: string }> {
+  const q = typed.trim().toLowerCase();
+  const matches = accounts.filter((a) => a.includes(q) || accountDisplay(a).label.toLowerCase().includes(q));
+  const rank = (a: string) => (a.startsWith(q) ? 0 : 1);
+  return [...matches]
+    .sort((a, b) => rank(a) - rank(b))
+    .slice(0, MAX_CHOICES)
+    .map((a) => ({ name: accountDisplay(a).label, value: a }));
+}
+
+/** A `provider` option: the enabled accounts as choices, or by autocomplete when there are more than 25. */
 export function providerOption(
   option: SlashCommandStringOption,
   providers: readonly ProviderId[],
   description: string,
   required = false,
 ): SlashCommandStringOption {
-  return option
-    .setName('provider')
-    .setDescription(description)
-    .setRequired(required)
-    .addChoices(...providers.map((p) => ({ name: accountDisplay(p).label, value: p })));
+  const base = option.setName('provider').setDescription(description).setRequired(required);
+  // Discord allows at most 25 choices; past that the accounts are offered by autocomplete as one types.
+  if (providers.length > MAX_CHOICES) return base.setAutocomplete(true);
+  return base.addChoices(...providers.map((p) => ({ name: accountDisplay(p).label, value: p })));
 }
 
 /**

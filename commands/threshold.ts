@@ -5,6 +5,7 @@ import { UserError } from '../src/discord/errors.js';
 import { formatUtc } from '../src/format.js';
 import { formatMoney, parseAmount } from '../src/money.js';
 import { checkProvider, providerOption } from './options.js';
+import { answerInParts } from './reply.js';
 import type { Command } from './types.js';
 
 /** Who made a change, for the audit trail: name and id (names change, ids don't). */
@@ -75,7 +76,7 @@ export default {
           );
         }
       }
-      await reply(lines.join('\n'));
+      await answerInParts(interaction, lines.join('\n'), { deferred: true, ephemeral: true });
       return;
     }
 

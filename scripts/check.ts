@@ -89,7 +89,7 @@ async function main(): Promise<number> {
     if (args.json && core.storeProblem === null) {
       const forecasts = await new Insight(core.history).forecasts(summary, new Date());
       const extras = Object.fromEntries(
-        Object.entries(forecasts).map(([p, f]) => [p, { forecast: forecastToJson(f) }]),
+        Object.entries(forecasts).flatMap(([p, f]) => (f ? [[p, { forecast: forecastToJson(f) }]] : [])),
       );
       console.log(JSON.stringify(summaryToJson(summary, extras), null, 2));
     } else if (args.json) {

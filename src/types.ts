@@ -1,7 +1,10 @@
 import type { Amount, Currency } from './money.js';
 
-/** Every provider with a module under `src/providers/`. */
-export type ProviderId = 'claude' | 'kimi' | 'deepseek' | 'openrouter' | 'siliconflow' | 'novita' | 'stepfun';
+/**
+ * An account id: a provider module's id (`kimi`), or that id and an account name (`kimi:cn`); see
+ * `src/accounts.ts`. Every result, threshold, history row and alert state is keyed by it.
+ */
+export type ProviderId = string;
 
 /**
  * Providers the configuration accepts today (the five HTTP providers are not wired into it yet). The order

@@ -5,6 +5,7 @@ import {
   PermissionFlagsBits,
   type RepliableInteraction,
 } from 'discord.js';
+import { accountSuggestions } from '../../commands/options.js';
 import type { Command, CommandContext, Guard, Guards } from '../../commands/types.js';
 import { BENIGN_DISCORD_CODES, discordErrorCode, UserError } from './errors.js';
 
@@ -64,12 +65,11 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
         const focused = interaction.options.getFocused(true);
         if (command?.autocomplete) await command.autocomplete(interaction, ctx);
         else {
-          // Offer the enabled providers for any provider-ish field; nothing otherwise.
-          const choices = focused.name === 'provider' ? ctx.service.providerIds : [];
+          // Offer the enabled accounts (at most 25, Discord's limit) for the provider field; nothing otherwise.
           await interaction.respond(
-            choices
-              .filter((p) => p.startsWith(String(focused.value).toLowerCase()))
-              .map((p) => ({ name: p, value: p })),
+            focused.name === 'provider'
+              ? accountSuggestions(ctx.service.providerIds, String(focused.value))
+              : [],
           );
         }
         return;
