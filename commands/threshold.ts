@@ -58,7 +58,7 @@ export default {
       for (const p of ctx.service.providerIds) {
         const currency = ctx.service.currencyOf(p);
         const override = await store.override(p);
-        const value = formatMoney(override ?? store.default, currency);
+        const value = formatMoney(override ?? store.defaultFor(p), currency);
         lines.push(
           `${accountDisplay(p).emoji} **${accountDisplay(p).label}:** ${value}${override ? '' : ' (default)'}`,
         );
@@ -96,7 +96,7 @@ export default {
       await ctx.onThresholdChanged?.(provider);
       const old =
         change.oldValue === null
-          ? `${formatMoney(store.default, currency)} (default)`
+          ? `${formatMoney(store.defaultFor(provider), currency)} (default)`
           : formatMoney(change.oldValue, currency);
       await reply(
         `✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`,
@@ -109,7 +109,7 @@ export default {
     await ctx.onThresholdChanged?.(provider);
     const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
     await reply(
-      `✅ ${label} threshold reset to the default ${formatMoney(store.default, currency)} (was ${old}).`,
+      `✅ ${label} threshold reset to the default ${formatMoney(store.defaultFor(provider), currency)} (was ${old}).`,
     );
   },
 } satisfies Command;

@@ -27,10 +27,18 @@ export class ThresholdStore {
     private readonly db: Db,
     private readonly defaultThreshold: Amount,
     private readonly logger: Logger,
+    /** Accounts with a default of their own (`P_THRESHOLD`, `P_X_THRESHOLD`), in their currency. */
+    private readonly accountDefaults: ReadonlyMap<ProviderId, Amount> = new Map(),
   ) {}
 
+  /** `DEFAULT_THRESHOLD`: the default of every account without one of its own. */
   get default(): Amount {
     return this.defaultThreshold;
+  }
+
+  /** The default in force for `provider`: its own (`P_THRESHOLD`), else `DEFAULT_THRESHOLD`. */
+  defaultFor(provider: ProviderId): Amount {
+    return this.accountDefaults.get(provider) ?? this.defaultThreshold;
   }
 
   /** The override for `provider`, or `null` when it uses the default. */
@@ -50,7 +58,7 @@ export class ThresholdStore {
 
   /** The threshold in force for `provider`. */
   async get(provider: ProviderId): Promise<Amount> {
-    return (await this.override(provider)) ?? this.defaultThreshold;
+    return (await this.override(provider)) ?? this.defaultFor(provider);
   }
 
   /** Sets an override; returns the value it replaced (`null` = the default was in force). */

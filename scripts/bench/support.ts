@@ -47,6 +47,42 @@ export async function startMoonshotStub(delayMs = 0): Promise<MoonshotStub> {
   };
 }
 
+/**
+ * A provider API stand-in answering each path in `routes` with its JSON after `delayMs` (404 otherwise), for
+ * benches over every provider's documented reply.
+ */
+export async function startJsonStub(
+  delayMs: number,
+  routes: Readonly<Record<string, unknown>>,
+): Promise<MoonshotStub> {
+  let requests = 0;
+  const bodies = new Map(Object.entries(routes).map(([path, json]) => [path, JSON.stringify(json)]));
+  const server = createServer((req, res) => {
+    requests++;
+    const body = bodies.get((req.url ?? '').split('?')[0] ?? '');
+    const reply = () =>
+      body === undefined
+        ? res.writeHead(404).end()
+        : res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    if (delayMs > 0) setTimeout(reply, delayMs);
+    else reply();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get requests() {
+      return requests;
+    },
+    async close() {
+      server.close();
+      server.closeAllConnections();
+      await once(server, 'close');
+    },
+  };
+}
+
 /** The local test server: 127.0.0.1:5432, user postgres, trust auth (see scripts/ci-postgres.sh). */
 export const PG_HOST = '127.0.0.1';
 const pgUrl = (database: string) => `postgres://postgres@${PG_HOST}:5432/${database}`;

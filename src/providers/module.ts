@@ -13,6 +13,11 @@ export interface AccountSettingsReader {
   name(setting: string): string;
   /** The setting's value, blanks around it dropped; `undefined` when unset or blank. */
   get(setting: string): string | undefined;
+  /**
+   * A variable by its exact name, outside the prefix (the seed's `SUPABASE_DB_HOST`), blanks dropped. Only
+   * for a provider's compatibility with settings that predate it.
+   */
+  exact(variable: string): string | undefined;
   /** Joins the one configuration error that lists every problem. Name the variable in the text. */
   problem(text: string): void;
   /** Why a missing required setting matters, completing "… is missing; <because>". */

@@ -157,6 +157,7 @@ function reader(prefix: string, account: string | undefined, env: Record<string,
     account,
     name,
     get: (s) => env[name(s)]?.trim() || undefined,
+    exact: (v) => env[v]?.trim() || undefined,
     problem: (t) => problems.push(t),
     because: 'it is in PROVIDERS',
   };

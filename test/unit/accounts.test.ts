@@ -9,7 +9,8 @@ function reader(account: string | undefined, env: Record<string, string>) {
   const r: AccountSettingsReader = {
     account,
     name,
-    get: (s) => (s.startsWith('SUPABASE_') ? env[s] : env[name(s)])?.trim() || undefined,
+    get: (s) => env[name(s)]?.trim() || undefined,
+    exact: (v) => env[v]?.trim() || undefined,
     problem: (t) => problems.push(t),
     because: 'it is in PROVIDERS',
   };
