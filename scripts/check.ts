@@ -5,19 +5,21 @@
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseAccountId, parseAccountList } from '../src/accounts.js';
 import { createCore, createProviders } from '../src/app.js';
 import { configOrExplain, runCli } from '../src/cli.js';
-import { envFilePath } from '../src/config.js';
+import { envFilePath, readEnvironment } from '../src/config.js';
 import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from '../src/format.js';
 import { forecastToJson, Insight } from '../src/insight.js';
 import { createLogger } from '../src/logger.js';
+import { PROVIDER_MODULES } from '../src/providers/registry.js';
 import { exitCodeFor } from '../src/service.js';
-import { PROVIDER_IDS, type ProviderId } from '../src/types.js';
+import type { ProviderId } from '../src/types.js';
 
-const USAGE = `usage: npm run check -- [--provider ${PROVIDER_IDS.join('|')}] [--json] [--verbose]
+const USAGE = `usage: npm run check -- [--provider ${PROVIDER_MODULES.map((m) => m.id).join('|')}] [--account provider:account] [--json] [--verbose]
 
-Checks every enabled provider once (or only --provider's, which needs only that provider's
-settings), prints the summary and exits
+Checks every enabled account once (or only --provider's accounts, or the one --account names, which
+need only their own settings), prints the summary and exits
   0  every balance is at or above its threshold
   2  a balance is below its threshold
   1  the configuration is invalid or a check failed
@@ -26,6 +28,7 @@ settings), prints the summary and exits
 async function main(): Promise<number> {
   let args: {
     provider?: string | undefined;
+    account?: string | undefined;
     json?: boolean | undefined;
     verbose?: boolean | undefined;
     help?: boolean | undefined;
@@ -34,6 +37,7 @@ async function main(): Promise<number> {
     args = parseArgs({
       options: {
         provider: { type: 'string' },
+        account: { type: 'string' },
         json: { type: 'boolean' },
         verbose: { type: 'boolean', short: 'v' },
         help: { type: 'boolean', short: 'h' },
@@ -48,25 +52,40 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  if (args.provider !== undefined && !(PROVIDER_IDS as readonly string[]).includes(args.provider)) {
+  const known = PROVIDER_MODULES.map((m) => m.id);
+  if (args.provider !== undefined && !known.includes(args.provider)) {
     console.error(`unknown provider ${JSON.stringify(args.provider)}\n\n${USAGE}`);
     return 1;
   }
-
+  const account = args.account === undefined ? null : parseAccountId(args.account);
+  if (args.account !== undefined && (account === null || !known.includes(account.provider))) {
+    console.error(`unknown account ${JSON.stringify(args.account)}\n\n${USAGE}`);
+    return 1;
+  }
   const only = args.provider as ProviderId | undefined;
-  // --provider kimi checks Kimi alone, so only Kimi's settings are needed.
+  // The accounts asked for: --account's, or --provider's among PROVIDERS (its default account if it lists
+  // none), so that only their settings are needed.
+  let selected: ProviderId[] | undefined;
+  if (args.account !== undefined) selected = [args.account];
+  else if (only !== undefined) {
+    const listed = parseAccountList(readEnvironment().PROVIDERS ?? 'claude,kimi', []);
+    const ofProvider = listed.filter((id) => parseAccountId(id)?.provider === only);
+    selected = ofProvider.length > 0 ? ofProvider : [only];
+  }
+  const flag = args.account !== undefined ? '--account' : '--provider';
   const config = configOrExplain(
-    only ? { needs: { providers: [only], because: (p) => `--provider ${p} checks it` } } : undefined,
+    selected ? { needs: { providers: selected, because: (p) => `${flag} ${p} checks it` } } : undefined,
   );
   if (config === null) return 1;
-  if (only !== undefined && !config.providers.includes(only)) {
-    console.error(`creditwatch: ${only} is not enabled (PROVIDERS=${config.providers.join(',')})`);
+  const missing = selected?.find((id) => !config.providers.includes(id));
+  if (missing !== undefined) {
+    console.error(`creditwatch: ${missing} is not enabled (PROVIDERS=${config.providers.join(',')})`);
     return 1;
   }
   // The CLI's stdout is its output; routine logs would only be noise on a cron mail.
   const level = ['debug', 'trace', 'silent'].includes(config.logLevel) ? config.logLevel : 'warn';
   const logger = createLogger(level, undefined, { format: config.logFormat });
-  const providers = await createProviders(only ? { ...config, providers: [only] } : config);
+  const providers = await createProviders(selected ? { ...config, providers: selected } : config);
   // One attempt at the store: a cron run can't wait for it, and the providers are what it is for. Inline
   // SQLite: a one-shot run has no event loop to keep free, and a SQLite thread would cost its start-up.
   const core = await createCore(config, logger, { providers, store: 'try-once', sqliteMode: 'inline' });
@@ -95,7 +114,8 @@ async function main(): Promise<number> {
     } else if (args.json) {
       // No history to forecast from: the summary alone.
       console.log(JSON.stringify(summaryToJson(summary), null, 2));
-    } else if (only === 'kimi' && summary.statuses[0]) {
+    } else if (only === 'kimi' && summary.statuses.length === 1 && summary.statuses[0]) {
+      // The seed's moonshot-balance.sh text, for the one Kimi account.
       console.log(formatKimiCheck(summary.statuses[0]));
     } else {
       console.log(

@@ -36,34 +36,19 @@ export interface Core {
 }
 
 /**
- * The providers the configuration enables, in summary order. A provider's module is loaded only when
- * it is enabled, so a CLI run without kimi never loads undici.
+ * The accounts the configuration enables (`config.providers`), in summary order, each built by its
+ * provider's module.
  */
 export async function createProviders(config: Config, now?: () => Date): Promise<BalanceProvider[]> {
-  const clock = now ? { now } : {};
-  return Promise.all(
-    config.providers.map(async (id) => {
-      if (id === 'kimi') {
-        const { createKimiProvider } = await import('./providers/kimi.js');
-        const m = config.moonshot!;
-        return createKimiProvider({
-          baseUrl: m.baseUrl,
-          apiKey: m.apiKey,
-          currency: m.currency,
-          timeoutMs: config.providerTimeoutMs,
-          ...clock,
-        });
-      }
-      const { createClaudeProvider } = await import('./providers/claude.js');
-      return createClaudeProvider({
-        ...claudeConnection(config.claudeDb!),
-        currency: 'USD',
+  return config.accounts
+    .filter((account) => config.providers.includes(account.id))
+    .map((account) =>
+      account.module.create(account.settings, {
+        accountId: account.id,
         timeoutMs: config.providerTimeoutMs,
-        staleAfterMs: config.claudeStaleAfterMs,
-        ...clock,
-      });
-    }),
-  );
+        ...(now ? { now } : {}),
+      }),
+    );
 }
 
 /** pg connection settings for the Claude table from the configuration. */
@@ -127,6 +112,7 @@ export async function createCore(config: Config, logger: Logger, options: CoreOp
     db,
     config.defaultThreshold,
     logger.child({ module: 'thresholds' }),
+    new Map(config.accounts.flatMap((a) => (a.threshold === undefined ? [] : [[a.id, a.threshold]]))),
   );
   const history = new HistoryStore(db, { rawDays: config.historyRawDays });
   const providers = options.providers ?? (await createProviders(config, options.now));
@@ -139,7 +125,16 @@ export async function createCore(config: Config, logger: Logger, options: CoreOp
       retry,
     }),
     logger,
-    staleAfterMs: { claude: config.claudeStaleAfterMs },
+    // Accounts whose readings carry an as-of time that can age (Claude's table) say when they go stale.
+    staleAfterMs: Object.fromEntries(
+      providers.flatMap((p) =>
+        p.staleAfterMs !== undefined
+          ? [[p.id, p.staleAfterMs]]
+          : p.id === 'claude'
+            ? [[p.id, config.claudeStaleAfterMs]]
+            : [],
+      ),
+    ),
     timeoutMs: config.providerTimeoutMs,
     record: storeProblem === null,
     storeRetry: retry,

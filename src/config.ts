@@ -5,9 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
 import * as z from 'zod/mini';
+import { type ConfiguredAccount, parseAccountList, readAccounts } from './accounts.js';
 import { type Amount, Big, type Currency, parseAmount, parseTypedAmount } from './money.js';
 import type { ClaudeDbConfig } from './providers/claude.js';
-import { PROVIDER_IDS, type ProviderId } from './types.js';
+import type { ProviderId } from './types.js';
 
 /** Connection settings for the database that holds `claude_api_usage`: pg's fields, and TLS as a mode. */
 export interface ClaudeDbSettings extends Omit<ClaudeDbConfig, 'ssl'> {
@@ -292,19 +293,16 @@ function bearerToken() {
   });
 }
 
-/** PROVIDERS: known ids, each once, in summary order (`PROVIDER_IDS`) whatever order they were listed in. */
+/**
+ * PROVIDERS: accounts (`provider` or `provider:account`), each once, in summary order (providers in registry
+ * order, each one's default account first) whatever order they were listed in ({@link parseAccountList}).
+ */
 const providerList = () =>
   setting((raw = 'claude,kimi', ctx) => {
-    const listed = raw
-      .split(',')
-      .map((p) => p.trim().toLowerCase())
-      .filter((p) => p !== '');
-    if (listed.length === 0) refuse(ctx, `is empty; list at least one of ${PROVIDER_IDS.join(', ')}`);
-    for (const p of listed) {
-      if (!(PROVIDER_IDS as readonly string[]).includes(p))
-        refuse(ctx, `names unknown provider ${JSON.stringify(p)}; known: ${PROVIDER_IDS.join(', ')}`);
-    }
-    return PROVIDER_IDS.filter((id) => listed.includes(id));
+    const problems: string[] = [];
+    const ids = parseAccountList(raw, problems);
+    for (const problem of problems) refuse(ctx, problem.replace(/^PROVIDERS /, ''));
+    return ids;
   });
 
 // ---------------------------------------------------------------------------------------------------------
@@ -528,7 +526,7 @@ const GROUP_PREFIX: Readonly<Record<string, string>> = {
  * The whole configuration as one zod schema over `{ group: its settings' text }`; its output type is
  * {@link Config}. `needs`/`baseDir` as for {@link loadConfig}.
  */
-function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string) {
+function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string, env: Env) {
   const groups = z.object({
     core: coreSettings,
     alerts: alertSettings,
@@ -552,6 +550,17 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
     claude: claudeSettings.resolve(g.claude, needOf(g, 'claude'), report('claude')),
     kimi: kimiSettings.resolve(g.kimi, needOf(g, 'kimi'), report('kimi')),
   });
+  const accountProblems = (listed: readonly ProviderId[]): string[] => {
+    const problems: string[] = [];
+    const needs = needsOption === 'none' ? [] : needsOption === 'enabled' ? listed : needsOption.providers;
+    const because = (id: ProviderId) =>
+      needsOption === 'enabled' || needsOption === 'none'
+        ? `${id} is in PROVIDERS. Set it, or remove ${id} from PROVIDERS`
+        : needsOption.because(id);
+    const judged = needs.filter((id) => id !== 'kimi' && id !== 'claude');
+    readAccounts(env, judged, because, problems);
+    return problems;
+  };
   const judged = groups.check(
     z.superRefine(
       (g, ctx) => {
@@ -559,6 +568,11 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
           g,
           (group) => (key, message) => ctx.addIssue({ code: 'custom', path: [group, key], message }),
         );
+        // Every other account's settings come from its provider's module (the seed's two default accounts
+        // are judged by their groups above); each problem is one full sentence.
+        for (const problem of accountProblems(g.core.PROVIDERS)) {
+          ctx.addIssue({ code: 'custom', path: [], message: problem });
+        }
       },
       { when: () => true },
     ),
@@ -629,10 +643,17 @@ type DeepReadonly<T> = T extends Amount
       : T;
 
 /** The configuration, as {@link loadConfig}'s schema produces it. */
-export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>>;
+export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>> & {
+  /**
+   * The accounts to check, in summary order: those in PROVIDERS (or needed by the program) whose settings
+   * are complete, each with its provider's module and parsed settings.
+   */
+  readonly accounts: readonly ConfiguredAccount[];
+};
 
 /** One problem as the user reads it: the variable's name, the value when it may be shown, what is wrong. */
 function problemText(issue: z.core.$ZodIssue): string {
+  if (issue.path.length === 0) return issue.message;
   const [group, key] = issue.path;
   const name = `${GROUP_PREFIX[String(group)] ?? ''}${String(key)}`;
   const shown = issue.code === 'custom' ? (issue.params?.shown as string | undefined) : undefined;
@@ -664,12 +685,18 @@ export function loadConfig(
   const input = Object.fromEntries(
     Object.entries(GROUP_PREFIX).map(([group, prefix]) => [group, settingsText(env, prefix)]),
   );
-  const parsed = configSchema(needs, options.baseDir ?? projectRoot()).safeParse(input, {
+  const parsed = configSchema(needs, options.baseDir ?? projectRoot(), env).safeParse(input, {
     // Read once per process: compiling zod's generated fast path would cost more than it saves.
     jitless: true,
   });
   if (!parsed.success) throw new ConfigError(parsed.error.issues.map(problemText));
-  return parsed.data;
+  // The accounts' problems were judged above; this builds those that are complete.
+  const wanted =
+    needs === 'enabled' || needs === 'none'
+      ? parsed.data.providers
+      : [...new Set([...parsed.data.providers, ...needs.providers])];
+  const accounts = readAccounts(env, wanted, () => '', []);
+  return { ...parsed.data, accounts };
 }
 
 /**

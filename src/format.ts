@@ -186,7 +186,10 @@ export function summaryToJson(summary: Summary, extras: Record<string, unknown> 
     providers: summary.statuses.map((s) => {
       const r = s.result;
       return {
-        provider: s.provider,
+        // The account (`kimi:cn`) and its provider (`kimi`); the default account's id is the provider's.
+        id: s.provider,
+        provider: s.provider.split(':')[0],
+        label: s.label,
         state: s.state,
         currency: r.currency,
         threshold: s.threshold.toFixed(2),
@@ -195,6 +198,10 @@ export function summaryToJson(summary: Summary, extras: Record<string, unknown> 
               available: r.available.toFixed(),
               ...(r.voucher ? { voucher: r.voucher.toFixed() } : {}),
               ...(r.cash ? { cash: r.cash.toFixed() } : {}),
+              ...(r.note ? { note: r.note } : {}),
+              ...(r.details
+                ? { details: Object.fromEntries(Object.entries(r.details).map(([k, v]) => [k, v.toFixed()])) }
+                : {}),
               asOf: r.asOf === null ? null : r.asOf.toISOString(),
               ageSeconds: s.ageMs === null ? null : Math.round(s.ageMs / 1000),
               stale: s.stale,

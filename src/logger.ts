@@ -38,6 +38,9 @@ export const REDACT_PATHS = [
   'config.moonshot.apiKey',
   'config.claudeDb.password',
   'config.claudeDb.connectionString',
+  'config.accounts[*].settings.apiKey',
+  'config.accounts[*].settings.db.password',
+  'config.accounts[*].settings.db.connectionString',
   'config.databaseUrl',
 ];
 

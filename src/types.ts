@@ -63,6 +63,8 @@ export interface BalanceProvider {
   readonly currency: Currency;
   check(): Promise<CheckResult>;
   close(): Promise<void>;
+  /** For a source whose figure can age (Claude's table): older than this, a reading is stale. */
+  readonly staleAfterMs?: number;
 }
 
 /** True when the reading's figure is older than `staleAfterMs` at `now`; always true when its age is unknown. */

@@ -89,7 +89,7 @@ async function measureAccounts(): Promise<BenchRow[]> {
       },
       because: 'bench',
     });
-    return module.create(settings, { timeoutMs: 5000 });
+    return module.create(settings, { timeoutMs: 5000, accountId: `${module.id}:a${i}` });
   });
   return runRounds(
     providers,

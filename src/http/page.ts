@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import { accountDisplay } from '../accounts.js';
 import type { AlertState } from '../alerts/engine.js';
 import { formatRunway } from '../forecast.js';
 import { formatDuration, formatUtc } from '../format.js';
 import { formatMoney } from '../money.js';
-import { PROVIDER_INFO } from '../types.js';
 import type { AccountStatus, StatusData } from './status.js';
 import type { Telemetry } from './telemetry.js';
 
@@ -128,7 +128,7 @@ export function renderPage(data: StatusData, telemetry: Telemetry, chartUrl: (c:
     .map(([a, line]) => `<li>${escapeHtml(a.label)}: ${line}</li>`);
   const recent = telemetry.alerts.map(
     (e) =>
-      `<li>${time(e.at)} · ${escapeHtml(PROVIDER_INFO[e.provider]?.label ?? e.provider)} · ${escapeHtml(e.kind)} · ${
+      `<li>${time(e.at)} · ${escapeHtml(accountDisplay(e.provider).label)} · ${escapeHtml(e.kind)} · ${
         e.delivered.length > 0 ? `sent to ${escapeHtml(e.delivered.join(', '))}` : 'delivered by no channel'
       }${e.failed.length > 0 ? ` (failed: ${escapeHtml(e.failed.join(', '))})` : ''}</li>`,
   );
@@ -146,7 +146,7 @@ export function renderPage(data: StatusData, telemetry: Telemetry, chartUrl: (c:
               const currency = data.accounts.find((a) => a.provider === c.provider)?.currency ?? 'USD';
               const v = (x: typeof c.oldValue) =>
                 x === null ? 'default' : escapeHtml(formatMoney(x, currency));
-              return `<tr><td>${time(c.changedAt)}</td><td>${escapeHtml(PROVIDER_INFO[c.provider]?.label ?? c.provider)}</td><td>${v(c.oldValue)} → ${v(c.newValue)}</td></tr>`;
+              return `<tr><td>${time(c.changedAt)}</td><td>${escapeHtml(accountDisplay(c.provider).label)}</td><td>${v(c.oldValue)} → ${v(c.newValue)}</td></tr>`;
             })
             .join('')}</tbody></table>`;
   const post = telemetry.posts[0];

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { accountDisplay } from '../accounts.js';
 import type { AlertState } from '../alerts/engine.js';
 import type { Core } from '../app.js';
 import type { Forecast } from '../forecast.js';
@@ -7,7 +8,7 @@ import { forecastToJson, type Insight } from '../insight.js';
 import type { Alerts } from '../jobs/alerts.js';
 import type { Currency } from '../money.js';
 import type { Summary } from '../service.js';
-import { PROVIDER_INFO, type ProviderId } from '../types.js';
+import type { ProviderId } from '../types.js';
 import type { Telemetry } from './telemetry.js';
 
 /** How long forecasts and charts computed for one round of checks are reused (they move with `now`). */
@@ -112,16 +113,16 @@ export class StatusSource {
       Promise.all(core.service.providerIds.map((p) => alerts?.state(p).catch(() => null) ?? null)),
     ]);
     const json = summary
-      ? (summaryToJson(summary) as { providers: ({ provider: ProviderId } & Record<string, unknown>)[] })
+      ? (summaryToJson(summary) as { providers: ({ id: ProviderId } & Record<string, unknown>)[] })
       : null;
     const accounts = core.service.providerIds.map((provider, i): AccountStatus => {
       const status = summary?.statuses.find((s) => s.provider === provider);
-      const entry = json?.providers.find((p) => p.provider === provider) ?? null;
+      const entry = json?.providers.find((p) => p.id === provider) ?? null;
       const forecast = forecasts[provider] ?? null;
       return {
         account: provider,
         provider,
-        label: PROVIDER_INFO[provider]?.label ?? provider,
+        label: accountDisplay(provider).label,
         currency: core.service.currencyOf(provider),
         state: status?.state ?? 'unchecked',
         check:

@@ -45,6 +45,8 @@ export interface ClaudeDbConfig {
 /** Options for {@link createClaudeProvider}. */
 export interface ClaudeProviderOptions extends ClaudeDbConfig {
   readonly currency: 'USD';
+  /** The account the results are for (`claude:ops`); `claude` when omitted. */
+  readonly accountId?: string;
   /** Upper bound for one whole check: getting a connection plus the query. */
   readonly timeoutMs: number;
   /** Readings whose `asOf` is older than this are stale; see {@link isStale}. */
@@ -54,7 +56,6 @@ export interface ClaudeProviderOptions extends ClaudeDbConfig {
 
 /** The Claude provider, plus the staleness rule bound to its configured `staleAfterMs`. */
 export interface ClaudeProvider extends BalanceProvider {
-  readonly id: 'claude';
   readonly staleAfterMs: number;
   /** {@link isStale} with this provider's `staleAfterMs`. */
   isStale(reading: Pick<BalanceReading, 'asOf'>, now?: Date): boolean;
@@ -195,7 +196,7 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
   });
 
   return {
-    id: 'claude',
+    id: options.accountId ?? 'claude',
     currency,
     staleAfterMs,
     check,
@@ -562,7 +563,7 @@ export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
     const urlText = env.get('DB_URL');
     // The seed's variables name the default account's database only.
     const supabase = (name: string) =>
-      env.account === undefined ? env.get(`SUPABASE_DB_${name}`) : undefined;
+      env.account === undefined ? env.exact(`SUPABASE_DB_${name}`) : undefined;
     if (urlText !== undefined) {
       if (urlText === CLAUDE_MODULE.exampleValues?.DB_URL) {
         env.problem(`${env.name('DB_URL')} is still the example value from .env.example; ${env.because}`);
@@ -623,6 +624,7 @@ export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
       currency: 'USD',
       timeoutMs: context.timeoutMs,
       staleAfterMs: settings.staleAfterMs,
+      accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
     }),
 };

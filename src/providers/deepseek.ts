@@ -141,6 +141,7 @@ export const DEEPSEEK_MODULE: ProviderModule<HttpAccountSettings> = {
       currency: settings.currency,
       ...(settings.currencySet ? { pick: settings.currency } : {}),
       timeoutMs: context.timeoutMs,
+      accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
       ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
     }),

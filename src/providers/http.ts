@@ -129,7 +129,7 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
   });
 
   return {
-    id: spec.id,
+    id: options.accountId ?? spec.id,
     currency,
     check,
     async close() {

@@ -26,6 +26,8 @@ export interface AccountSettingsReader {
 
 /** What every check gets besides the account's own settings. */
 export interface CheckContext {
+  /** The account the check is for (`kimi:cn`, or `kimi` for the default account): results carry it. */
+  readonly accountId: string;
   /** Upper bound of one check (`PROVIDER_TIMEOUT_MS`). */
   readonly timeoutMs: number;
   readonly now?: () => Date;

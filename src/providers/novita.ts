@@ -73,6 +73,7 @@ export const NOVITA_MODULE: ProviderModule<HttpAccountSettings> = {
       apiKey: settings.apiKey,
       currency: settings.currency,
       timeoutMs: context.timeoutMs,
+      accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
       ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
     }),

@@ -94,6 +94,7 @@ export const OPENROUTER_MODULE: ProviderModule<HttpAccountSettings> = {
       apiKey: settings.apiKey,
       currency: settings.currency,
       timeoutMs: context.timeoutMs,
+      accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
       ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
     }),

@@ -66,6 +66,8 @@ export interface CheckSettings {
   readonly timeoutMs: number;
   /** The clock that dates checks; the system clock when omitted. */
   readonly now?: () => Date;
+  /** The account the results are for (`kimi:cn`); the provider's id (its default account) when omitted. */
+  readonly accountId?: string;
 }
 
 /** What is particular to one provider's check. */
@@ -84,10 +86,12 @@ export interface CheckWork<Success extends { readonly ok: true }> {
  * against a hard `timeoutMs` deadline, never throwing; a failure's reason is redacted and one line.
  */
 export function boundedCheck<Success extends { readonly ok: true }>(
-  provider: ProviderId,
-  { currency, timeoutMs, now = () => new Date() }: CheckSettings,
+  moduleId: ProviderId,
+  { currency, timeoutMs, now = () => new Date(), accountId }: CheckSettings,
   work: CheckWork<Success>,
 ): () => Promise<CheckResult> {
+  // Results are keyed by the account; the provider's own id is its default account.
+  const provider = accountId ?? moduleId;
   const { redactor } = work;
   return async () => {
     const started = performance.now();

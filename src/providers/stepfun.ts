@@ -61,6 +61,7 @@ export const STEPFUN_MODULE: ProviderModule<HttpAccountSettings> = {
       apiKey: settings.apiKey,
       currency: settings.currency,
       timeoutMs: context.timeoutMs,
+      accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
       ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
     }),

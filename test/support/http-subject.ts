@@ -31,7 +31,9 @@ export interface HttpProviderFacts {
 }
 
 const KEY = 'sk-contract-SECRET-7f3a9c';
-const TIMEOUT_MS = 400;
+// Long enough that a first check on a loaded machine (loading undici, opening the connection) never times
+// out; the hang situation waits exactly this long.
+const TIMEOUT_MS = 1_000;
 
 /** A {@link ContractSubject} for an HTTP provider, against local fake servers on port 0. */
 export function httpSubject(facts: HttpProviderFacts): ContractSubject {
@@ -56,6 +58,8 @@ export function httpSubject(facts: HttpProviderFacts): ContractSubject {
     secret: KEY,
     timeoutMs: TIMEOUT_MS,
     async setup() {
+      // The provider loads undici at its first check; load it here so no situation pays for it.
+      await import('undici');
       fake = await startFakeApi();
       elsewhere = await startFakeApi({ json: facts.documented });
     },

@@ -29,7 +29,12 @@ const load = (env: Record<string, string>, options: Options = at) => loadConfig(
 
 describe('configuration: defaults and values', () => {
   it('GIVEN only the provider secrets THEN every setting has its documented default', () => {
-    const c = loadConfig(base, at);
+    const { accounts, ...c } = loadConfig(base, at);
+    // The accounts, each built by its provider's module, in summary order.
+    expect(accounts.map((a) => [a.id, a.module.id, a.currency, a.threshold])).toEqual([
+      ['claude', 'claude', 'USD', undefined],
+      ['kimi', 'kimi', 'USD', undefined],
+    ]);
     expect({ ...c, defaultThreshold: c.defaultThreshold.toFixed() }).toEqual({
       providers: ['claude', 'kimi'],
       moonshot: { apiKey: 'sk-config-SECRET', baseUrl: 'https://api.moonshot.ai', currency: 'USD' },
@@ -196,9 +201,11 @@ describe('configuration: defaults and values', () => {
   it('GIVEN PROVIDERS THEN known ids are kept once, in summary order; unknown or none are refused', () => {
     expect(load({ PROVIDERS: 'kimi,KIMI' }).providers).toEqual(['kimi']);
     expect(one({ PROVIDERS: 'kimi,openai' })).toEqual([
-      'PROVIDERS names unknown provider "openai"; known: claude, kimi',
+      'PROVIDERS names unknown provider "openai"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
     ]);
-    expect(one({ PROVIDERS: ' , ' })).toEqual(['PROVIDERS is empty; list at least one of claude, kimi']);
+    expect(one({ PROVIDERS: ' , ' })).toEqual([
+      'PROVIDERS is empty; list at least one of claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
+    ]);
   });
 
   it('GIVEN whole numbers at and beyond their bounds THEN the bounds are inclusive', () => {
@@ -413,7 +420,7 @@ describe('configuration: every problem at once, no secret shown', () => {
       ALERT_WEBHOOK_URL: 'hooks.example.com/SECRET-path',
     });
     expect(list).toEqual([
-      'PROVIDERS names unknown provider "openai"; known: claude, kimi',
+      'PROVIDERS names unknown provider "openai"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
       'DEFAULT_THRESHOLD="-5" must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
       'CLAUDE_STALE_AFTER="soon" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'DATABASE_URL is not a valid postgres: or postgresql: URL',
