@@ -360,7 +360,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     });
     const cb = await auto.callback();
     expect(cb.type).toBe(8);
-    expect(cb.choices).toEqual([{ name: 'kimi', value: 'kimi' }]);
+    expect(cb.choices).toEqual([{ name: 'Kimi', value: 'kimi' }]);
   });
 
   it('GIVEN a dropped gateway connection THEN the client resumes (no new IDENTIFY) and keeps answering', async () => {
