@@ -86,7 +86,9 @@ describe('summaryToJson (check --json)', () => {
       anyFailed: false,
       providers: [
         {
+          id: 'claude',
           provider: 'claude',
+          label: 'Claude',
           state: 'ok',
           currency: 'USD',
           threshold: '5.00',
@@ -114,12 +116,34 @@ describe('summaryToJson (check --json)', () => {
       describe: 'below threshold',
     });
     expect(json.providers[1]).toEqual({
+      id: 'kimi',
       provider: 'kimi',
+      label: 'Kimi',
       state: 'failed',
       currency: 'USD',
       threshold: '5.00',
       reason: 'HTTP 401',
       latencyMs: 13,
+    });
+  });
+
+  it('GIVEN an account THEN its entry has the account id, its provider and label, note and details', () => {
+    const base = ok('deepseek:cn', '110.07');
+    const reading = {
+      ...(base.result as Extract<typeof base.result, { ok: true }>),
+      note: 'key limit',
+      details: { creditLimit: parseAmount('23.45') },
+    };
+    const json = summaryToJson(summaryOf({ ...base, result: reading })) as {
+      providers: Record<string, unknown>[];
+    };
+    expect(json.providers[0]).toMatchObject({
+      id: 'deepseek:cn',
+      provider: 'deepseek',
+      label: 'DeepSeek (cn)',
+      available: '110.07',
+      note: 'key limit',
+      details: { creditLimit: '23.45' },
     });
   });
 
