@@ -150,6 +150,7 @@ async function main(): Promise<void> {
         provider: a as ProviderId,
         label: a,
         emoji: '•',
+        parts: {},
         threshold,
         state: 'ok' as const,
         ageMs: 0,
