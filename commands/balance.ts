@@ -24,8 +24,9 @@ function statusBlock(
   } else {
     // The parts as the provider names them: Kimi's voucher / cash, DeepSeek's granted / topped-up.
     const named: string[] = [];
-    if (s.parts.voucher && r.voucher) named.push(`${s.parts.voucher} ${formatMoney(r.voucher, r.currency)}`);
-    if (s.parts.cash && r.cash) named.push(`${s.parts.cash} ${formatMoney(r.cash, r.currency)}`);
+    if (s.parts?.voucher && r.voucher)
+      named.push(`${s.parts?.voucher} ${formatMoney(r.voucher, r.currency)}`);
+    if (s.parts?.cash && r.cash) named.push(`${s.parts?.cash} ${formatMoney(r.cash, r.currency)}`);
     const parts = `${named.length > 0 ? ` (${named.join(', ')})` : ''}${r.note ? ` · ${r.note}` : ''}`;
     const emoji = s.state === 'low' ? '⚠️' : s.emoji;
     lines.push(

@@ -67,7 +67,7 @@ export function providerLine(s: ProviderStatus, extra?: string): string {
   const emoji = s.state === 'low' ? '⚠️' : s.emoji;
   const r = s.result;
   // A provider whose balance has parts (Kimi's voucher and cash) says which figure the line shows.
-  const hasParts = s.parts.voucher !== undefined || s.parts.cash !== undefined;
+  const hasParts = s.parts?.voucher !== undefined || s.parts?.cash !== undefined;
   const amount = `${formatMoney(r.available, r.currency)}${hasParts ? ' available' : ''}`;
   const available = r.note ? `${amount} (${r.note})` : amount;
   return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;

@@ -15,8 +15,8 @@ export interface ProviderStatus {
   readonly provider: ProviderId;
   readonly label: string;
   readonly emoji: string;
-  /** How the account's provider names the reading's voucher and cash parts (none: not shown). */
-  readonly parts: AccountInfo['parts'];
+  /** How the account's provider names the reading's voucher and cash parts (absent or none: not shown). */
+  readonly parts?: AccountInfo['parts'];
   readonly result: CheckResult;
   readonly threshold: Amount;
   readonly state: ProviderState;
