@@ -3,7 +3,6 @@ import type { Insight } from '../insight.js';
 import type { Alerts } from '../jobs/alerts.js';
 import type { Logger } from '../logger.js';
 import type { Currency } from '../money.js';
-import { createMetrics } from './metrics.js';
 import { PAGE_CSP, renderPage } from './page.js';
 import { type HttpServer, type Route, startHttpServer } from './server.js';
 import { type StatusData, StatusSource } from './status.js';
@@ -78,7 +77,9 @@ export function statusToJson(data: StatusData, telemetry: Telemetry): unknown {
 /** Starts the bot's HTTP server: health, the status page, its JSON and charts, and /metrics. */
 export async function startWeb(deps: WebDeps): Promise<HttpServer> {
   const status = new StatusSource(deps);
-  const metrics = createMetrics({ ...deps, status });
+  // prom-client is loaded on the first scrape (~13 MB the idle bot does not carry until someone asks); the
+  // telemetry replays what happened before it.
+  let metrics: ReturnType<typeof import('./metrics.js').createMetrics> | null = null;
   const page: Route = async () => ({
     status: 200,
     type: 'text/html; charset=utf-8',
@@ -90,11 +91,10 @@ export async function startWeb(deps: WebDeps): Promise<HttpServer> {
     type: 'application/json; charset=utf-8',
     body: `${JSON.stringify(statusToJson(await status.status(), deps.telemetry), null, 2)}\n`,
   });
-  const scrape: Route = async () => ({
-    status: 200,
-    type: metrics.registry.contentType,
-    body: await metrics.scrape(),
-  });
+  const scrape: Route = async () => {
+    metrics ??= (await import('./metrics.js')).createMetrics({ ...deps, status });
+    return { status: 200, type: metrics.registry.contentType, body: await metrics.scrape() };
+  };
   const chart: Route = async (url) => {
     const m = /^\/chart\/([a-z]{3})\.png$/.exec(url.pathname);
     const png = m?.[1] ? status.chart(m[1].toUpperCase() as Currency) : null;

@@ -37,6 +37,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
       DISCORD_TOKEN: fake.token,
+      HTTP_PORT: '0',
       DISCORD_API_URL: fake.apiUrl,
       SUMMARY_CHANNEL_ID: fake.channelId,
       ALERT_MENTION_ROLE_ID: role,

@@ -41,6 +41,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     MOONSHOT_BASE_URL: moonshot.url,
     CLAUDE_DB_URL: claudeDb.connectionString,
     DISCORD_TOKEN: fake.token,
+    HTTP_PORT: '0',
     DISCORD_API_URL: fake.apiUrl,
     SUMMARY_CHANNEL_ID: fake.channelId,
     // Far away: scheduled posts are tested with their own bot below.

@@ -34,6 +34,7 @@ describe('spend insight end to end: history through the service, forecast throug
       MOONSHOT_API_KEY: 'sk-forecast',
       MOONSHOT_BASE_URL: moonshot.url,
       DISCORD_TOKEN: fake.token,
+      HTTP_PORT: '0',
       DISCORD_API_URL: fake.apiUrl,
       SUMMARY_CHANNEL_ID: fake.channelId,
       SUMMARY_CRON: '0 0 1 1 *',

@@ -52,6 +52,7 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
       ...accounts,
       PROVIDER_TIMEOUT_MS: '2000',
       DISCORD_TOKEN: fake.token,
+      HTTP_PORT: '0',
       DISCORD_API_URL: fake.apiUrl,
       SUMMARY_CHANNEL_ID: fake.channelId,
       SUMMARY_CRON: '0 0 1 1 *',

@@ -33,6 +33,7 @@ describe('the bot as a process', () => {
     MOONSHOT_API_KEY: 'sk-process-SECRET',
     MOONSHOT_BASE_URL: moonshot.url,
     DISCORD_TOKEN: fake.token,
+    HTTP_PORT: '0',
     DISCORD_API_URL: fake.apiUrl,
     SUMMARY_CHANNEL_ID: fake.channelId,
     LOG_LEVEL: 'info',

@@ -66,6 +66,7 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     MOONSHOT_API_KEY: 'sk-slots-SECRET',
     MOONSHOT_BASE_URL: moonshot.url,
     DISCORD_TOKEN: fake.token,
+    HTTP_PORT: '0',
     DISCORD_API_URL: fake.apiUrl,
     SUMMARY_CHANNEL_ID: fake.channelId,
     SUMMARY_CRON: '0 0 1 1 *',

@@ -45,6 +45,7 @@ describe('npm start: a trial run, --once, and what the logs say', () => {
       MOONSHOT_API_KEY: 'sk-start-SECRET',
       MOONSHOT_BASE_URL: moonshot.url,
       DISCORD_TOKEN: fake.token,
+      HTTP_PORT: '0',
       DISCORD_API_URL: fake.apiUrl,
       SUMMARY_CHANNEL_ID: fake.channelId,
       SUMMARY_CRON: FAR_CRON,
