@@ -321,6 +321,24 @@ for (const backend of [sqlite, postgres]) {
       expect(all.kimi?.status).toBe('ok');
     });
 
+    it('GIVEN more accounts than one batch reads WHEN the summary forecasts them THEN each equals its own forecast', async () => {
+      const { history: h } = await open();
+      const accounts = Array.from({ length: 11 }, (_, i) => `acct-${i}` as ProviderId);
+      for (const [i, account] of accounts.entries()) {
+        if (i === 4) continue; // one account with no history at all, inside a group
+        await h.record(generate(account, 8, now.getTime(), 100 + i));
+      }
+      const insight = new Insight(h);
+      const all = await insight.forecasts(summaryOf(accounts, now), now);
+      expect(Object.keys(all)).toEqual(accounts);
+      for (const account of accounts) {
+        const one = await insight.forecast(account, parseAmount('5'), 'USD', now);
+        expect(plain(all[account]), account).toEqual(plain(one));
+      }
+      expect(all['acct-4' as ProviderId]?.status).toBe('insufficient');
+      expect(all['acct-10' as ProviderId]?.status).toBe('ok');
+    });
+
     it('GIVEN raw readings past the retention WHEN they are pruned THEN every figure stays and re-importing them adds nothing', async () => {
       const { history: h } = await open(30);
       const rows = generate('kimi', 60, now.getTime(), 23);
