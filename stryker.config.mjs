@@ -7,7 +7,7 @@
  */
 export default {
   testRunner: 'vitest',
-  // Unit tests plus the Kimi HTTP tests (see vitest.stryker.config.ts); `related` lets vitest pick, per run,
+  // Unit tests plus the HTTP providers' tests (see vitest.stryker.config.ts); `related` lets vitest pick, per run,
   // only the test files that import the mutated module, and perTest coverage then runs only the tests that
   // reach each mutant.
   vitest: { configFile: 'vitest.stryker.config.ts', related: true },
@@ -21,6 +21,12 @@ export default {
     'src/alerts/messages.ts',
     'src/import/parse-balance-log.ts',
     'src/providers/kimi.ts',
+    'src/providers/http.ts',
+    'src/providers/deepseek.ts',
+    'src/providers/openrouter.ts',
+    'src/providers/siliconflow.ts',
+    'src/providers/novita.ts',
+    'src/providers/stepfun.ts',
     'src/config.ts',
     'src/redact.ts',
     'src/retry.ts',
