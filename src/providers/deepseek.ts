@@ -9,7 +9,13 @@ import {
   jsonObject,
   kind,
 } from './http.js';
-import { type HttpAccountSettings, type ProviderModule, readHttpSettings, usdOnly } from './module.js';
+import {
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+  usdOnly,
+} from './module.js';
 import type { Failure } from './shared.js';
 
 /** Options for {@link createDeepSeekProvider}. */
@@ -136,13 +142,7 @@ export const DEEPSEEK_MODULE: ProviderModule<HttpAccountSettings> = {
   currency: (settings) => settings.currency,
   create: (settings, context) =>
     createDeepSeekProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
+      ...httpOptions(settings, context),
       ...(settings.currencySet ? { pick: settings.currency } : {}),
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
     }),
 };

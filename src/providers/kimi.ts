@@ -9,7 +9,13 @@ import {
   jsonObject,
   objectField,
 } from './http.js';
-import { cnHostIsCny, type HttpAccountSettings, type ProviderModule, readHttpSettings } from './module.js';
+import {
+  cnHostIsCny,
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+} from './module.js';
 import { clip, type Failure } from './shared.js';
 
 /** Options for {@link createKimiProvider}: Moonshot's origin (`https://api.moonshot.ai` USD, `.cn` CNY). */
@@ -80,14 +86,5 @@ export const KIMI_MODULE: ProviderModule<HttpAccountSettings> = {
   settings: (env) =>
     readHttpSettings(env, 'https://api.moonshot.ai', cnHostIsCny, { API_KEY: 'sk-your-moonshot-key' }),
   currency: (settings) => settings.currency,
-  create: (settings, context) =>
-    createKimiProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
-    }),
+  create: (settings, context) => createKimiProvider(httpOptions(settings, context)),
 };

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { Currency } from '../money.js';
 import type { BalanceProvider, ProviderId } from '../types.js';
+import type { HttpProviderOptions } from './http.js';
 
 /**
  * The settings of one account, as its provider module sees them: names are given without the provider's
@@ -69,6 +70,19 @@ export interface HttpAccountSettings {
   readonly currency: Currency;
   /** True when `P_CURRENCY` set the currency (DeepSeek then reads that row). */
   readonly currencySet: boolean;
+}
+
+/** The options every HTTP provider is created with, from its account's settings and the check context. */
+export function httpOptions(settings: HttpAccountSettings, context: CheckContext): HttpProviderOptions {
+  return {
+    baseUrl: settings.baseUrl,
+    apiKey: settings.apiKey,
+    currency: settings.currency,
+    timeoutMs: context.timeoutMs,
+    accountId: context.accountId,
+    ...(context.now ? { now: context.now } : {}),
+    ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
+  };
 }
 
 /**

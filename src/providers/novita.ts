@@ -1,7 +1,13 @@
 import { type Amount, Big } from '../money.js';
 import type { BalanceProvider } from '../types.js';
 import { amountField, createHttpProvider, type HttpProviderOptions, isFailure, jsonObject } from './http.js';
-import { type HttpAccountSettings, type ProviderModule, readHttpSettings, usdOnly } from './module.js';
+import {
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+  usdOnly,
+} from './module.js';
 
 export type NovitaProviderOptions = HttpProviderOptions;
 
@@ -67,14 +73,5 @@ export const NOVITA_MODULE: ProviderModule<HttpAccountSettings> = {
   parts: { cash: 'cash' },
   settings: (env) => readHttpSettings(env, 'https://api.novita.ai', usdOnly),
   currency: (settings) => settings.currency,
-  create: (settings, context) =>
-    createNovitaProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
-    }),
+  create: (settings, context) => createNovitaProvider(httpOptions(settings, context)),
 };

@@ -9,7 +9,13 @@ import {
   objectField,
   statusFailure,
 } from './http.js';
-import { type HttpAccountSettings, type ProviderModule, readHttpSettings, usdOnly } from './module.js';
+import {
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+  usdOnly,
+} from './module.js';
 
 export type OpenRouterProviderOptions = HttpProviderOptions;
 
@@ -88,14 +94,5 @@ export const OPENROUTER_MODULE: ProviderModule<HttpAccountSettings> = {
   envPrefix: 'OPENROUTER',
   settings: (env) => readHttpSettings(env, 'https://openrouter.ai/api', usdOnly),
   currency: (settings) => settings.currency,
-  create: (settings, context) =>
-    createOpenRouterProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
-    }),
+  create: (settings, context) => createOpenRouterProvider(httpOptions(settings, context)),
 };

@@ -10,7 +10,13 @@ import {
   kind,
   objectField,
 } from './http.js';
-import { cnHostIsCny, type HttpAccountSettings, type ProviderModule, readHttpSettings } from './module.js';
+import {
+  cnHostIsCny,
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+} from './module.js';
 import { clip } from './shared.js';
 
 export type SiliconFlowProviderOptions = HttpProviderOptions;
@@ -80,14 +86,5 @@ export const SILICONFLOW_MODULE: ProviderModule<HttpAccountSettings> = {
   parts: { voucher: 'gift', cash: 'charged' },
   settings: (env) => readHttpSettings(env, 'https://api.siliconflow.cn', cnHostIsCny),
   currency: (settings) => settings.currency,
-  create: (settings, context) =>
-    createSiliconFlowProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
-    }),
+  create: (settings, context) => createSiliconFlowProvider(httpOptions(settings, context)),
 };

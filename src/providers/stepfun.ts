@@ -1,7 +1,13 @@
 import type { Amount } from '../money.js';
 import type { BalanceProvider } from '../types.js';
 import { amountField, createHttpProvider, type HttpProviderOptions, isFailure, jsonObject } from './http.js';
-import { cnHostIsCny, type HttpAccountSettings, type ProviderModule, readHttpSettings } from './module.js';
+import {
+  cnHostIsCny,
+  type HttpAccountSettings,
+  httpOptions,
+  type ProviderModule,
+  readHttpSettings,
+} from './module.js';
 
 export type StepFunProviderOptions = HttpProviderOptions;
 
@@ -55,14 +61,5 @@ export const STEPFUN_MODULE: ProviderModule<HttpAccountSettings> = {
   parts: { voucher: 'voucher', cash: 'cash' },
   settings: (env) => readHttpSettings(env, 'https://api.stepfun.com', cnHostIsCny),
   currency: (settings) => settings.currency,
-  create: (settings, context) =>
-    createStepFunProvider({
-      baseUrl: settings.baseUrl,
-      apiKey: settings.apiKey,
-      currency: settings.currency,
-      timeoutMs: context.timeoutMs,
-      accountId: context.accountId,
-      ...(context.now ? { now: context.now } : {}),
-      ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
-    }),
+  create: (settings, context) => createStepFunProvider(httpOptions(settings, context)),
 };
