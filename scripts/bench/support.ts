@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
+import { KIMI_BALANCE_PATH } from '../../src/providers/kimi.js';
 
 /** Moonshot's documented success reply. */
 export const MOONSHOT_OK = JSON.stringify({
@@ -21,30 +22,9 @@ export interface MoonshotStub {
   close(): Promise<void>;
 }
 
-/** Moonshot's balance endpoint on 127.0.0.1 (ephemeral port), answering every request after `delayMs`. */
-export async function startMoonshotStub(delayMs = 0): Promise<MoonshotStub> {
-  let requests = 0;
-  const server = createServer((_req, res) => {
-    requests++;
-    const reply = () => res.writeHead(200, { 'content-type': 'application/json' }).end(MOONSHOT_OK);
-    if (delayMs > 0) setTimeout(reply, delayMs);
-    else reply();
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get requests() {
-      return requests;
-    },
-    async close() {
-      server.close();
-      // Keep-alive sockets of the clients would otherwise hold close() open.
-      server.closeAllConnections();
-      await once(server, 'close');
-    },
-  };
+/** Moonshot's balance endpoint on 127.0.0.1 (ephemeral port), answering after `delayMs`. */
+export function startMoonshotStub(delayMs = 0): Promise<MoonshotStub> {
+  return startJsonStub(delayMs, { [KIMI_BALANCE_PATH]: JSON.parse(MOONSHOT_OK) });
 }
 
 /**
