@@ -26,4 +26,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.HTTP_PORT||8080)+'/livez').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # The bot allocates little: a small young generation keeps idle memory near 100 MB (see README, Performance).
-CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=1", "--optimize-for-size", "dist/src/entry/main.js"]

@@ -1,6 +1,6 @@
 // @ts-check
 /**
- * Mutation testing: `npm run mutation` (every core module) or `npm run mutation -- --mutate src/money.ts`
+ * Mutation testing: `npm run mutation` (every core module) or `npm run mutation -- --mutate src/core/money.ts`
  * (one module). Deliberately not part of `npm test`: a full run takes minutes of both cores.
  *
  * @type {import('@stryker-mutator/api/core').PartialStrykerOptions}
@@ -13,23 +13,23 @@ export default {
   vitest: { configFile: 'vitest.stryker.config.ts', related: true },
   coverageAnalysis: 'perTest',
   mutate: [
-    'src/money.ts',
-    'src/forecast.ts',
-    'src/digest.ts',
-    'src/format.ts',
-    'src/alerts/engine.ts',
-    'src/alerts/messages.ts',
-    'src/import/parse-balance-log.ts',
-    'src/providers/kimi.ts',
-    'src/providers/http.ts',
-    'src/providers/deepseek.ts',
-    'src/providers/openrouter.ts',
-    'src/providers/siliconflow.ts',
-    'src/providers/novita.ts',
-    'src/providers/stepfun.ts',
-    'src/config.ts',
-    'src/redact.ts',
-    'src/retry.ts',
+    'src/core/money.ts',
+    'src/core/forecast.ts',
+    'src/core/digest.ts',
+    'src/core/format.ts',
+    'src/core/alerts/engine.ts',
+    'src/core/alerts/messages.ts',
+    'src/adapters/storage/parse-balance-log.ts',
+    'src/adapters/providers/kimi.ts',
+    'src/adapters/providers/http.ts',
+    'src/adapters/providers/deepseek.ts',
+    'src/adapters/providers/openrouter.ts',
+    'src/adapters/providers/siliconflow.ts',
+    'src/adapters/providers/novita.ts',
+    'src/adapters/providers/stepfun.ts',
+    'src/core/config.ts',
+    'src/core/redact.ts',
+    'src/core/retry.ts',
   ],
   // The build machine has two cores shared with other work.
   concurrency: 2,

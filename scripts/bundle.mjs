@@ -23,7 +23,7 @@ const loaderFile = join(root, 'dist', 'check.cjs');
 
 mkdirSync(outDir, { recursive: true });
 await build({
-  entryPoints: [join(root, 'scripts', 'check.ts')],
+  entryPoints: [join(root, 'src', 'entry', 'check.ts')],
   outfile: bundleFile,
   bundle: true,
   platform: 'node',

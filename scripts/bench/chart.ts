@@ -1,12 +1,16 @@
 /**
- * The `/balance-history` chart alone (issue 11): SVG built by `src/chart/balance-chart.ts`, drawn by resvg in
+ * The `/balance-history` chart alone (issue 11): SVG built by `src/adapters/chart/balance-chart.ts`, drawn by resvg in
  * DejaVu Sans, encoded as PNG. A typical chart (7 days, two accounts, a reading every 10 minutes, thresholds
  * and projections) and a large one (a year, two accounts; hourly points as the history store hands a long
  * period to the chart, and raw 5-minute readings as the worst case). The first render also loads resvg and
  * reads the fonts, so it is reported on its own. Each row gives the wall time (the target) and the CPU time
  * the process spent, which a loaded machine does not inflate.
  */
-import { type ChartOptions, type ChartSeries, renderBalanceChart } from '../../src/chart/balance-chart.js';
+import {
+  type ChartOptions,
+  type ChartSeries,
+  renderBalanceChart,
+} from '../../src/adapters/chart/balance-chart.js';
 import { ms, stats } from './support.js';
 import type { BenchRow } from './types.js';
 

@@ -114,7 +114,7 @@ export async function run(): Promise<BenchRow[]> {
     if (existsSync(CLI_UNBUNDLED)) {
       subjects.push({
         key: 'unbundled',
-        label: 'node dist/scripts/check.js',
+        label: 'node dist/src/entry/check.js',
         command: process.execPath,
         args: [CLI_UNBUNDLED],
         env: cliEnv,
@@ -170,7 +170,7 @@ export async function run(): Promise<BenchRow[]> {
     }
     if (unbundled) {
       rows.push({
-        metric: `\`node dist/scripts/check.js\` (tsc output, unbundled), median of ${RUNS}`,
+        metric: `\`node dist/src/entry/check.js\` (tsc output, unbundled), median of ${RUNS}`,
         value: value(unbundled),
         target: '—',
         pass: true,

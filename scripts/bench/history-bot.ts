@@ -6,17 +6,18 @@
  * Not a section of its own: it exports no `run`, and does its work only when started as a script.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { renderBalance } from '../../commands/balance.js';
-import { PERIODS, renderHistory } from '../../commands/balance-history.js';
-import type { CommandContext } from '../../commands/types.js';
-import { createCore } from '../../src/app.js';
-import { renderBalanceChartAsync } from '../../src/chart/balance-chart.js';
-import { loadConfig } from '../../src/config.js';
-import { Insight } from '../../src/insight.js';
-import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
-import type { Summary } from '../../src/service.js';
-import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
+import { renderBalanceChartAsync } from '../../src/adapters/chart/balance-chart.js';
+import { PERIODS } from '../../src/adapters/chart/series.js';
+import { renderBalance } from '../../src/adapters/discord/commands/balance.js';
+import { renderHistory } from '../../src/adapters/discord/commands/balance-history.js';
+import type { CommandContext } from '../../src/adapters/discord/commands/types.js';
+import { loadConfig } from '../../src/core/config.js';
+import { Insight } from '../../src/core/insight.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import type { Summary } from '../../src/core/service.js';
+import type { BalanceProvider, CheckResult, ProviderId } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;

@@ -7,12 +7,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { createKimiProvider } from '../../src/providers/kimi.js';
-import { PROVIDER_MODULES } from '../../src/providers/registry.js';
-import type { BalanceProvider } from '../../src/types.js';
+import { createKimiProvider } from '../../src/adapters/providers/kimi.js';
+import { PROVIDER_MODULES } from '../../src/adapters/providers/registry.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import type { BalanceProvider } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
 import { ms, startJsonStub, startMoonshotStub, stats } from './support.js';
 import type { BenchRow } from './types.js';
 

@@ -5,7 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { KIMI_BALANCE_PATH } from '../../src/providers/kimi.js';
+import { KIMI_BALANCE_PATH } from '../../src/adapters/providers/kimi.js';
 
 /** Moonshot's documented success reply. */
 export const MOONSHOT_OK = JSON.stringify({

@@ -11,14 +11,14 @@ import { promisify } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import SQLite from 'better-sqlite3';
-import { createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { Insight } from '../../src/insight.js';
-import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
-import type { ProviderStatus } from '../../src/service.js';
-import { backfillRollups } from '../../src/storage/history.js';
-import type { BalanceProvider, ProviderId } from '../../src/types.js';
+import { backfillRollups } from '../../src/adapters/storage/history.js';
+import { loadConfig } from '../../src/core/config.js';
+import { Insight } from '../../src/core/insight.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import type { ProviderStatus } from '../../src/core/service.js';
+import type { BalanceProvider, ProviderId } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
 import { ms, stats } from './support.js';
 import type { BenchRow } from './types.js';
 
@@ -166,7 +166,7 @@ export async function run(): Promise<BenchRow[]> {
     collect();
     const rssBefore = heapMb();
     // Loaded here, as the bot loads it only when HTTP_PORT is set, so its modules count in the RSS figure.
-    const { startWeb, Telemetry } = await import('../../src/http/index.js');
+    const { startWeb, Telemetry } = await import('../../src/adapters/http/index.js');
     const telemetry = new Telemetry();
     core.service.onChecked(telemetry.checked);
     const server = await startWeb({

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { commandPayloads, loadCommands } from '../../commands/index.js';
-import { accountDisplay } from '../../src/accounts.js';
-import { type Bot, startBot } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { commandPayloads, loadCommands } from '../../src/adapters/discord/commands/index.js';
+import { accountDisplay } from '../../src/core/accounts.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import { type Bot, startBot } from '../../src/entry/bot.js';
 import { getClosedPort } from '../support/fake-api.js';
 import {
   booleanOption,

@@ -10,8 +10,8 @@ import { runNode } from '../support/run-node.js';
 
 // The compiled programs, as `npm start` and `npm run deploy-commands` run them (npm test builds first).
 const ROOT = join(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'dist/src/main.js');
-const DEPLOY = join(ROOT, 'dist/scripts/deploy-commands.js');
+const MAIN = join(ROOT, 'dist/src/entry/main.js');
+const DEPLOY = join(ROOT, 'dist/src/entry/deploy-commands.js');
 
 async function exitOf(child: ChildProcess): Promise<{ code: number | null; ms: number }> {
   const t0 = Date.now();

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cron } from 'croner';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Bot, type BotOptions, startBot } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { summaryNonce, summaryPost } from '../../src/jobs/summary.js';
+import { loadConfig } from '../../src/core/config.js';
+import { type Bot, type BotOptions, startBot } from '../../src/entry/bot.js';
+import { summaryNonce, summaryPost } from '../../src/entry/jobs/summary.js';
 import { type FakeDiscord, type RecordedMessage, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -15,7 +15,7 @@ import { createTestDatabase, type TestDatabase, withClient } from '../support/po
 
 const MESSAGES_PATH = /^\/channels\/\d+\/messages$/;
 const ROOT = join(import.meta.dirname, '../..');
-const MAIN = join(ROOT, 'dist/src/main.js');
+const MAIN = join(ROOT, 'dist/src/entry/main.js');
 const HOUR = 3_600_000;
 
 interface LogLine {

@@ -9,7 +9,7 @@ import { type FakeMoonshot, getClosedPort, startFakeMoonshot } from '../support/
 import { runNode } from '../support/run-node.js';
 
 // `npm start`'s program, as npm runs it (npm test builds first).
-const MAIN = join(import.meta.dirname, '../../dist/src/main.js');
+const MAIN = join(import.meta.dirname, '../../dist/src/entry/main.js');
 const MESSAGES_PATH = /^\/channels\/\d+\/messages$/;
 // Once a year: a post seen within seconds can only be the one made at start.
 const FAR_CRON = '0 0 1 1 *';

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Bot, startBot } from '../../src/bot.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import { type Bot, startBot } from '../../src/entry/bot.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import {
   type FakeMoonshot,

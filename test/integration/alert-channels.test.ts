@@ -2,17 +2,17 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { AlertNotification } from '../../src/alerts/engine.js';
 import {
   type AlertChannel,
   discordChannel,
   emailChannel,
   sendToAll,
   webhookChannel,
-} from '../../src/alerts/notifiers.js';
-import type { OutgoingMessage, Poster } from '../../src/discord/poster.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
+} from '../../src/adapters/alert-channels/notifiers.js';
+import type { OutgoingMessage, Poster } from '../../src/adapters/discord/poster.js';
+import type { AlertNotification } from '../../src/core/alerts/engine.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
 import { getClosedPort } from '../support/fake-moonshot.js';
 import { parseMail, startSmtpReceiver, startWebhookReceiver } from '../support/receivers.js';
 

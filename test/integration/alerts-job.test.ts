@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type Core, createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import type { OutgoingMessage, Poster } from '../../src/discord/poster.js';
-import { Insight } from '../../src/insight.js';
-import { type Alerts, startAlerts } from '../../src/jobs/alerts.js';
-import { createLogger, type Logger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
+import type { OutgoingMessage, Poster } from '../../src/adapters/discord/poster.js';
+import { loadConfig } from '../../src/core/config.js';
+import { Insight } from '../../src/core/insight.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import { type Core, createCore } from '../../src/entry/app.js';
+import { type Alerts, startAlerts } from '../../src/entry/jobs/alerts.js';
 import {
   type FakeMoonshot,
   type FakeReply,

@@ -2,9 +2,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { loadConfig } from '../../src/core/config.js';
+import { createLogger } from '../../src/core/logger.js';
+import { createCore } from '../../src/entry/app.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
 import { runNode } from '../support/run-node.js';
@@ -211,7 +211,7 @@ describe('npm run check (compiled CLI as a child process)', () => {
   });
 
   it('GIVEN npm run claude:record -- 9.99 THEN the next check reads that balance; GIVEN a bad amount THEN usage and exit 1', async () => {
-    const record = join(import.meta.dirname, '../../dist/scripts/claude-record.js');
+    const record = join(import.meta.dirname, '../../dist/src/entry/claude-record.js');
     const ok = await runNode(record, env, ['9.99']);
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);

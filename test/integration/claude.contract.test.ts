@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import { createClaudeProvider } from '../../src/providers/claude.js';
+import { createClaudeProvider } from '../../src/adapters/providers/claude.js';
 import { getClosedPort } from '../support/fake-api.js';
 import { type PgAuthServer, startPgAuthServer } from '../support/pg-auth-server.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';

@@ -4,9 +4,6 @@ import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { amountToText, formatMoney, parseAmount } from '../../src/money.js';
 import {
   CLAUDE_BALANCE_QUERY,
   CLAUDE_FUTURE_ROWS_QUERY,
@@ -17,8 +14,11 @@ import {
   isStale,
   parseTimestampAsUtc,
   recordClaudeBalance,
-} from '../../src/providers/claude.js';
-import type { CheckResult } from '../../src/types.js';
+} from '../../src/adapters/providers/claude.js';
+import { loadConfig } from '../../src/core/config.js';
+import { amountToText, formatMoney, parseAmount } from '../../src/core/money.js';
+import type { CheckResult } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
 import { getClosedPort } from '../support/fake-moonshot.js';
 import { captureLogs } from '../support/log-capture.js';
 import { type PgAuthServer, startPgAuthServer } from '../support/pg-auth-server.js';

@@ -5,13 +5,19 @@ import SQLite from 'better-sqlite3';
 import { Kysely, type MigrationProvider, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { computeForecast, type HistoryPoint, summarizeHistory } from '../../src/forecast.js';
-import { Insight } from '../../src/insight.js';
-import { amountToText, parseAmount } from '../../src/money.js';
-import type { Summary } from '../../src/service.js';
-import { type Database, type Db, type Dialect, migrations, openDatabase } from '../../src/storage/db.js';
-import { HistoryStore, type ImportedReading } from '../../src/storage/history.js';
-import type { CheckResult, ProviderId } from '../../src/types.js';
+import {
+  type Database,
+  type Db,
+  type Dialect,
+  migrations,
+  openDatabase,
+} from '../../src/adapters/storage/db.js';
+import { HistoryStore, type ImportedReading } from '../../src/adapters/storage/history.js';
+import { computeForecast, type HistoryPoint, summarizeHistory } from '../../src/core/forecast.js';
+import { Insight } from '../../src/core/insight.js';
+import { amountToText, parseAmount } from '../../src/core/money.js';
+import type { Summary } from '../../src/core/service.js';
+import type { CheckResult, ProviderId } from '../../src/core/types.js';
 import { createTestDatabase } from '../support/postgres.js';
 
 const MIN = 60_000;

@@ -2,11 +2,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openDatabase } from '../../src/storage/db.js';
-import { HistoryStore } from '../../src/storage/history.js';
+import { openDatabase } from '../../src/adapters/storage/db.js';
+import { HistoryStore } from '../../src/adapters/storage/history.js';
 import { runNode } from '../support/run-node.js';
 
-const SCRIPT = join(import.meta.dirname, '../../dist/scripts/import-logs.js');
+const SCRIPT = join(import.meta.dirname, '../../dist/src/entry/import-logs.js');
 
 const run = (env: Record<string, string>, files: string[]) => runNode(SCRIPT, env, files);
 

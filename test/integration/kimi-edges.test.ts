@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createKimiProvider, type KimiProviderOptions } from '../../src/providers/kimi.js';
-import type { BalanceProvider, CheckResult } from '../../src/types.js';
+import { createKimiProvider, type KimiProviderOptions } from '../../src/adapters/providers/kimi.js';
+import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
 import { type FakeMoonshot, type FakeReply, startFakeMoonshot } from '../support/fake-moonshot.js';
 
 const KEY = 'sk-edge-SECRET-456';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Big, formatMoney } from '../../src/money.js';
-import { createKimiProvider, type KimiProviderOptions } from '../../src/providers/kimi.js';
-import type { BalanceProvider, CheckResult } from '../../src/types.js';
+import { createKimiProvider, type KimiProviderOptions } from '../../src/adapters/providers/kimi.js';
+import { Big, formatMoney } from '../../src/core/money.js';
+import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
 import {
   type FakeMoonshot,
   type FakeReply,

@@ -1,10 +1,10 @@
 import { expect } from 'vitest';
-import { createDeepSeekProvider } from '../../src/providers/deepseek.js';
-import { createKimiProvider } from '../../src/providers/kimi.js';
-import { createNovitaProvider } from '../../src/providers/novita.js';
-import { createOpenRouterProvider } from '../../src/providers/openrouter.js';
-import { createSiliconFlowProvider } from '../../src/providers/siliconflow.js';
-import { createStepFunProvider } from '../../src/providers/stepfun.js';
+import { createDeepSeekProvider } from '../../src/adapters/providers/deepseek.js';
+import { createKimiProvider } from '../../src/adapters/providers/kimi.js';
+import { createNovitaProvider } from '../../src/adapters/providers/novita.js';
+import { createOpenRouterProvider } from '../../src/adapters/providers/openrouter.js';
+import { createSiliconFlowProvider } from '../../src/adapters/providers/siliconflow.js';
+import { createStepFunProvider } from '../../src/adapters/providers/stepfun.js';
 import { MOONSHOT_OK_BODY } from '../support/fake-moonshot.js';
 import { httpSubject } from '../support/http-subject.js';
 import { providerContract } from '../support/provider-contract.js';

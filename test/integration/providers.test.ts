@@ -1,13 +1,13 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { formatMoney } from '../../src/money.js';
-import { createDeepSeekProvider, DEEPSEEK_MODULE } from '../../src/providers/deepseek.js';
-import type { AccountSettingsReader } from '../../src/providers/module.js';
-import { createNovitaProvider } from '../../src/providers/novita.js';
-import { createOpenRouterProvider } from '../../src/providers/openrouter.js';
-import { PROVIDER_MODULES } from '../../src/providers/registry.js';
-import { createSiliconFlowProvider, SILICONFLOW_MODULE } from '../../src/providers/siliconflow.js';
-import { STEPFUN_MODULE } from '../../src/providers/stepfun.js';
-import type { BalanceProvider, CheckResult } from '../../src/types.js';
+import { createDeepSeekProvider, DEEPSEEK_MODULE } from '../../src/adapters/providers/deepseek.js';
+import type { AccountSettingsReader } from '../../src/adapters/providers/module.js';
+import { createNovitaProvider } from '../../src/adapters/providers/novita.js';
+import { createOpenRouterProvider } from '../../src/adapters/providers/openrouter.js';
+import { PROVIDER_MODULES } from '../../src/adapters/providers/registry.js';
+import { createSiliconFlowProvider, SILICONFLOW_MODULE } from '../../src/adapters/providers/siliconflow.js';
+import { STEPFUN_MODULE } from '../../src/adapters/providers/stepfun.js';
+import { formatMoney } from '../../src/core/money.js';
+import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
 import { type FakeApi, startFakeApi } from '../support/fake-api.js';
 import {
   DEEPSEEK_BALANCE,

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type Core, createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { parseAmount } from '../../src/money.js';
-import type { BalanceProvider, CheckResult, ProviderId } from '../../src/types.js';
+import { loadConfig } from '../../src/core/config.js';
+import { parseAmount } from '../../src/core/money.js';
+import type { BalanceProvider, CheckResult, ProviderId } from '../../src/core/types.js';
+import { type Core, createCore } from '../../src/entry/app.js';
 import { captureLogs } from '../support/log-capture.js';
 import { createTestDatabase } from '../support/postgres.js';
 

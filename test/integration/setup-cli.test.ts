@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EXAMPLE_VALUES } from '../../src/config.js';
+import { EXAMPLE_VALUES } from '../../src/core/config.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { runNode } from '../support/run-node.js';
@@ -20,7 +20,7 @@ import { runNode } from '../support/run-node.js';
 // The compiled CLIs, as npm runs them (npm test builds before vitest runs).
 const ROOT = join(import.meta.dirname, '../..');
 const CHECK = join(ROOT, 'dist/check.cjs');
-const RECORD = join(ROOT, 'dist/scripts/claude-record.js');
+const RECORD = join(ROOT, 'dist/src/entry/claude-record.js');
 const KEY = 'sk-setup-SECRET-key-7';
 
 describe('a new user setting up the CLIs', () => {

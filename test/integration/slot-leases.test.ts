@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDatabase } from '../../src/storage/db.js';
-import { SlotClaims } from '../../src/storage/slots.js';
+import { type Db, openDatabase } from '../../src/adapters/storage/db.js';
+import { SlotClaims } from '../../src/adapters/storage/slots.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 interface Backend {

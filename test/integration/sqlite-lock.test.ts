@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, openDatabase } from '../../src/storage/db.js';
+import { type Db, openDatabase } from '../../src/adapters/storage/db.js';
 import { holdSqliteWriteLock, type SqliteLockHolder } from '../support/sqlite-lock.js';
 
 /** The longest the event loop was held up while `work` ran, in ms. */

@@ -4,14 +4,14 @@ import { join } from 'node:path';
 import Keyv from 'keyv';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
-import { type Db, openDatabase } from '../../src/storage/db.js';
-import { HistoryStore } from '../../src/storage/history.js';
-import { SqlKeyvStore } from '../../src/storage/keyv-store.js';
-import { SlotClaims } from '../../src/storage/slots.js';
-import { ThresholdStore } from '../../src/thresholds.js';
-import type { CheckResult } from '../../src/types.js';
+import { type Db, openDatabase } from '../../src/adapters/storage/db.js';
+import { HistoryStore } from '../../src/adapters/storage/history.js';
+import { SqlKeyvStore } from '../../src/adapters/storage/keyv-store.js';
+import { SlotClaims } from '../../src/adapters/storage/slots.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import { ThresholdStore } from '../../src/core/thresholds.js';
+import type { CheckResult } from '../../src/core/types.js';
 import { createTestDatabase } from '../support/postgres.js';
 
 interface Backend {

@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/logger.js';
-import { parseAmount } from '../../src/money.js';
-import { type Db, openDatabase } from '../../src/storage/db.js';
-import { SqlKeyvStore } from '../../src/storage/keyv-store.js';
-import { ThresholdStore } from '../../src/thresholds.js';
+import { type Db, openDatabase } from '../../src/adapters/storage/db.js';
+import { SqlKeyvStore } from '../../src/adapters/storage/keyv-store.js';
+import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
+import { ThresholdStore } from '../../src/core/thresholds.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 const logger = createLogger('silent');

@@ -1,5 +1,5 @@
 import { expect } from 'vitest';
-import type { BalanceProvider, BalanceReading, ProviderId } from '../../src/types.js';
+import type { BalanceProvider, BalanceReading, ProviderId } from '../../src/core/types.js';
 import { type FakeApi, type FakeReply, getClosedPort, startFakeApi } from './fake-api.js';
 import type { Arranged, ContractSubject } from './provider-contract.js';
 

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger, type Logger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/core/logger.js';
 
 /** A real pino logger (with the production redaction) writing into memory, for asserting on log output. */
 export function captureLogs(level = 'info'): { logger: Logger; lines: string[]; text: () => string } {

@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createCore } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
-import { formatSummary } from '../../src/format.js';
-import type { BalanceProvider, BalanceReading, CheckResult, ProviderId } from '../../src/types.js';
+import { loadConfig } from '../../src/core/config.js';
+import { formatSummary } from '../../src/core/format.js';
+import type { BalanceProvider, BalanceReading, CheckResult, ProviderId } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
 import { captureLogs } from './log-capture.js';
 
 /**

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { accountInfo, accountVariable, parseAccountId } from '../../src/accounts.js';
-import { CLAUDE_MODULE } from '../../src/providers/claude.js';
-import type { AccountSettingsReader } from '../../src/providers/module.js';
+import { CLAUDE_MODULE } from '../../src/adapters/providers/claude.js';
+import type { AccountSettingsReader } from '../../src/adapters/providers/module.js';
+import { accountInfo, accountVariable, parseAccountId } from '../../src/core/accounts.js';
 
 function reader(account: string | undefined, env: Record<string, string>) {
   const problems: string[] = [];

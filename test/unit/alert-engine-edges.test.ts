@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { accountDisplay } from '../../src/accounts.js';
+import { accountDisplay } from '../../src/core/accounts.js';
 import {
   type AlertNotification,
   type AlertSettings,
   type AlertState,
   evaluate,
-} from '../../src/alerts/engine.js';
-import type { Forecast, IdleForecast, OkForecast } from '../../src/forecast.js';
-import { parseAmount } from '../../src/money.js';
-import type { ProviderStatus } from '../../src/service.js';
-import type { ProviderId } from '../../src/types.js';
+} from '../../src/core/alerts/engine.js';
+import type { Forecast, IdleForecast, OkForecast } from '../../src/core/forecast.js';
+import { parseAmount } from '../../src/core/money.js';
+import type { ProviderStatus } from '../../src/core/service.js';
+import type { ProviderId } from '../../src/core/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

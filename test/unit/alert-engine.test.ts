@@ -1,18 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { accountDisplay } from '../../src/accounts.js';
+import { accountDisplay } from '../../src/core/accounts.js';
 import {
   type AlertNotification,
   type AlertSettings,
   type AlertState,
   evaluate,
   recoveryLevel,
-} from '../../src/alerts/engine.js';
-import { alertPayload, alertSubject, alertText } from '../../src/alerts/messages.js';
-import { computeForecast, type Forecast, type HistoryPoint, type OkForecast } from '../../src/forecast.js';
-import { describeAlertState } from '../../src/jobs/alerts.js';
-import { type Currency, parseAmount } from '../../src/money.js';
-import type { ProviderStatus } from '../../src/service.js';
-import type { ProviderId } from '../../src/types.js';
+} from '../../src/core/alerts/engine.js';
+import { alertPayload, alertSubject, alertText } from '../../src/core/alerts/messages.js';
+import {
+  computeForecast,
+  type Forecast,
+  type HistoryPoint,
+  type OkForecast,
+} from '../../src/core/forecast.js';
+import { type Currency, parseAmount } from '../../src/core/money.js';
+import type { ProviderStatus } from '../../src/core/service.js';
+import type { ProviderId } from '../../src/core/types.js';
+import { describeAlertState } from '../../src/entry/jobs/alerts.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

@@ -1,8 +1,8 @@
 import Keyv from 'keyv';
 import { describe, expect, it } from 'vitest';
-import { ALERT_STATE_VERSION, type AlertState } from '../../src/alerts/engine.js';
-import { readAlertState } from '../../src/alerts/state.js';
-import { AlertStore } from '../../src/alerts/store.js';
+import { AlertStore } from '../../src/adapters/storage/alert-store.js';
+import { ALERT_STATE_VERSION, type AlertState } from '../../src/core/alerts/engine.js';
+import { readAlertState } from '../../src/core/alerts/state.js';
 import { captureLogs } from '../support/log-capture.js';
 
 /** A state as the engine writes it, every field set (the nullable ones to a value). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { chartWindow, parsePeriod } from '../../commands/balance-history.js';
-import { UserError } from '../../src/discord/errors.js';
+import { chartWindow } from '../../src/adapters/chart/series.js';
+import { parsePeriod } from '../../src/adapters/discord/commands/balance-history.js';
+import { UserError } from '../../src/adapters/discord/errors.js';
 
 const NOW = new Date('2026-11-28T12:00:00Z');
 const DAY = 86_400_000;

@@ -3,7 +3,7 @@ import {
   type ChartSeries,
   renderBalanceChart,
   renderBalanceChartAsync,
-} from '../../src/chart/balance-chart.js';
+} from '../../src/adapters/chart/balance-chart.js';
 
 const T0 = Date.UTC(2026, 2, 1);
 const HOUR = 3_600_000;

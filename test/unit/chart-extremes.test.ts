@@ -6,7 +6,7 @@ import { Worker } from 'node:worker_threads';
 import { build } from 'esbuild';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChartOptions, ChartSeries } from '../../src/chart/balance-chart.js';
+import type { ChartOptions, ChartSeries } from '../../src/adapters/chart/balance-chart.js';
 
 // A render that never ends blocks the thread it runs on, and vitest's own timeout runs on that thread too.
 // So every render runs in a worker thread, which the test can terminate when a render overruns its bound.
@@ -69,7 +69,7 @@ function renderBounded(series: ChartSeries[], options: ChartOptions): Promise<Re
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'creditwatch-chart-'));
   bundle = join(dir, 'chart.mjs');
-  const entry = join(import.meta.dirname, '../../src/chart/balance-chart.ts');
+  const entry = join(import.meta.dirname, '../../src/adapters/chart/balance-chart.ts');
   await build({
     entryPoints: [entry],
     // The bundle lives in a temp dir; resvg and the fonts are found from the source's place, as in the repo.

@@ -10,10 +10,10 @@ import {
   niceTicks,
   renderBalanceChart,
   TEXT_COLOR,
-} from '../../src/chart/balance-chart.js';
-import { FONT_FAMILY, fontFiles, readFontMetrics } from '../../src/chart/font.js';
-import { utcClock } from '../../src/format.js';
-import { formatMoney } from '../../src/money.js';
+} from '../../src/adapters/chart/balance-chart.js';
+import { FONT_FAMILY, fontFiles, readFontMetrics } from '../../src/adapters/chart/font.js';
+import { utcClock } from '../../src/core/format.js';
+import { formatMoney } from '../../src/core/money.js';
 
 type Rgb = readonly [number, number, number];
 

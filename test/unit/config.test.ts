@@ -5,7 +5,7 @@ import {
   loadConfig,
   parseDuration,
   validateThresholdText,
-} from '../../src/config.js';
+} from '../../src/core/config.js';
 
 const base = {
   HOME: '/home/team',

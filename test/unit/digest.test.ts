@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { digestObservations, joinDigests } from '../../src/digest.js';
-import type { Observation } from '../../src/forecast.js';
-import { Big } from '../../src/money.js';
+import { digestObservations, joinDigests } from '../../src/core/digest.js';
+import type { Observation } from '../../src/core/forecast.js';
+import { Big } from '../../src/core/money.js';
 
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 

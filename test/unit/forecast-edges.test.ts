@@ -9,8 +9,8 @@ import {
   type OkForecast,
   runwayPhrase,
   summarizeHistory,
-} from '../../src/forecast.js';
-import { Big } from '../../src/money.js';
+} from '../../src/core/forecast.js';
+import { Big } from '../../src/core/money.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Forecast, HistoryPoint, IdleForecast, OkForecast } from '../../src/forecast.js';
+import type { Forecast, HistoryPoint, IdleForecast, OkForecast } from '../../src/core/forecast.js';
 import {
   computeForecast,
   confidenceWords,
@@ -7,9 +7,9 @@ import {
   formatRunway,
   formatSpan,
   summarizeHistory,
-} from '../../src/forecast.js';
-import type { Amount, Currency } from '../../src/money.js';
-import { Big, formatMoney } from '../../src/money.js';
+} from '../../src/core/forecast.js';
+import type { Amount, Currency } from '../../src/core/money.js';
+import { Big, formatMoney } from '../../src/core/money.js';
 
 const MINUTE = 60_000;
 const HOUR = 3_600_000;

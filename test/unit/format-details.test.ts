@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { accountDisplay } from '../../src/accounts.js';
+import { accountDisplay } from '../../src/core/accounts.js';
 import {
   describeSchedule,
   formatDuration,
@@ -9,10 +9,10 @@ import {
   staleNote,
   summaryToJson,
   totalsLine,
-} from '../../src/format.js';
-import { parseAmount } from '../../src/money.js';
-import type { ProviderStatus, Summary } from '../../src/service.js';
-import type { ProviderId } from '../../src/types.js';
+} from '../../src/core/format.js';
+import { parseAmount } from '../../src/core/money.js';
+import type { ProviderStatus, Summary } from '../../src/core/service.js';
+import type { ProviderId } from '../../src/core/types.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const HOUR = 3_600_000;

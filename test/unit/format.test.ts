@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { accountDisplay } from '../../src/accounts.js';
-import { computeForecast, type HistoryPoint } from '../../src/forecast.js';
+import { accountDisplay } from '../../src/core/accounts.js';
+import { computeForecast, type HistoryPoint } from '../../src/core/forecast.js';
 import {
   describeSchedule,
   formatDuration,
@@ -9,11 +9,11 @@ import {
   formatSummary,
   formatUtc,
   summaryToJson,
-} from '../../src/format.js';
-import { runwayClauses } from '../../src/jobs/summary.js';
-import { type Amount, type Currency, formatMoney, isLow, parseAmount } from '../../src/money.js';
-import { exitCodeFor, type ProviderStatus, type Summary } from '../../src/service.js';
-import type { ProviderId } from '../../src/types.js';
+} from '../../src/core/format.js';
+import { type Amount, type Currency, formatMoney, isLow, parseAmount } from '../../src/core/money.js';
+import { exitCodeFor, type ProviderStatus, type Summary } from '../../src/core/service.js';
+import type { ProviderId } from '../../src/core/types.js';
+import { runwayClauses } from '../../src/entry/jobs/summary.js';
 
 const NOW = new Date('2026-11-28T10:00:00Z');
 const footer = { schedule: describeSchedule('0 * * * *'), channelId: '1415741789758816369' };

@@ -1,11 +1,15 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { describe, expect, it } from 'vitest';
-import { formatBalance } from '../../commands/balance.js';
-import { accountSuggestions, MAX_CHOICES, providerOption } from '../../commands/options.js';
-import { accountDisplay } from '../../src/accounts.js';
-import { DISCORD_CONTENT_LIMIT, formatSummary, splitMessage } from '../../src/format.js';
-import { type Currency, isLow, parseAmount } from '../../src/money.js';
-import type { ProviderStatus, Summary } from '../../src/service.js';
+import { formatBalance } from '../../src/adapters/discord/commands/balance.js';
+import {
+  accountSuggestions,
+  MAX_CHOICES,
+  providerOption,
+} from '../../src/adapters/discord/commands/options.js';
+import { accountDisplay } from '../../src/core/accounts.js';
+import { DISCORD_CONTENT_LIMIT, formatSummary, splitMessage } from '../../src/core/format.js';
+import { type Currency, isLow, parseAmount } from '../../src/core/money.js';
+import type { ProviderStatus, Summary } from '../../src/core/service.js';
 
 const NOW = new Date('2026-03-01T12:00:00Z');
 const PROVIDERS = ['kimi', 'deepseek', 'openrouter', 'siliconflow', 'novita', 'stepfun'];

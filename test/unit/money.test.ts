@@ -8,7 +8,7 @@ import {
   isLow,
   parseAmount,
   parseTypedAmount,
-} from '../../src/money.js';
+} from '../../src/core/money.js';
 
 /** Exact expected text for `cents / 100`, built with bigint arithmetic (no Big, no floats). */
 function centsText(cents: bigint): string {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseBalanceLog, parseBalanceLogLine } from '../../src/import/parse-balance-log.js';
+import { parseBalanceLog, parseBalanceLogLine } from '../../src/adapters/storage/parse-balance-log.js';
 
 const TS = '2026-01-29 09:00:00';
 const AT = new Date('2026-01-29T09:00:00Z');

@@ -1,9 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { balanceLogLine } from '../../src/balance-log.js';
-import { parseBalanceLog, parseBalanceLogLine } from '../../src/import/parse-balance-log.js';
-import { Big } from '../../src/money.js';
-import type { CheckResult, ProviderId } from '../../src/types.js';
+import { balanceLogLine } from '../../src/adapters/storage/balance-log.js';
+import { parseBalanceLog, parseBalanceLogLine } from '../../src/adapters/storage/parse-balance-log.js';
+import { Big } from '../../src/core/money.js';
+import type { CheckResult, ProviderId } from '../../src/core/types.js';
 
 const KINDS = ['reading', 'posted', 'failure', 'blank', 'unparseable'];
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { ParsedLine, ParsedReading } from '../../src/import/parse-balance-log.js';
-import { parseBalanceLog, parseBalanceLogLine } from '../../src/import/parse-balance-log.js';
+import type { ParsedLine, ParsedReading } from '../../src/adapters/storage/parse-balance-log.js';
+import { parseBalanceLog, parseBalanceLogLine } from '../../src/adapters/storage/parse-balance-log.js';
 
 const utc = (text: string): Date => new Date(`${text.replace(' ', 'T')}Z`);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PendingWrites } from '../../src/storage/pending-writes.js';
+import { PendingWrites } from '../../src/core/pending-writes.js';
 import { captureLogs } from '../support/log-capture.js';
 
 /** A store the test switches on and off; it keeps what it accepted, in order. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { REDACTED, redact, redactor, scrubSecrets } from '../../src/redact.js';
+import { REDACTED, redact, redactor, scrubSecrets } from '../../src/core/redact.js';
 
 /** Texts that mix outside text with the secrets themselves, as an error message quoting a request would. */
 const withSecrets = (secrets: readonly string[]) =>

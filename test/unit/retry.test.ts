@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, isRetryableStatus, retry } from '../../src/retry.js';
+import { backoffMs, isRetryableStatus, retry } from '../../src/core/retry.js';
 
 const FAST = { attempts: 4, baseDelayMs: 5, maxDelayMs: 20 };
 

@@ -1,8 +1,5 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { digestObservations, joinDigests } from '../../src/digest.js';
-import type { Observation } from '../../src/forecast.js';
-import { Big } from '../../src/money.js';
 import {
   chartPoints,
   coarsen,
@@ -11,7 +8,10 @@ import {
   joinRollupRows,
   rollupChartPoints,
   rowFromDigest,
-} from '../../src/storage/rollups.js';
+} from '../../src/adapters/storage/rollups.js';
+import { digestObservations, joinDigests } from '../../src/core/digest.js';
+import type { Observation } from '../../src/core/forecast.js';
+import { Big } from '../../src/core/money.js';
 
 const plain = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_REPLAY, Telemetry } from '../../src/http/telemetry.js';
-import type { SummaryPostEvent } from '../../src/jobs/summary.js';
-import type { Summary } from '../../src/service.js';
+import { MAX_REPLAY, Telemetry } from '../../src/adapters/http/telemetry.js';
+import type { Summary } from '../../src/core/service.js';
+import type { SummaryPostEvent } from '../../src/entry/jobs/summary.js';
 
 const summary = { statuses: [] } as unknown as Summary;
 const post = (n: number): SummaryPostEvent => ({

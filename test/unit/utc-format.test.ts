@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatUtc, utcClock, utcMonthDay, utcTimestamp } from '../../src/format.js';
+import { formatUtc, utcClock, utcMonthDay, utcTimestamp } from '../../src/core/format.js';
 
 describe('UTC formatting (the one module every caller uses)', () => {
   const at = new Date('2026-01-29T09:05:07.999Z');

@@ -1,0 +1,229 @@
+import { hostname } from 'node:os';
+import { createTransport } from 'nodemailer';
+import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { type Dispatcher, request } from 'undici';
+import type { AlertNotification } from '../../core/alerts/engine.js';
+import { alertPayload, alertSubject, alertText, isUrgent } from '../../core/alerts/messages.js';
+import type { Logger } from '../../core/logger.js';
+import { redactor } from '../../core/redact.js';
+import { isRetryableStatus, retry } from '../../core/retry.js';
+import type { Poster } from '../discord/poster.js';
+
+/** One place alerts go. `send` throws when the alert was not delivered; its message never holds a secret. */
+export interface AlertChannel {
+  readonly name: string;
+  send(n: AlertNotification): Promise<void>;
+  /** Releases connections; the channel is not used afterwards. */
+  close?(): Promise<void>;
+}
+
+/** What {@link sendToAll} did with one alert. */
+export interface Delivery {
+  readonly delivered: string[];
+  readonly failed: string[];
+}
+
+/**
+ * Sends one alert through every channel at once. A failing channel never stops the others; each failure
+ * is logged with the channel's name (`ALERT NOT DELIVERED`).
+ */
+export async function sendToAll(
+  channels: readonly AlertChannel[],
+  n: AlertNotification,
+  logger: Logger,
+): Promise<Delivery> {
+  const results = await Promise.allSettled(channels.map((c) => c.send(n)));
+  const delivery: Delivery = { delivered: [], failed: [] };
+  results.forEach((r, i) => {
+    const channel = channels[i]!.name;
+    if (r.status === 'fulfilled') {
+      delivery.delivered.push(channel);
+    } else {
+      delivery.failed.push(channel);
+      const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+      logger.error({ channel, provider: n.provider, kind: n.kind, error }, 'ALERT NOT DELIVERED');
+    }
+  });
+  logger.info({ provider: n.provider, kind: n.kind, ...delivery }, 'alert sent');
+  return delivery;
+}
+
+/**
+ * Discord, through the same {@link Poster} as the summaries (stdout in a dry run). Alerts that call for
+ * action start with the mention of `mentionRoleId` and allow pinging that role only.
+ */
+export function discordChannel(
+  poster: Poster,
+  channelId: string,
+  mentionRoleId: string | null,
+): AlertChannel {
+  return {
+    name: 'discord',
+    async send(n) {
+      const text = alertText(n, true);
+      if (mentionRoleId !== null && isUrgent(n.kind)) {
+        await poster.post(channelId, {
+          content: `<@&${mentionRoleId}> ${text}`,
+          mentionRoleIds: [mentionRoleId],
+        });
+      } else {
+        await poster.post(channelId, { content: text });
+      }
+    },
+  };
+}
+
+/** Options for {@link webhookChannel}. */
+export interface WebhookOptions {
+  /** May hold a secret in its path or query (Slack, Discord, ntfy tokens): it is never logged. */
+  readonly url: string;
+  readonly logger: Logger;
+  /** Bound on one attempt, connect to body. Default 10 s. */
+  readonly timeoutMs?: number;
+  /** Attempts in all, the first included. Default 4. */
+  readonly attempts?: number;
+  /** First backoff; doubled per attempt up to `maxDelayMs`. Default 1 s. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly dispatcher?: Dispatcher;
+}
+
+/** Thrown (and retried) when a webhook attempt fails; its message names the host only. */
+class WebhookError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly retryAfterMs: number | null = null,
+  ) {
+    super(message);
+    this.name = 'WebhookError';
+  }
+}
+
+/**
+ * A JSON POST of {@link alertPayload} (Slack-compatible `text` plus the facts) to `url`. Network errors,
+ * timeouts, 5xx, 408 and 429 are retried with exponential backoff (`retry.ts`; a 429's `Retry-After` is
+ * waited when longer, within `maxDelayMs`); other 4xx are not, and a 3xx is neither followed nor retried. Only the URL's host ever reaches a log or an error message.
+ */
+export function webhookChannel(options: WebhookOptions): AlertChannel {
+  const url = new URL(options.url);
+  const host = url.host;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const attempts = Math.max(1, options.attempts ?? 4);
+  const baseDelayMs = options.baseDelayMs ?? 1000;
+  const maxDelayMs = options.maxDelayMs ?? 30_000;
+  const log = options.logger.child({ channel: 'webhook', host });
+  // Error texts from the HTTP stack may quote what was requested; keep the path and query out of them.
+  const scrub = redactor([options.url, url.href, `${url.pathname}${url.search}`].filter((s) => s.length > 1));
+
+  const attempt = async (body: string): Promise<void> => {
+    let res: Dispatcher.ResponseData;
+    try {
+      res = await request(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'user-agent': 'creditwatch' },
+        body,
+        signal: AbortSignal.timeout(timeoutMs),
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+      });
+    } catch (err) {
+      const e = err as Error & { code?: string };
+      const timedOut = e.name === 'TimeoutError' || e.name === 'AbortError';
+      const what = timedOut ? `no answer within ${timeoutMs} ms` : e.message;
+      const code = e.code && !what.includes(e.code) ? `${e.code} ` : '';
+      throw new WebhookError(`webhook ${host}: ${scrub(`${code}${what}`)}`, true);
+    }
+    await res.body.dump().catch(() => undefined);
+    const status = res.statusCode;
+    if (status >= 200 && status < 300) return;
+    const retryAfter = Number(res.headers['retry-after']);
+    // A redirect is not followed: the alert would go (with its body) to an address nobody configured, and
+    // its Location may carry a secret, so it is neither logged nor retried.
+    const redirect =
+      status >= 300 && status < 400
+        ? ': redirect not followed; set ALERT_WEBHOOK_URL to the address it points to'
+        : '';
+    throw new WebhookError(
+      `webhook ${host} answered HTTP ${status}${redirect}`,
+      isRetryableStatus(status),
+      status === 429 && Number.isFinite(retryAfter) ? retryAfter * 1000 : null,
+    );
+  };
+
+  return {
+    name: 'webhook',
+    async send(n) {
+      const body = JSON.stringify(alertPayload(n));
+      let made = 0;
+      try {
+        await retry(
+          async (i) => {
+            made = i;
+            await attempt(body);
+            if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
+          },
+          { attempts, baseDelayMs, maxDelayMs },
+          {
+            retryable: (err) => err instanceof WebhookError && err.retryable,
+            retryAfterMs: (err) => (err instanceof WebhookError ? err.retryAfterMs : null),
+            onRetry: ({ error, attempt: i, delayMs }) =>
+              log.warn({ attempt: i, delayMs, error: (error as Error).message }, 'webhook failed; retrying'),
+          },
+        );
+      } catch (err) {
+        const last =
+          err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
+        // The attempts really made: a 4xx or a redirect stops after the first.
+        throw new Error(`${last.message} (after ${made} attempt${made === 1 ? '' : 's'})`);
+      }
+    },
+  };
+}
+
+/** Options for {@link emailChannel}. */
+export interface EmailOptions {
+  /** `smtp://user:pass@host:587` or `smtps://…:465`; nodemailer's URL form. Never logged. */
+  readonly smtpUrl: string;
+  readonly to: readonly string[];
+  /** Sender; default the SMTP user when it is an address, else `creditwatch@<this host>`. */
+  readonly from: string | null;
+  /** Bound on connecting, the greeting and each socket wait. Default 15 s. */
+  readonly timeoutMs?: number;
+}
+
+/** E-mail through SMTP with nodemailer: the alert's subject and its plain text. */
+export function emailChannel(options: EmailOptions): AlertChannel {
+  const url = new URL(options.smtpUrl);
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const user = decodeURIComponent(url.username);
+  const from = options.from ?? (user.includes('@') ? user : `creditwatch@${hostname()}`);
+  const scrub = redactor([url.password, decodeURIComponent(url.password), options.smtpUrl]);
+  const transport = createTransport(
+    new SMTPTransport({
+      url: options.smtpUrl,
+      connectionTimeout: timeoutMs,
+      greetingTimeout: timeoutMs,
+      socketTimeout: timeoutMs,
+    }),
+  );
+  return {
+    name: 'email',
+    async send(n) {
+      try {
+        await transport.sendMail({
+          from,
+          to: [...options.to],
+          subject: alertSubject(n),
+          text: `${alertText(n, false)}\n\n-- \ncreditwatch, ${n.at.toISOString()}\n`,
+        });
+      } catch (err) {
+        throw new Error(`e-mail via ${url.hostname}: ${scrub((err as Error).message)}`);
+      }
+    },
+    async close() {
+      transport.close();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { accountDisplay } from '../../core/accounts.js';
+import type { HistoryReport } from '../../core/insight.js';
+import type { ChartSeries } from './balance-chart.js';
+
+/** The periods `/balance-history` and the status page chart over. */
+export const PERIODS = {
+  '24h': 86_400_000,
+  '7d': 7 * 86_400_000,
+  '30d': 30 * 86_400_000,
+  '90d': 90 * 86_400_000,
+} as const;
+export type Period = keyof typeof PERIODS;
+
+/** One account's chart series: its readings, its threshold line and, when it has one, the projection down to it. */
+export function chartSeries(r: HistoryReport): ChartSeries {
+  const f = r.forecast;
+  const series: ChartSeries = {
+    label: accountDisplay(r.provider).label,
+    points: r.points.map((p) => ({ at: p.asOf, value: p.available.toNumber() })),
+    threshold: r.threshold.toNumber(),
+  };
+  if (f.status !== 'ok' || f.latest.available.lte(r.threshold)) return series;
+  // The projection continues from the latest reading down to the threshold line.
+  const end = f.reachesThresholdAt ?? f.runsOutAt;
+  return {
+    ...series,
+    projection: [
+      { at: f.latest.asOf, value: f.latest.available.toNumber() },
+      { at: end, value: r.threshold.toNumber() },
+    ],
+  };
+}
+
+/**
+ * The chart's time axis: the period, reaching forward to where the projections meet the threshold, but
+ * never more than one period ahead, so the history keeps at least half the width.
+ */
+export function chartWindow(
+  series: readonly ChartSeries[],
+  period: Period,
+  now: Date,
+): { from: Date; to: Date } {
+  const ends = series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []);
+  const projectedEnd = Math.max(now.getTime(), ...ends);
+  return {
+    from: new Date(now.getTime() - PERIODS[period]),
+    to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
+  };
+}

@@ -1,0 +1,115 @@
+import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
+import { accountDisplay } from '../../../core/accounts.js';
+import { validateThresholdText } from '../../../core/config.js';
+import { formatUtc } from '../../../core/format.js';
+import { formatMoney, parseAmount } from '../../../core/money.js';
+import { UserError } from '../errors.js';
+import { checkProvider, providerOption } from './options.js';
+import { answerInParts } from './reply.js';
+import type { Command } from './types.js';
+
+/** Who made a change, for the audit trail: name and id (names change, ids don't). */
+const who = (user: { username: string; id: string }) => `${user.username} (${user.id})`;
+
+export default {
+  // Anyone in the server may look; changing needs Manage Server or an admin role. Discord's
+  // default_member_permissions covers a whole command, so it is not set: the dispatcher guards each subcommand.
+  guards: { subcommands: { show: ['guild'], set: ['admin'], reset: ['admin'] } },
+  data: ({ providers }) =>
+    new SlashCommandBuilder()
+      .setName('threshold')
+      .setDescription('Show the low-balance thresholds; set or reset them (Manage Server)')
+      .setContexts(InteractionContextType.Guild)
+      .addSubcommand((s) =>
+        s
+          .setName('set')
+          .setDescription("Set a provider's threshold, in its currency")
+          .addStringOption((o) => providerOption(o, providers, 'Provider', true))
+          .addNumberOption((o) =>
+            o
+              .setName('amount')
+              .setDescription('Alert when the balance is below this (0 to 1,000,000, at most 2 decimals)')
+              .setRequired(true)
+              .setMinValue(0)
+              .setMaxValue(1_000_000),
+          ),
+      )
+      .addSubcommand((s) =>
+        s.setName('show').setDescription('Show every threshold and recent changes (anyone in the server)'),
+      )
+      .addSubcommand((s) =>
+        s
+          .setName('reset')
+          .setDescription('Go back to the default threshold')
+          .addStringOption((o) => providerOption(o, providers, 'Provider', true)),
+      ),
+
+  async execute(interaction, ctx) {
+    const sub = interaction.options.getSubcommand(true);
+    const store = ctx.service.thresholds;
+    // Every answer needs the store, which may be slower than Discord's 3 s: acknowledge first (privately,
+    // as the answer will be), after the checks that need no I/O so their refusals still come at once.
+    const defer = () => interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    const reply = (content: string) => interaction.editReply({ content, allowedMentions: { parse: [] } });
+
+    if (sub === 'show') {
+      await defer();
+      const lines = ['**Thresholds** (a balance below its threshold is low)'];
+      for (const p of ctx.service.providerIds) {
+        const currency = ctx.service.currencyOf(p);
+        const override = await store.override(p);
+        const value = formatMoney(override ?? store.defaultFor(p), currency);
+        lines.push(
+          `${accountDisplay(p).emoji} **${accountDisplay(p).label}:** ${value}${override ? '' : ' (default)'}`,
+        );
+      }
+      const changes = await store.changes(5);
+      if (changes.length > 0) {
+        lines.push('', 'Recent changes:');
+        for (const c of changes) {
+          const currency = ctx.service.providerIds.includes(c.provider)
+            ? ctx.service.currencyOf(c.provider)
+            : 'USD';
+          const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
+          lines.push(
+            `• ${formatUtc(c.changedAt)} ${accountDisplay(c.provider).label}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+          );
+        }
+      }
+      await answerInParts(interaction, lines.join('\n'), { deferred: true, ephemeral: true });
+      return;
+    }
+
+    if (sub !== 'set' && sub !== 'reset') throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
+    const provider = checkProvider(interaction.options.getString('provider', true), ctx.service.providerIds)!;
+    const currency = ctx.service.currencyOf(provider);
+    const label = accountDisplay(provider).label;
+    if (sub === 'set') {
+      const amount = interaction.options.getNumber('amount', true);
+      // Discord enforces min/max; decimals, NaN and crafted payloads are ours to refuse.
+      const text = Number.isFinite(amount) ? String(amount) : 'not a number';
+      const problem = validateThresholdText(text);
+      if (problem) throw new UserError(`Threshold not changed: ${text.slice(0, 30)} ${problem}.`);
+      await defer();
+      const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
+      await ctx.service.rejudgeCached();
+      await ctx.onThresholdChanged?.(provider);
+      const old =
+        change.oldValue === null
+          ? `${formatMoney(store.defaultFor(provider), currency)} (default)`
+          : formatMoney(change.oldValue, currency);
+      await reply(
+        `✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`,
+      );
+      return;
+    }
+    await defer();
+    const change = await store.reset(provider, who(interaction.user), ctx.now());
+    await ctx.service.rejudgeCached();
+    await ctx.onThresholdChanged?.(provider);
+    const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
+    await reply(
+      `✅ ${label} threshold reset to the default ${formatMoney(store.defaultFor(provider), currency)} (was ${old}).`,
+    );
+  },
+} satisfies Command;

@@ -1,0 +1,50 @@
+import type {
+  AutocompleteInteraction,
+  ChatInputCommandInteraction,
+  SlashCommandBuilder,
+  SlashCommandOptionsOnlyBuilder,
+  SlashCommandSubcommandsOnlyBuilder,
+} from 'discord.js';
+import type { Config } from '../../../core/config.js';
+import type { Insight } from '../../../core/insight.js';
+import type { Logger } from '../../../core/logger.js';
+import type { BalanceService } from '../../../core/service.js';
+import type { ProviderId } from '../../../core/types.js';
+
+/** What every command gets from the composition root: the shared service and friends, never globals. */
+export interface CommandContext {
+  readonly config: Config;
+  readonly service: BalanceService;
+  readonly insight: Insight;
+  readonly logger: Logger;
+  readonly now: () => Date;
+  /** Alert state lines per provider for `/balance` (absent when alerts are not running). */
+  readonly alertStatus?: (provider: ProviderId) => Promise<string | null>;
+  /** Called after `/threshold` changes a provider's threshold, so alerts re-evaluate at once. */
+  readonly onThresholdChanged?: (provider: ProviderId) => Promise<void>;
+}
+
+export interface CommandDataOptions {
+  readonly providers: readonly ProviderId[];
+}
+
+/** Guards a command declares; the dispatcher enforces them before `execute` runs. */
+export type Guard = 'guild' | 'admin';
+
+/**
+ * The guards of a command: the same for every use, or per subcommand (a read-only subcommand may be
+ * open to members while the ones that change something are not). A subcommand the map does not name
+ * gets every guard the map names (fail closed).
+ */
+export type Guards = readonly Guard[] | { readonly subcommands: Readonly<Record<string, readonly Guard[]>> };
+
+/** One slash command: `src/adapters/discord/commands/<name>.ts` default-exports one of these. */
+export interface Command {
+  /** The command's definition for the providers this deployment enables (option choices depend on them). */
+  data(
+    options: CommandDataOptions,
+  ): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
+  readonly guards?: Guards;
+  execute(interaction: ChatInputCommandInteraction, ctx: CommandContext): Promise<void>;
+  autocomplete?(interaction: AutocompleteInteraction, ctx: CommandContext): Promise<void>;
+}

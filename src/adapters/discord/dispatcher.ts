@@ -1,0 +1,145 @@
+import {
+  type ChatInputCommandInteraction,
+  type Interaction,
+  MessageFlags,
+  PermissionFlagsBits,
+  type RepliableInteraction,
+} from 'discord.js';
+import { accountSuggestions } from './commands/options.js';
+import type { Command, CommandContext, Guard, Guards } from './commands/types.js';
+import { BENIGN_DISCORD_CODES, discordErrorCode, UserError } from './errors.js';
+
+/** Admin: Manage Server, or one of `ADMIN_ROLE_IDS`, in a guild. Checked at run time whatever Discord's defaults say. */
+export function isAdmin(interaction: ChatInputCommandInteraction, adminRoleIds: readonly string[]): boolean {
+  if (!interaction.inGuild()) return false;
+  if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
+  const roles = interaction.member.roles;
+  // Uncached members arrive as raw API data with a plain role-id array.
+  const roleIds: readonly string[] = Array.isArray(roles) ? roles : [...roles.cache.keys()];
+  return roleIds.some((id) => adminRoleIds.includes(id));
+}
+
+const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext) => string | null> = {
+  guild: (i) => (i.inGuild() ? null : 'This command only works in a server.'),
+  admin: (i, ctx) => {
+    if (!i.inGuild()) return 'This command only works in a server.';
+    return isAdmin(i, ctx.config.adminRoleIds)
+      ? null
+      : 'You need the Manage Server permission (or an admin role) to change thresholds. Nothing was changed.';
+  },
+};
+
+/** The guards that apply to this use of `command` (per subcommand when it declares them so). */
+export function guardsFor(command: Command, interaction: ChatInputCommandInteraction): readonly Guard[] {
+  const guards = command.guards ?? [];
+  if (Array.isArray(guards)) return guards;
+  const { subcommands } = guards as Exclude<Guards, readonly Guard[]>;
+  const sub = interaction.options.getSubcommand(false);
+  // Own keys only: a crafted subcommand named `constructor` must not find Object.prototype's.
+  if (sub !== null && Object.hasOwn(subcommands, sub)) return subcommands[sub]!;
+  return [...new Set(Object.values(subcommands).flat())];
+}
+
+/** Replies privately, or edits the deferred reply, whichever the interaction still allows. */
+async function respond(interaction: RepliableInteraction, content: string): Promise<void> {
+  const allowedMentions = { parse: [] as const };
+  if (interaction.deferred)
+    await interaction.editReply({ content, allowedMentions, attachments: [], files: [] });
+  else if (interaction.replied)
+    await interaction.followUp({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+  else await interaction.reply({ content, flags: MessageFlags.Ephemeral, allowedMentions });
+}
+
+/**
+ * The one entry for every interaction: routes slash commands and autocomplete, enforces guards,
+ * shows a `UserError`'s message, and answers anything unexpected with a generic private message
+ * carrying the interaction id (logged in full). It never throws: a bad interaction can't crash the bot.
+ */
+export function createDispatcher(commands: Map<string, Command>, ctx: CommandContext) {
+  const log = ctx.logger.child({ module: 'dispatcher' });
+  return async function dispatch(interaction: Interaction): Promise<void> {
+    const started = performance.now();
+    try {
+      if (interaction.isAutocomplete()) {
+        const command = commands.get(interaction.commandName);
+        const focused = interaction.options.getFocused(true);
+        if (command?.autocomplete) await command.autocomplete(interaction, ctx);
+        else {
+          // Offer the enabled accounts (at most 25, Discord's limit) for the provider field; nothing otherwise.
+          await interaction.respond(
+            focused.name === 'provider'
+              ? accountSuggestions(ctx.service.providerIds, String(focused.value))
+              : [],
+          );
+        }
+        return;
+      }
+      if (!interaction.isChatInputCommand()) {
+        if (interaction.isRepliable())
+          await respond(interaction, 'creditwatch does not handle this kind of interaction.');
+        return;
+      }
+      const command = commands.get(interaction.commandName);
+      if (!command) {
+        log.warn({ command: interaction.commandName, interactionId: interaction.id }, 'unknown command');
+        await respond(
+          interaction,
+          `Unknown command /${interaction.commandName}. The bot's commands may need redeploying (npm run deploy-commands).`,
+        );
+        return;
+      }
+      for (const guard of guardsFor(command, interaction)) {
+        const refusal = GUARDS[guard](interaction, ctx);
+        if (refusal !== null) {
+          log.info(
+            { command: interaction.commandName, user: interaction.user.id, guard },
+            'refused by guard',
+          );
+          await respond(interaction, refusal);
+          return;
+        }
+      }
+      await command.execute(interaction, ctx);
+      log.debug(
+        {
+          command: interaction.commandName,
+          ms: Math.round(performance.now() - started),
+          interactionId: interaction.id,
+        },
+        'command done',
+      );
+    } catch (err) {
+      await handleError(interaction, err);
+    }
+  };
+
+  async function handleError(interaction: Interaction, err: unknown): Promise<void> {
+    const code = discordErrorCode(err);
+    if (code !== null && BENIGN_DISCORD_CODES.has(code)) {
+      log.warn({ code, interactionId: interaction.id }, 'interaction expired or already answered');
+      return;
+    }
+    const user = err instanceof UserError;
+    if (!user) {
+      log.error(
+        {
+          err,
+          interactionId: interaction.id,
+          command:
+            interaction.isCommand() || interaction.isAutocomplete() ? interaction.commandName : undefined,
+          user: interaction.user.id,
+        },
+        'interaction failed',
+      );
+    }
+    if (!interaction.isRepliable()) return;
+    const message = user
+      ? (err as UserError).message
+      : `Something went wrong on our side. Please try again; if it keeps happening, give the bot's operator this reference: \`${interaction.id}\`.`;
+    try {
+      await respond(interaction, message);
+    } catch (replyErr) {
+      log.warn({ err: replyErr, interactionId: interaction.id }, 'could not send the error reply');
+    }
+  }
+}

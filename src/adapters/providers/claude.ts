@@ -1,0 +1,630 @@
+import { performance } from 'node:perf_hooks';
+import type { ConnectionOptions } from 'node:tls';
+import {
+  Client,
+  type ClientConfig,
+  type CustomTypesConfig,
+  DatabaseError,
+  Pool,
+  type PoolClient,
+  type PoolConfig,
+  type QueryConfig,
+  type QueryResult,
+  types,
+} from 'pg';
+import { formatUtc, oneLine } from '../../core/format.js';
+import { type Amount, amountToText, implausibleReason, parseAmount } from '../../core/money.js';
+import { type BalanceProvider, type BalanceReading, isStale } from '../../core/types.js';
+
+// The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
+export { isStale } from '../../core/types.js';
+
+import { type Redactor, redactor } from '../../core/redact.js';
+import type { ProviderModule } from './module.js';
+import { boundedCheck, errorCode, errorText, type Failure, MAX_REASON } from './shared.js';
+
+/**
+ * Where the `claude_api_usage` table lives. Either a `connectionString` (`postgres://user:pass@host:5432/db`)
+ * or the separate fields; when both are given, values in the connection string win (pg's own rule).
+ * Anything left out falls back to pg's defaults.
+ */
+export interface ClaudeDbConfig {
+  readonly connectionString?: string;
+  readonly host?: string;
+  readonly port?: number;
+  readonly user?: string;
+  readonly password?: string;
+  readonly database?: string;
+  /**
+   * `true` for TLS with certificate verification against the system CAs, or Node TLS options
+   * (e.g. `{ ca }` with Supabase's root certificate). Omitted: whatever the connection string says.
+   */
+  readonly ssl?: boolean | ConnectionOptions;
+}
+
+/** Options for {@link createClaudeProvider}. */
+export interface ClaudeProviderOptions extends ClaudeDbConfig {
+  readonly currency: 'USD';
+  /** The account the results are for (`claude:ops`); `claude` when omitted. */
+  readonly accountId?: string;
+  /** Upper bound for one whole check: getting a connection plus the query. */
+  readonly timeoutMs: number;
+  /** Readings whose `asOf` is older than this are stale; see {@link isStale}. */
+  readonly staleAfterMs: number;
+  readonly now?: () => Date;
+}
+
+/** The Claude provider, plus the staleness rule bound to its configured `staleAfterMs`. */
+export interface ClaudeProvider extends BalanceProvider {
+  readonly staleAfterMs: number;
+  /** {@link isStale} with this provider's `staleAfterMs`. */
+  isStale(reading: Pick<BalanceReading, 'asOf'>, now?: Date): boolean;
+}
+
+/**
+ * How far ahead of the database's clock a row may be dated before it is ignored: a typo such as 2099 must not
+ * hide the real rows for good, and a few minutes cover clock skew between the writer and the database.
+ */
+export const CLAUDE_FUTURE_TOLERANCE = "interval '5 minutes'";
+
+/**
+ * The reading: the latest row not dated in the future. Run with the session's TimeZone set to UTC, so a
+ * `timestamp` (no zone) column compares and reads as UTC.
+ */
+export const CLAUDE_BALANCE_QUERY =
+  'SELECT available_balance, updated_at FROM claude_api_usage ' +
+  `WHERE updated_at IS NULL OR updated_at <= now() + ${CLAUDE_FUTURE_TOLERANCE} ` +
+  'ORDER BY updated_at DESC NULLS LAST LIMIT 1';
+
+/** Counts the rows {@link CLAUDE_BALANCE_QUERY} ignored for being dated in the future (reported as a warning). */
+export const CLAUDE_FUTURE_ROWS_QUERY =
+  'SELECT count(*) AS future_rows, max(updated_at) AS latest FROM claude_api_usage ' +
+  `WHERE updated_at > now() + ${CLAUDE_FUTURE_TOLERANCE}`;
+
+/** A database operation of {@link recordClaudeBalance} failed; `message` is safe to show (no password). */
+export class ClaudeDbError extends Error {
+  override readonly name = 'ClaudeDbError';
+  constructor(
+    message: string,
+    /** `host:port` of the database. */
+    readonly target: string,
+    /** SQLSTATE or Node error code, when there is one. */
+    readonly code: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+interface Reading {
+  readonly ok: true;
+  readonly available: Amount;
+  /** `null`: the row's `updated_at` is NULL, so the figure's age is unknown. */
+  readonly asOf: Date | null;
+  readonly warnings?: readonly string[];
+}
+type Outcome = Reading | Failure;
+
+type Phase = 'connect' | 'query';
+
+interface AttemptState {
+  phase: Phase;
+  abandoned: boolean;
+  /** `performance.now()` when the check's budget runs out. */
+  readonly deadline: number;
+}
+
+/**
+ * Reads Claude's balance from the latest row of `claude_api_usage` (kept up to date by a scrape job or by
+ * `npm run claude:record`). `check()` never throws and settles within `timeoutMs`; `asOf` is the row's
+ * `updated_at`, and a NULL `updated_at` yields a reading of unknown age (`asOf: null`, always stale).
+ */
+export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProvider {
+  const { timeoutMs, staleAfterMs, currency } = options;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`claude timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
+  }
+  const now = options.now ?? (() => new Date());
+  const facts = describeTarget(options);
+  const pool = new Pool({
+    ...clientConfig(options),
+    max: 2,
+    connectionTimeoutMillis: timeoutMs,
+    idleTimeoutMillis: 30_000,
+    allowExitOnIdle: true,
+    keepAlive: true,
+  } satisfies PoolConfig);
+  // Without a listener, an idle client losing its connection would crash the process; the next check
+  // reports the problem on its own.
+  pool.on('error', () => undefined);
+  // pg-pool listens only while a client is idle: a connection dropped during the query (restart, failover,
+  // pg_terminate_backend, a reset) would emit an unhandled 'error'. The query itself rejects with the cause.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  let closed = false;
+
+  async function attempt(state: AttemptState): Promise<Outcome> {
+    const client: PoolClient = await pool.connect();
+    const budgetMs = Math.ceil(state.deadline - performance.now());
+    if (state.abandoned || budgetMs <= 0) {
+      client.release();
+      return { ok: false, reason: 'abandoned' };
+    }
+    state.phase = 'query';
+    let results: QueryResult[];
+    try {
+      // Bounded on both sides by what is left of the check's budget: the client stops waiting, and the
+      // server cancels the statement itself (a query waiting on a lock would otherwise wait for as long as
+      // the lock lasts, one leaked backend per check). SET LOCAL, not a startup parameter, because
+      // PgBouncer-style poolers (Supabase's) refuse those; one simple-protocol message is one implicit
+      // transaction, so the settings end with it and a transaction-mode pooler keeps them to this check.
+      const text =
+        `SET LOCAL statement_timeout = ${budgetMs}; SET LOCAL TimeZone = 'UTC'; ` +
+        `${CLAUDE_BALANCE_QUERY}; ${CLAUDE_FUTURE_ROWS_QUERY}`;
+      // pg reads query_timeout per query too, though its types only list it for the connection.
+      const query: QueryConfig & { query_timeout: number } = { text, query_timeout: budgetMs };
+      const answer: unknown = await client.query(query);
+      results = answer as QueryResult[];
+    } catch (error) {
+      // Unless the server reported an error and is ready for the next query, the connection is mid-protocol
+      // or gone (read timeout, reset, terminated): never hand it back to the pool.
+      client.release(!(error instanceof DatabaseError));
+      throw error;
+    }
+    client.release();
+    const [, , balance, future] = results;
+    return interpretRows(balance?.rows ?? [], futureRows(future?.rows[0]));
+  }
+
+  const check = boundedCheck<Reading>('claude', options, {
+    isClosed: () => closed,
+    redactor: facts.redact,
+    begin() {
+      const state: AttemptState = {
+        phase: 'connect',
+        abandoned: false,
+        deadline: performance.now() + timeoutMs,
+      };
+      return {
+        run: () => attempt(state),
+        fail: (error) => describeDbError(error, facts, timeoutMs, state.phase),
+        timeout() {
+          state.abandoned = true;
+          return timeoutReason(facts.target, timeoutMs, state.phase);
+        },
+      };
+    },
+    figures: ({ available, asOf, warnings }) => ({ available, asOf, ...(warnings ? { warnings } : {}) }),
+  });
+
+  return {
+    id: options.accountId ?? 'claude',
+    currency,
+    staleAfterMs,
+    check,
+    isStale: (reading, at = now()) => isStale(reading, staleAfterMs, at),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Appends a manual reading to `claude_api_usage`, creating the table first if it does not exist.
+ * `at` defaults to the database's `now()`. Throws {@link ClaudeDbError} (message without the password)
+ * when the database cannot be reached or refuses, and RangeError when the amount does not fit the column.
+ */
+export async function recordClaudeBalance(
+  config: ClaudeDbConfig & { readonly timeoutMs?: number },
+  amount: Amount,
+  at?: Date,
+): Promise<{ readonly available: Amount; readonly updatedAt: Date }> {
+  // numeric(12,4) would silently round a fifth decimal and reject 1e8 or more; say so before writing.
+  if (amount.abs().gte(1e8))
+    throw new RangeError(`amount ${amountToText(amount)} is too large (max 99999999.9999)`);
+  if (!amount.round(4).eq(amount))
+    throw new RangeError(`amount ${amountToText(amount)} has more than 4 decimals`);
+  if (at !== undefined && Number.isNaN(at.getTime())) throw new RangeError('at is not a valid date');
+
+  const timeoutMs = config.timeoutMs ?? 10_000;
+  const facts = describeTarget(config);
+  const client = new Client({
+    ...clientConfig(config),
+    connectionTimeoutMillis: timeoutMs,
+    query_timeout: timeoutMs,
+  } satisfies ClientConfig);
+  client.on('error', () => undefined);
+  let phase: Phase = 'connect';
+  try {
+    await client.connect();
+    phase = 'query';
+    // One transaction, so the settings stay with it (see the provider's query): the server cancels any
+    // statement past the bound, and a `timestamp` column is written and read as UTC.
+    await client.query(
+      `BEGIN; SET LOCAL statement_timeout = ${Math.ceil(timeoutMs)}; SET LOCAL TimeZone = 'UTC'`,
+    );
+    await client.query(CREATE_TABLE);
+    const { rows } = await client.query<{ available_balance: unknown; updated_at: unknown }>(
+      `INSERT INTO claude_api_usage (available_balance, updated_at)
+       VALUES ($1::numeric, COALESCE($2::timestamptz, now()))
+       RETURNING available_balance, updated_at`,
+      [amountToText(amount), at ?? null],
+    );
+    await client.query('COMMIT');
+    const outcome = interpretRows(rows);
+    if (!outcome.ok)
+      throw new ClaudeDbError(`recorded row reads back wrong: ${outcome.reason}`, facts.target, undefined);
+    // The insert always sets updated_at; only a trigger on the team's table could clear it.
+    if (outcome.asOf === null)
+      throw new ClaudeDbError('recorded row reads back wrong: updated_at is NULL', facts.target, undefined);
+    return { available: outcome.available, updatedAt: outcome.asOf };
+  } catch (error) {
+    if (error instanceof ClaudeDbError) throw error;
+    const reason = oneLine(facts.redact(describeDbError(error, facts, timeoutMs, phase)), MAX_REASON);
+    throw new ClaudeDbError(reason, facts.target, errorCode(error));
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The table `recordClaudeBalance` creates when absent: the two columns the seed reads, an id for ordering
+ * equal timestamps, and NOT NULL on both because this writer never leaves either empty. An existing table
+ * (e.g. the scrape job's, with other columns) is left as it is.
+ */
+const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS claude_api_usage (
+  id bigserial PRIMARY KEY,
+  available_balance numeric(12,4) NOT NULL,
+  updated_at timestamptz NOT NULL DEFAULT now()
+)`;
+
+// Number-like columns come back as the exact text Postgres sent, never through a float.
+const RAW_TEXT_OIDS = new Set<number>([
+  types.builtins.NUMERIC,
+  types.builtins.FLOAT4,
+  types.builtins.FLOAT8,
+  types.builtins.INT2,
+  types.builtins.INT4,
+  types.builtins.INT8,
+]);
+
+/**
+ * A `timestamp` (without time zone) is read as UTC. pg's own parser reads it in the process's local zone, so
+ * with TZ set a 7-hour-old reading would look fresh. A value Date cannot hold (infinity, BC, beyond year 9999)
+ * becomes an invalid Date, reported as "not a point in time".
+ */
+export function parseTimestampAsUtc(value: string): Date {
+  const match = /^(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2})(\.\d+)?$/.exec(value);
+  if (match === null) return new Date(Number.NaN);
+  // Date keeps milliseconds; finer digits are cut, never rounded into the next second.
+  const fraction = (match[3] ?? '').slice(0, 4);
+  return new Date(`${match[1]}T${match[2]}${fraction}Z`);
+}
+
+const TYPES: CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (format === 'binary') return types.getTypeParser(oid, format);
+    if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
+    if (oid === types.builtins.TIMESTAMP) return parseTimestampAsUtc;
+    return types.getTypeParser(oid, 'text');
+  }) as CustomTypesConfig['getTypeParser'],
+};
+
+function clientConfig(config: ClaudeDbConfig): ClientConfig {
+  const out: ClientConfig = { types: TYPES, application_name: 'creditwatch' };
+  if (config.connectionString !== undefined) out.connectionString = config.connectionString;
+  if (config.host !== undefined) out.host = config.host;
+  if (config.port !== undefined) out.port = config.port;
+  if (config.user !== undefined) out.user = config.user;
+  if (config.password !== undefined) out.password = config.password;
+  if (config.database !== undefined) out.database = config.database;
+  if (config.ssl !== undefined) out.ssl = config.ssl;
+  return out;
+}
+
+interface TargetFacts {
+  /** `host:port` */
+  readonly target: string;
+  readonly host: string;
+  readonly user: string | undefined;
+  readonly database: string | undefined;
+  /** Removes every text that must never appear in a reason (password, connection string). */
+  readonly redact: Redactor;
+}
+
+function describeTarget(config: ClaudeDbConfig): TargetFacts {
+  let host = config.host;
+  let port = config.port === undefined ? undefined : String(config.port);
+  let user = config.user;
+  let database = config.database;
+  const secrets: string[] = [];
+  if (config.password) secrets.push(config.password);
+  if (config.connectionString) {
+    secrets.push(config.connectionString);
+    try {
+      const url = new URL(config.connectionString);
+      if (url.hostname) host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (url.port) port = url.port;
+      if (url.username) user = safeDecode(url.username);
+      const db = url.pathname.replace(/^\//, '');
+      if (db) database = safeDecode(db);
+      if (url.password) secrets.push(url.password, safeDecode(url.password));
+    } catch {
+      // Not URL-shaped (e.g. a key=value string): pg still parses it, the labels just stay generic.
+    }
+  }
+  const hostLabel = host ?? 'localhost';
+  return {
+    target: `${hostLabel}:${port ?? '5432'}`,
+    host: hostLabel,
+    user,
+    database,
+    redact: redactor(secrets),
+  };
+}
+
+/** Rows dated too far in the future, ignored by {@link CLAUDE_BALANCE_QUERY}. */
+interface FutureRows {
+  readonly count: number;
+  readonly latest: unknown;
+}
+
+function futureRows(row: unknown): FutureRows {
+  const { future_rows: count, latest } = (row ?? {}) as Record<string, unknown>;
+  return { count: Number(count ?? 0) || 0, latest };
+}
+
+function describeFutureRows({ count, latest }: FutureRows): string {
+  const when =
+    latest instanceof Date && !Number.isNaN(latest.getTime())
+      ? formatUtc(latest)
+      : oneLine(String(latest), 40);
+  const rows = count === 1 ? '1 claude_api_usage row' : `${count} claude_api_usage rows`;
+  return `ignored ${rows} dated more than 5 minutes in the future (latest ${when})`;
+}
+
+function interpretRows(rows: readonly unknown[], future: FutureRows = { count: 0, latest: null }): Outcome {
+  const row = rows[0];
+  if (row === undefined) {
+    return {
+      ok: false,
+      reason:
+        future.count > 0
+          ? `claude_api_usage has no rows dated up to now; ${describeFutureRows(future)}`
+          : 'claude_api_usage has no rows',
+    };
+  }
+  const { available_balance: balance, updated_at: updatedAt } = row as Record<string, unknown>;
+  if (balance === null || balance === undefined) {
+    return { ok: false, reason: 'latest claude_api_usage row has no available_balance (NULL)' };
+  }
+  let available: Amount;
+  try {
+    available = parseAmount(typeof balance === 'string' ? balance : String(balance));
+  } catch {
+    const shown = oneLine(String(balance), 40);
+    // numeric accepts 'Infinity' (PostgreSQL 14+): beyond any real balance, not a malformed one.
+    if (/^[-+]?inf(inity)?$/i.test(shown))
+      return { ok: false, reason: implausibleReason('available', shown) };
+    return {
+      ok: false,
+      reason: `latest claude_api_usage row has an available_balance that is not a number (${shown})`,
+    };
+  }
+  let asOf: Date | null;
+  if (updatedAt === null || updatedAt === undefined) {
+    asOf = null;
+  } else if (updatedAt instanceof Date && !Number.isNaN(updatedAt.getTime())) {
+    asOf = updatedAt;
+  } else {
+    const shown = oneLine(String(updatedAt), 40);
+    return {
+      ok: false,
+      reason: `latest claude_api_usage row has an updated_at that is not a point in time (${shown})`,
+    };
+  }
+  return future.count > 0
+    ? { ok: true, available, asOf, warnings: [describeFutureRows(future)] }
+    : { ok: true, available, asOf };
+}
+
+function timeoutReason(target: string, timeoutMs: number, phase: Phase): string {
+  return phase === 'connect'
+    ? `no connection to database ${target} within ${timeoutMs} ms`
+    : `database ${target} did not answer the query within ${timeoutMs} ms`;
+}
+
+function describeDbError(error: unknown, facts: TargetFacts, timeoutMs: number, phase: Phase): string {
+  const code = errorCode(error);
+  const message = errorText(error, facts.redact);
+  const user = facts.user ?? /user "([^"]*)"/.exec(message)?.[1] ?? '(default)';
+  switch (code) {
+    case 'ECONNREFUSED':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'EADDRNOTAVAIL':
+    case 'ETIMEDOUT':
+      return `cannot connect to database ${facts.target} (${code})`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot resolve database host ${facts.host} (${code})`;
+    case 'ECONNRESET':
+    case 'EPIPE':
+      return `database ${facts.target} closed the connection (${code})`;
+    case '28P01':
+      return `database rejected the credentials for user "${user}"`;
+    case '28000':
+      return `database refused user "${user}": ${message}`;
+    case '3D000':
+      return `${message} on ${facts.target}`;
+    case '42P01':
+      return 'table claude_api_usage does not exist';
+    case '42703':
+      return `table claude_api_usage does not have the expected columns: ${message}`;
+    case '42501':
+      return `database user "${user}" may not read claude_api_usage: ${message}`;
+    case '57014':
+      // Our own statement_timeout (the check's budget) fired on the server first: the same timeout as ours.
+      if (/statement timeout/i.test(message)) return timeoutReason(facts.target, timeoutMs, 'query');
+      return `database canceled the query: ${message}`;
+    case undefined:
+      break;
+    default:
+      if (
+        code.startsWith('ERR_TLS') ||
+        code.startsWith('ERR_SSL') ||
+        code.startsWith('CERT_') ||
+        code.includes('SELF_SIGNED')
+      ) {
+        return `TLS handshake with database ${facts.target} failed (${code})`;
+      }
+      return /^[0-9A-Z]{5}$/.test(code)
+        ? `database error ${code}: ${message}`
+        : `database ${facts.target} error: ${message} (${code})`;
+  }
+  if (/timeout exceeded when trying to connect|connection timeout|timeout expired/i.test(message)) {
+    return timeoutReason(facts.target, timeoutMs, 'connect');
+  }
+  if (/query read timeout/i.test(message)) return timeoutReason(facts.target, timeoutMs, 'query');
+  if (/password must be a string|SASL/i.test(message)) {
+    return `database asked for a password for user "${user}" but the configured one is missing or unusable`;
+  }
+  if (/connection terminated/i.test(message)) {
+    const during = phase === 'connect' ? 'connect' : 'the query';
+    return `database ${facts.target} closed the connection during ${during}`;
+  }
+  return `database ${facts.target} error: ${message}`;
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Claude's account settings: where the table lives and when a reading counts as stale. */
+export interface ClaudeAccountSettings {
+  readonly db: ClaudeDbConfig;
+  /** `host:port/db`, for messages (never the password). */
+  readonly describe: string;
+  readonly staleAfterMs: number;
+}
+
+const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i;
+const DURATION_MS: Readonly<Record<string, number>> = {
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+};
+
+/**
+ * Claude (the `claude_api_usage` table): `CLAUDE_DB_URL` or, for the default account only, the seed's
+ * `SUPABASE_DB_HOST`/`_PASSWORD`/`_USER`/`_NAME`/`_PORT`; `CLAUDE_DB_SSL` (off, require, verify; `require` for
+ * Supabase hosts by default); `CLAUDE_STALE_AFTER` (default 6h). Account `x` reads `CLAUDE_X_DB_URL`, ….
+ */
+export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
+  id: 'claude',
+  label: 'Claude',
+  emoji: '💳',
+  envPrefix: 'CLAUDE',
+  exampleValues: {
+    DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+  },
+  settings(env) {
+    let ok = true;
+    const sslRaw = env.get('DB_SSL')?.toLowerCase();
+    if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
+      env.problem(
+        `${env.name('DB_SSL')}=${JSON.stringify(sslRaw.slice(0, 20))} must be off, require or verify`,
+      );
+      ok = false;
+    }
+    const ssl = (host: string): boolean | ConnectionOptions => {
+      const mode = sslRaw ?? (SUPABASE_HOST.test(host) ? 'require' : 'off');
+      // `require` is libpq's sslmode=require: encrypted, certificate not checked (Supabase's CA is not public).
+      return mode === 'verify' ? true : mode === 'require' ? { rejectUnauthorized: false } : false;
+    };
+    const staleRaw = env.get('STALE_AFTER') ?? '6h';
+    const staleMatch = DURATION.exec(staleRaw);
+    const staleAfterMs = staleMatch
+      ? Math.round(Number(staleMatch[1]) * (DURATION_MS[(staleMatch[2] ?? 's').toLowerCase()] ?? 1000))
+      : Number.NaN;
+    if (!(staleAfterMs > 0)) {
+      env.problem(
+        `${env.name('STALE_AFTER')}=${JSON.stringify(staleRaw.slice(0, 20))} must be a duration such as 6h or 90m`,
+      );
+      ok = false;
+    }
+    const urlText = env.get('DB_URL');
+    // The seed's variables name the default account's database only.
+    const supabase = (name: string) =>
+      env.account === undefined ? env.exact(`SUPABASE_DB_${name}`) : undefined;
+    if (urlText !== undefined) {
+      if (urlText === CLAUDE_MODULE.exampleValues?.DB_URL) {
+        env.problem(`${env.name('DB_URL')} is still the example value from .env.example; ${env.because}`);
+        return undefined;
+      }
+      let url: URL;
+      try {
+        url = new URL(urlText);
+      } catch {
+        env.problem(`${env.name('DB_URL')} is not a valid URL`);
+        return undefined;
+      }
+      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+        env.problem(`${env.name('DB_URL')} must be a postgres:// URL (got ${url.protocol})`);
+        return undefined;
+      }
+      if (!ok) return undefined;
+      return {
+        db: { connectionString: urlText, ssl: ssl(url.hostname) },
+        describe: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
+        staleAfterMs,
+      };
+    }
+    const host = supabase('HOST');
+    if (host === undefined) {
+      env.problem(
+        `${env.name('DB_URL')}${env.account === undefined ? ' (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD)' : ''} is missing; ${env.because}`,
+      );
+      return undefined;
+    }
+    const password = supabase('PASSWORD');
+    if (password === undefined) {
+      env.problem(
+        'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+      );
+      return undefined;
+    }
+    const portText = supabase('PORT') ?? '5432';
+    const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
+    if (port < 1 || port > 65535) {
+      env.problem(
+        `SUPABASE_DB_PORT=${JSON.stringify(portText.slice(0, 20))} must be a whole number from 1 to 65535`,
+      );
+      return undefined;
+    }
+    if (!ok) return undefined;
+    const database = supabase('NAME') ?? 'postgres';
+    return {
+      db: { host, port, user: supabase('USER') ?? 'postgres', password, database, ssl: ssl(host) },
+      describe: `${host}:${port}/${database}`,
+      staleAfterMs,
+    };
+  },
+  currency: () => 'USD',
+  create: (settings, context) =>
+    createClaudeProvider({
+      ...settings.db,
+      currency: 'USD',
+      timeoutMs: context.timeoutMs,
+      staleAfterMs: settings.staleAfterMs,
+      accountId: context.accountId,
+      ...(context.now ? { now: context.now } : {}),
+    }),
+};

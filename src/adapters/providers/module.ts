@@ -1,0 +1,141 @@
+import type { Dispatcher } from 'undici';
+import type { Currency } from '../../core/money.js';
+import type { BalanceProvider, ProviderId } from '../../core/types.js';
+import type { HttpProviderOptions } from './http.js';
+
+/**
+ * The settings of one account, as its provider module sees them: names are given without the provider's
+ * prefix (`API_KEY`), and the reader adds the prefix and the account (`MOONSHOT_CN_API_KEY` for `kimi:cn`).
+ */
+export interface AccountSettingsReader {
+  /** The account name after the colon (`cn` in `kimi:cn`); `undefined` for the provider's default account. */
+  readonly account: string | undefined;
+  /** The full variable name of a setting: `API_KEY` → `MOONSHOT_CN_API_KEY`. */
+  name(setting: string): string;
+  /** The setting's value, blanks around it dropped; `undefined` when unset or blank. */
+  get(setting: string): string | undefined;
+  /**
+   * A variable by its exact name, outside the prefix (the seed's `SUPABASE_DB_HOST`), blanks dropped. Only
+   * for a provider's compatibility with settings that predate it.
+   */
+  exact(variable: string): string | undefined;
+  /** Joins the one configuration error that lists every problem. Name the variable in the text. */
+  problem(text: string): void;
+  /** Why a missing required setting matters, completing "… is missing; <because>". */
+  readonly because: string;
+}
+
+/** What every check gets besides the account's own settings. */
+export interface CheckContext {
+  /** The account the check is for (`kimi:cn`, or `kimi` for the default account): results carry it. */
+  readonly accountId: string;
+  /** Upper bound of one check (`PROVIDER_TIMEOUT_MS`). */
+  readonly timeoutMs: number;
+  readonly now?: () => Date;
+  /** An undici dispatcher to send HTTP checks through (tests, a proxy); each provider's own Agent otherwise. */
+  readonly dispatcher?: Dispatcher;
+}
+
+/**
+ * Everything about one provider, declared in its own file under `src/adapters/providers/` and listed once in
+ * `src/adapters/providers/registry.ts`. Nothing outside the module names the provider.
+ */
+export interface ProviderModule<Settings = unknown> {
+  /** `deepseek`: what `PROVIDERS` lists and history, thresholds and alert state are keyed by. */
+  readonly id: ProviderId;
+  /** `DeepSeek`: how posts name it (`DeepSeek (cn)` for an account). */
+  readonly label: string;
+  readonly emoji: string;
+  /** Settings prefix without the underscore: `DEEPSEEK` → `DEEPSEEK_API_KEY`, account `cn` → `DEEPSEEK_CN_API_KEY`. */
+  readonly envPrefix: string;
+  /** How posts name a reading's `voucher` and `cash` parts on this provider (Kimi: voucher / cash). */
+  readonly parts?: { readonly voucher?: string; readonly cash?: string };
+  /**
+   * Reads and validates one account's settings. Every problem goes to `env.problem` (the caller throws one
+   * error listing all of them); returns `undefined` when the account can't be built.
+   */
+  settings(env: AccountSettingsReader): Settings | undefined;
+  /** The account's currency: the one its host implies, unless `P_CURRENCY` says otherwise. */
+  currency(settings: Settings): Currency;
+  /** The account's check. `check()` never throws and never outlives `context.timeoutMs`. */
+  create(settings: Settings, context: CheckContext): BalanceProvider;
+  /** Values `.env.example` ships for this provider, refused by name ("still the example value"). */
+  readonly exampleValues?: Readonly<Record<string, string>>;
+}
+
+/** Settings every HTTP provider with a bearer key takes: `P_API_KEY`, `P_BASE_URL`, `P_CURRENCY`. */
+export interface HttpAccountSettings {
+  readonly apiKey: string;
+  readonly baseUrl: string;
+  readonly currency: Currency;
+  /** True when `P_CURRENCY` set the currency (DeepSeek then reads that row). */
+  readonly currencySet: boolean;
+}
+
+/** The options every HTTP provider is created with, from its account's settings and the check context. */
+export function httpOptions(settings: HttpAccountSettings, context: CheckContext): HttpProviderOptions {
+  return {
+    baseUrl: settings.baseUrl,
+    apiKey: settings.apiKey,
+    currency: settings.currency,
+    timeoutMs: context.timeoutMs,
+    accountId: context.accountId,
+    ...(context.now ? { now: context.now } : {}),
+    ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
+  };
+}
+
+/**
+ * Reads `API_KEY` (required), `BASE_URL` (http(s), default `defaultBaseUrl`) and `CURRENCY` (USD or CNY,
+ * default `hostCurrency(baseUrl)`), reporting each problem with the variable's full name.
+ */
+export function readHttpSettings(
+  env: AccountSettingsReader,
+  defaultBaseUrl: string,
+  hostCurrency: (baseUrl: URL) => Currency,
+  exampleValues: Readonly<Record<string, string>> = {},
+): HttpAccountSettings | undefined {
+  let ok = true;
+  const apiKey = env.get('API_KEY');
+  if (apiKey === undefined) {
+    env.problem(`${env.name('API_KEY')} is missing; ${env.because}`);
+    ok = false;
+  } else if (exampleValues.API_KEY === apiKey) {
+    env.problem(`${env.name('API_KEY')} is still the example value from .env.example; ${env.because}`);
+    ok = false;
+  }
+  const rawUrl = env.get('BASE_URL') ?? defaultBaseUrl;
+  let baseUrl: URL | undefined;
+  try {
+    baseUrl = new URL(rawUrl);
+    if (baseUrl.protocol !== 'https:' && baseUrl.protocol !== 'http:') {
+      env.problem(`${env.name('BASE_URL')} must be an http(s) URL (got ${baseUrl.protocol})`);
+      baseUrl = undefined;
+    } else if (baseUrl.username !== '' || baseUrl.password !== '') {
+      env.problem(
+        `${env.name('BASE_URL')} must not hold a user or password; the key goes in ${env.name('API_KEY')}`,
+      );
+      baseUrl = undefined;
+    }
+  } catch {
+    env.problem(`${env.name('BASE_URL')} is not a valid URL`);
+  }
+  const currencyRaw = env.get('CURRENCY')?.toUpperCase();
+  if (currencyRaw !== undefined && currencyRaw !== 'USD' && currencyRaw !== 'CNY') {
+    env.problem(`${env.name('CURRENCY')}=${JSON.stringify(currencyRaw.slice(0, 20))} must be USD or CNY`);
+    ok = false;
+  }
+  if (!ok || apiKey === undefined || baseUrl === undefined) return undefined;
+  const currencySet = currencyRaw === 'USD' || currencyRaw === 'CNY';
+  return {
+    apiKey,
+    baseUrl: baseUrl.toString().replace(/\/+$/, ''),
+    currency: currencySet ? currencyRaw : hostCurrency(baseUrl),
+    currencySet,
+  };
+}
+
+/** USD, or CNY for a host under `.cn`: the rule Moonshot, SiliconFlow and StepFun bill by. */
+export const cnHostIsCny = (url: URL): Currency => (/\.cn$/i.test(url.hostname) ? 'CNY' : 'USD');
+/** Always USD, whatever the host. */
+export const usdOnly = (): Currency => 'USD';

@@ -1,0 +1,747 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseEnv } from 'node:util';
+import { Cron } from 'croner';
+import * as z from 'zod/mini';
+import type { ClaudeDbConfig } from '../adapters/providers/claude.js';
+import { type ConfiguredAccount, parseAccountList, readAccounts } from './accounts.js';
+import { type Amount, Big, type Currency, parseAmount, parseTypedAmount } from './money.js';
+import type { ProviderId } from './types.js';
+
+/** Connection settings for the database that holds `claude_api_usage`: pg's fields, and TLS as a mode. */
+export interface ClaudeDbSettings extends Omit<ClaudeDbConfig, 'ssl'> {
+  /** `false`: plain; `'require'`: TLS without CA check (libpq sslmode=require); `'verify'`: TLS with CA check. */
+  readonly ssl: false | 'require' | 'verify';
+  /** Where it points, for messages: host:port/db, never the password. */
+  readonly describe: string;
+}
+
+/** Every problem found in the environment, each with the variable and how to fix it. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems
+        .map((p) => `  - ${p}`)
+        .join('\n')}\nSee README.md "Configuration" for every setting, its default and an example.`,
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * The project folder: the nearest folder above this module holding a package.json. The same answer from
+ * `src/` (tests), `dist/src/` (tsc's output) and `dist/check/` (the CLI bundle), so `.env` and relative
+ * paths don't depend on the directory a cron job or a shell happens to be in.
+ */
+export function projectRoot(): string {
+  // scripts/bundle.mjs defines import.meta.url as the bundle's own URL in the CommonJS bundle.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+/**
+ * The settings file: `ENV_FILE` from the environment when set (relative to the current directory, as
+ * typed), else `.env` in the project folder.
+ */
+export function envFilePath(env: Env = process.env): string {
+  const chosen = env.ENV_FILE?.trim();
+  return chosen ? resolve(chosen) : join(projectRoot(), '.env');
+}
+
+/**
+ * The process environment over the values of the settings file (`envFilePath()`, when present): a
+ * variable set in the environment wins. The only place creditwatch reads the environment.
+ */
+export function readEnvironment(file: string = envFilePath()): Env {
+  const fromFile = existsSync(file) ? parseEnv(readFileSync(file, 'utf8')) : {};
+  return { ...fromFile, ...process.env };
+}
+
+/**
+ * The values `.env.example` ships for the settings a user must replace. A copied but unedited file
+ * would pass every format check and then fail far from the cause (a DNS error for
+ * db.example.supabase.co), so these are refused by name.
+ */
+export const EXAMPLE_VALUES: Readonly<Record<string, string>> = {
+  MOONSHOT_API_KEY: 'sk-your-moonshot-key',
+  CLAUDE_DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+  SUPABASE_DB_HOST: 'db.example.supabase.co',
+  SUPABASE_DB_PASSWORD: 'your-db-password',
+};
+
+/** Which providers' settings a program needs, and why (said in the error when they are missing). */
+export interface ProviderNeeds {
+  readonly providers: readonly ProviderId[];
+  /** Completes "… is missing; <because>", e.g. "--provider kimi checks it". */
+  readonly because: (provider: ProviderId) => string;
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `15m`, `6h`, `1d`, `500ms`; a bare number is `defaultUnit`. */
+export function parseDuration(text: string, defaultUnit: 'ms' | 's' = 's'): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(text);
+  if (!m?.[1]) return null;
+  const unit = (m[2] ?? defaultUnit).toLowerCase();
+  const factor = DURATION_UNITS[unit];
+  return factor === undefined ? null : Math.round(Number(m[1]) * factor);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings. Each is a zod schema of one variable's text (trimmed; blank counts as unset) that knows nothing
+// of the variable's name: a problem says what is wrong, and `problemText` puts the name in front, so one
+// schema serves `MOONSHOT_BASE_URL` and, later, `MOONSHOT_CN_BASE_URL`. A schema shows the value it refuses
+// only when asked to (`shown`); URLs and secrets never are. A refused value still yields its default, so the
+// rules that look at several settings at once run on sensible values and every problem is listed.
+// ---------------------------------------------------------------------------------------------------------
+
+type Ctx = z.core.ParsePayload;
+
+/** Adds one problem to the setting being read; `shown` is the value to print after its name. */
+function refuse(ctx: Ctx, message: string, shown?: string): void {
+  ctx.issues.push({
+    code: 'custom',
+    message,
+    input: ctx.value,
+    ...(shown === undefined ? {} : { params: { shown } }),
+  });
+}
+
+/** A setting read by `read` from its text (`undefined` when unset). */
+function setting<T>(read: (raw: string | undefined, ctx: Ctx) => T) {
+  return z.pipe(z.optional(z.string()), z.transform(read));
+}
+
+/** Free text (secrets included: never shown back). */
+export const text = () => setting((raw) => raw);
+
+/** `90s`, `15m`, `6h`, `1d`, `500ms`, or a bare number of `unit`; at least `minMs`, at most `maxMs`. */
+export function duration(
+  fallback: string,
+  unit: 'ms' | 's',
+  range: { readonly minMs?: number; readonly maxMs?: number; readonly hint?: string } = {},
+) {
+  const minMs = range.minMs ?? 1;
+  const fallbackMs = parseDuration(fallback, unit) ?? 0;
+  return setting((raw = fallback, ctx) => {
+    const ms = parseDuration(raw, unit);
+    if (ms !== null && range.maxMs !== undefined && (ms < minMs || ms > range.maxMs)) {
+      refuse(ctx, `must be from ${range.hint}`, raw);
+      return fallbackMs;
+    }
+    if (ms === null || ms < minMs) {
+      refuse(ctx, 'is not a duration; use e.g. 90s, 15m, 6h or 1d', raw);
+      return fallbackMs;
+    }
+    return ms;
+  });
+}
+
+/** A whole number from `min` to `max` in plain decimal digits (`Number()` would read 0x10, 1e3 and +5). */
+export function wholeNumber(fallback: number, min: number, max: number) {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    const n = /^[0-9]{1,15}$/.test(raw) ? Number(raw) : Number.NaN;
+    if (Number.isInteger(n) && n >= min && n <= max) return n;
+    refuse(ctx, `must be a whole number from ${min} to ${max}, in plain digits`, raw);
+    return fallback;
+  });
+}
+
+/** A URL with one of `protocols` (`'https:'`), without trailing slashes. Never shown back: it may hold credentials. */
+export function url(protocols: readonly string[], fallback?: string) {
+  return setting((raw = fallback, ctx) => {
+    if (raw === undefined) return undefined;
+    if (URL.canParse(raw) && protocols.includes(new URL(raw).protocol)) return raw.replace(/\/+$/, '');
+    refuse(ctx, `is not a valid ${protocols.join(' or ')} URL`);
+    return fallback;
+  });
+}
+
+const SNOWFLAKE = /^\d{17,20}$/;
+
+/** A Discord id (a snowflake: 17–20 digits). */
+export function snowflake(fallback?: string) {
+  return setting((raw = fallback, ctx) => {
+    if (raw === undefined || SNOWFLAKE.test(raw)) return raw;
+    refuse(ctx, 'is not a Discord id (17–20 digits); copy it with Developer Mode on', raw);
+    return fallback;
+  });
+}
+
+/** A cron pattern (UTC, croner's syntax) that fires at least once. */
+export function cron(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    try {
+      const job = new Cron(raw, { paused: true, timezone: 'UTC' });
+      const next = job.nextRun();
+      job.stop();
+      // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never run.
+      if (next !== null) return raw;
+      refuse(ctx, `never fires (no such date); e.g. "${fallback}"`, raw);
+    } catch (err) {
+      refuse(ctx, `is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`, raw);
+    }
+    return fallback;
+  });
+}
+
+/** `true`/`false`, also as 1/0, yes/no, on/off. */
+export function flag(fallback: boolean) {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return fallback;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    refuse(ctx, 'must be true or false', raw);
+    return fallback;
+  });
+}
+
+/** One of `values`, compared after `normalize` (the value shown in a problem is the normalized one). */
+export function choice<const V extends string, F extends V | undefined>(
+  values: readonly V[],
+  fallback: F,
+  message: string,
+  normalize: (raw: string) => string = (raw) => raw.toLowerCase(),
+) {
+  return setting((raw, ctx): V | F => {
+    if (raw === undefined) return fallback;
+    const value = normalize(raw);
+    if ((values as readonly string[]).includes(value)) return value as V;
+    refuse(ctx, message, value);
+    return fallback;
+  });
+}
+
+/**
+ * A comma-separated list; each item for which `problem` gives a reason is refused with it (the item is
+ * shown, not the whole list).
+ */
+export function list(problem: (item: string) => string | null) {
+  return setting((raw = '', ctx) => {
+    const items = raw
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+    for (const item of items) {
+      const reason = problem(item);
+      if (reason !== null) refuse(ctx, `has ${JSON.stringify(item)}, which ${reason}`);
+    }
+    return items;
+  });
+}
+
+const ADDRESS_HINT = 'use name@example.com or "Name <name@example.com>"';
+
+/** One e-mail address as nodemailer takes it ({@link isMailbox}). */
+export const mailbox = () =>
+  setting((raw, ctx) => {
+    if (raw === undefined) return null;
+    if (isMailbox(raw)) return raw;
+    refuse(ctx, `is not an e-mail address; ${ADDRESS_HINT}`, raw);
+    return null;
+  });
+
+/** An amount as `/threshold` takes it ({@link validateThresholdText}), read by money.ts. */
+export function threshold(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    const problem = validateThresholdText(raw);
+    if (problem === null) return parseAmount(raw);
+    refuse(ctx, problem, raw);
+    return parseAmount(fallback);
+  });
+}
+
+/** A fraction written as `10%` or `0.1` ({@link parseRecoveryMargin}). */
+export function margin(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    const value = parseRecoveryMargin(raw);
+    if (typeof value === 'number') return value;
+    refuse(ctx, value, raw);
+    return parseRecoveryMargin(fallback) as number;
+  });
+}
+
+/** A host name or IP address to listen on (`127.0.0.1`, `0.0.0.0`, `::`, `localhost`). */
+function hostName(fallback: string) {
+  return setting((raw = fallback, ctx) => {
+    if (/^[A-Za-z0-9.:-]{1,253}$/.test(raw)) return raw;
+    refuse(ctx, 'is not a host name or IP address to listen on; e.g. 127.0.0.1 or 0.0.0.0', raw);
+    return fallback;
+  });
+}
+
+/** A secret sent as `Authorization: Bearer …`: at least 16 visible ASCII characters. Never shown back. */
+function bearerToken() {
+  return setting((raw, ctx) => {
+    if (raw === undefined) return null;
+    if (/^[\x21-\x7e]{16,512}$/.test(raw)) return raw;
+    refuse(
+      ctx,
+      'must be 16 to 512 visible ASCII characters (no spaces); e.g. the output of `openssl rand -hex 32`',
+    );
+    return null;
+  });
+}
+
+/**
+ * PROVIDERS: accounts (`provider` or `provider:account`), each once, in summary order (providers in registry
+ * order, each one's default account first) whatever order they were listed in ({@link parseAccountList}).
+ */
+const providerList = () =>
+  setting((raw = 'claude,kimi', ctx) => {
+    const problems: string[] = [];
+    const ids = parseAccountList(raw, problems);
+    for (const problem of problems) refuse(ctx, problem.replace(/^PROVIDERS /, ''));
+    return ids;
+  });
+
+// ---------------------------------------------------------------------------------------------------------
+// Groups. A group is a zod object of settings read under one prefix (`MOONSHOT_` + `API_KEY`). The core and
+// alert settings are groups without a prefix; each provider contributes one group and a `resolve` that says
+// what is missing and builds its part of the configuration. Issue 12's provider modules each bring such a
+// group; an account `kimi:cn` is the same group read under `MOONSHOT_CN_`.
+// ---------------------------------------------------------------------------------------------------------
+
+/** What a provider's `resolve` is told: whether its settings must be complete, and why. */
+export interface ProviderNeed {
+  /** Listed in PROVIDERS (its settings are read) or needed. */
+  readonly active: boolean;
+  /** Its settings must be present (PROVIDERS, or a program such as `check --provider` needs them). */
+  readonly needed: boolean;
+  /** Completes "… is missing; <because>". */
+  readonly because: string;
+}
+
+/** Reports a problem with one of the group's settings, by its name without the prefix. */
+export type Report = (key: string, message: string) => void;
+
+/** A provider's settings: parsed by `settings`, judged and turned into its configuration by `resolve`. */
+export interface ProviderSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out> {
+  readonly id: Id;
+  /** Prefix of every setting's variable (`MOONSHOT_`); `''` when the names differ (Claude's). */
+  readonly prefix: string;
+  readonly settings: S;
+  /** Pure: called once to report what is missing (even when other settings are invalid), once to build. */
+  resolve(values: z.output<S>, need: ProviderNeed, report: Report): Out;
+}
+
+function providerSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out>(
+  def: ProviderSettings<Id, S, Out>,
+): ProviderSettings<Id, S, Out> {
+  return def;
+}
+
+/** Reports a setting (full variable name) that still holds the value `.env.example` ships. */
+function isExample(name: string, value: string | undefined, report: Report, key = name): boolean {
+  if (value === undefined || EXAMPLE_VALUES[name] !== value) return false;
+  report(
+    key,
+    'is still the example value from .env.example; replace it with your own (README.md "Configuration")',
+  );
+  return true;
+}
+
+const HTTP = ['https:', 'http:'] as const;
+const POSTGRES = ['postgres:', 'postgresql:'] as const;
+const CURRENCIES = ['USD', 'CNY'] as const;
+
+export const kimiSettings = providerSettings({
+  id: 'kimi',
+  prefix: 'MOONSHOT_',
+  settings: z.object({
+    API_KEY: text(),
+    BASE_URL: url(HTTP, 'https://api.moonshot.ai'),
+    CURRENCY: choice(CURRENCIES, undefined, 'must be USD or CNY', (raw) => raw.toUpperCase()),
+  }),
+  resolve(s, need, report) {
+    // Currency follows the host (.cn bills in CNY) unless MOONSHOT_CURRENCY says otherwise; known without a
+    // key, for import-logs.
+    const currency: Currency =
+      s.CURRENCY ??
+      (s.BASE_URL !== undefined && new URL(s.BASE_URL).hostname.endsWith('.cn') ? 'CNY' : 'USD');
+    let account: { apiKey: string; baseUrl: string; currency: Currency } | null = null;
+    if (s.API_KEY === undefined) {
+      if (need.needed) report('API_KEY', `is missing; ${need.because}`);
+    } else if (need.needed && isExample('MOONSHOT_API_KEY', s.API_KEY, report, 'API_KEY')) {
+      // reported
+    } else if (need.active && s.BASE_URL !== undefined) {
+      account = { apiKey: s.API_KEY, baseUrl: s.BASE_URL, currency };
+    }
+    return { account, currency };
+  },
+});
+
+const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+
+export const claudeSettings = providerSettings({
+  id: 'claude',
+  prefix: '',
+  settings: z.object({
+    CLAUDE_DB_URL: url(POSTGRES),
+    CLAUDE_DB_SSL: choice(['off', 'require', 'verify'], undefined, 'must be off, require or verify'),
+    SUPABASE_DB_HOST: text(),
+    SUPABASE_DB_PASSWORD: text(),
+    SUPABASE_DB_USER: text(),
+    SUPABASE_DB_NAME: text(),
+    SUPABASE_DB_PORT: wholeNumber(5432, 1, 65535),
+  }),
+  resolve(s, need, report): ClaudeDbSettings | null {
+    if (need.needed) {
+      for (const name of ['CLAUDE_DB_URL', 'SUPABASE_DB_HOST', 'SUPABASE_DB_PASSWORD'] as const)
+        isExample(name, s[name], report);
+    }
+    if (!need.active) return null;
+    // Supabase refuses plain connections; a local or self-hosted database usually has no TLS.
+    const ssl = (host: string): ClaudeDbSettings['ssl'] =>
+      s.CLAUDE_DB_SSL === 'off' ? false : (s.CLAUDE_DB_SSL ?? (SUPABASE_HOST.test(host) ? 'require' : false));
+    if (s.CLAUDE_DB_URL !== undefined) {
+      const u = new URL(s.CLAUDE_DB_URL);
+      return {
+        connectionString: s.CLAUDE_DB_URL,
+        ssl: ssl(u.hostname),
+        describe: `${u.hostname}:${u.port || '5432'}${u.pathname}`,
+      };
+    }
+    const host = s.SUPABASE_DB_HOST;
+    if (host !== undefined) {
+      const password = s.SUPABASE_DB_PASSWORD;
+      if (password === undefined)
+        report(
+          'SUPABASE_DB_PASSWORD',
+          'is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+        );
+      const database = s.SUPABASE_DB_NAME ?? 'postgres';
+      return {
+        host,
+        port: s.SUPABASE_DB_PORT,
+        user: s.SUPABASE_DB_USER ?? 'postgres',
+        ...(password === undefined ? {} : { password }),
+        database,
+        ssl: ssl(host),
+        describe: `${host}:${s.SUPABASE_DB_PORT}/${database}`,
+      };
+    }
+    if (need.needed)
+      report('CLAUDE_DB_URL', `(or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; ${need.because}`);
+    return null;
+  },
+});
+
+/** Every provider's settings, in summary order. */
+const PROVIDER_SETTINGS = { claude: claudeSettings, kimi: kimiSettings } as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
+
+const coreSettings = z.object({
+  PROVIDERS: providerList(),
+  DEFAULT_THRESHOLD: threshold('5'),
+  CLAUDE_STALE_AFTER: duration('6h', 's'),
+  // Past a minute a check outlives the alert schedule it serves; Node's timers also cap near 24.8 days
+  // and fire at once beyond, which failed every check immediately.
+  PROVIDER_TIMEOUT_MS: duration('10000', 'ms', {
+    minMs: 100,
+    maxMs: 60_000,
+    hint: '100 ms to 60 s; e.g. 10000 (milliseconds) or 10s',
+  }),
+  DATABASE_URL: url(POSTGRES),
+  DATA_DIR: text(),
+  // At least the forecast's 30-day lookback, which falls back to raw readings.
+  HISTORY_RAW_DAYS: wholeNumber(90, 30, 36_500),
+  HOME: text(),
+  BALANCE_LOG_DIR: text(),
+  LOG_LEVEL: choice(LOG_LEVELS, 'info', `must be one of ${LOG_LEVELS.join(', ')}`),
+  LOG_FORMAT: choice(
+    ['json', 'pretty', 'auto'],
+    'auto',
+    'must be json or pretty (unset: pretty on a terminal)',
+  ),
+  DISCORD_TOKEN: text(),
+  DISCORD_API_URL: url(HTTP, 'https://discord.com/api'),
+  DISCORD_APPLICATION_ID: snowflake(),
+  DISCORD_GUILD_ID: snowflake(),
+  DRY_RUN: flag(false),
+  SUMMARY_CRON: cron('0 * * * *'),
+  SUMMARY_CHANNEL_ID: snowflake(DEFAULT_SUMMARY_CHANNEL_ID),
+  BALANCE_CACHE_TTL: duration('60s', 's', { minMs: 0 }),
+  ADMIN_ROLE_IDS: list((id) => (SNOWFLAKE.test(id) ? null : 'is not a Discord role id')),
+  // The status page, health endpoints and /metrics (src/http); 0 turns the server off.
+  HTTP_PORT: wholeNumber(8080, 0, 65_535),
+  HTTP_HOST: hostName('127.0.0.1'),
+  DASHBOARD_TOKEN: bearerToken(),
+});
+
+const alertSettings = z
+  .object({
+    ALERT_CRON: cron('*/5 * * * *'),
+    ALERT_CHANNEL_ID: snowflake(),
+    ALERT_MENTION_ROLE_ID: snowflake(),
+    RECOVERY_MARGIN: margin('10%'),
+    FAILURE_ALERT_AFTER: wholeNumber(3, 1, 1000),
+    ALERT_REPEAT: duration('24h', 's'),
+    RUNWAY_ALERT_DAYS: wholeNumber(3, 0, 365),
+    ALERT_WEBHOOK_URL: url(HTTP),
+    SMTP_URL: url(['smtp:', 'smtps:']),
+    ALERT_EMAIL_TO: list((to) => (isMailbox(to) ? null : `is not an e-mail address; ${ADDRESS_HINT}`)),
+    ALERT_EMAIL_FROM: mailbox(),
+  })
+  .check(
+    z.superRefine(
+      (s, ctx) => {
+        if (s.SMTP_URL !== undefined && s.ALERT_EMAIL_TO.length === 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ALERT_EMAIL_TO'],
+            message: 'is missing; SMTP_URL is set, so say who gets the e-mail',
+          });
+        if (s.SMTP_URL === undefined && s.ALERT_EMAIL_TO.length > 0)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['SMTP_URL'],
+            message: 'is missing; ALERT_EMAIL_TO is set, so say which server sends it',
+          });
+      },
+      // Also when a setting of the group was refused: every problem is listed at once.
+      { when: () => true },
+    ),
+  );
+
+const GROUP_PREFIX: Readonly<Record<string, string>> = {
+  core: '',
+  alerts: '',
+  ...Object.fromEntries(Object.values(PROVIDER_SETTINGS).map((p) => [p.id, p.prefix])),
+};
+
+/**
+ * The whole configuration as one zod schema over `{ group: its settings' text }`; its output type is
+ * {@link Config}. `needs`/`baseDir` as for {@link loadConfig}.
+ */
+function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string, env: Env) {
+  const groups = z.object({
+    core: coreSettings,
+    alerts: alertSettings,
+    claude: claudeSettings.settings,
+    kimi: kimiSettings.settings,
+  });
+  type Groups = z.output<typeof groups>;
+  const needOf = (g: Groups, id: ProviderId): ProviderNeed => {
+    const enabled = g.core.PROVIDERS.includes(id);
+    const needs: ProviderNeeds =
+      needsOption === 'enabled' || needsOption === 'none'
+        ? {
+            providers: needsOption === 'none' ? [] : g.core.PROVIDERS,
+            because: (p) => `${p} is in PROVIDERS. Set it, or remove ${p} from PROVIDERS`,
+          }
+        : needsOption;
+    const needed = needs.providers.includes(id);
+    return { active: enabled || needed, needed, because: needs.because(id) };
+  };
+  const providers = (g: Groups, report: (id: ProviderId) => Report) => ({
+    claude: claudeSettings.resolve(g.claude, needOf(g, 'claude'), report('claude')),
+    kimi: kimiSettings.resolve(g.kimi, needOf(g, 'kimi'), report('kimi')),
+  });
+  const accountProblems = (listed: readonly ProviderId[]): string[] => {
+    const problems: string[] = [];
+    const needs = needsOption === 'none' ? [] : needsOption === 'enabled' ? listed : needsOption.providers;
+    const because = (id: ProviderId) =>
+      needsOption === 'enabled' || needsOption === 'none'
+        ? `${id} is in PROVIDERS. Set it, or remove ${id} from PROVIDERS`
+        : needsOption.because(id);
+    const judged = needs.filter((id) => id !== 'kimi' && id !== 'claude');
+    readAccounts(env, judged, because, problems);
+    return problems;
+  };
+  const judged = groups.check(
+    z.superRefine(
+      (g, ctx) => {
+        providers(
+          g,
+          (group) => (key, message) => ctx.addIssue({ code: 'custom', path: [group, key], message }),
+        );
+        // Every other account's settings come from its provider's module (the seed's two default accounts
+        // are judged by their groups above); each problem is one full sentence.
+        for (const problem of accountProblems(g.core.PROVIDERS)) {
+          ctx.addIssue({ code: 'custom', path: [], message: problem });
+        }
+      },
+      { when: () => true },
+    ),
+  );
+  return z.pipe(
+    judged,
+    z.transform((g: Groups) => {
+      const { core: c, alerts: a } = g;
+      const p = providers(g, () => () => {});
+      const dataDir = resolve(baseDir, c.DATA_DIR ?? './data');
+      return {
+        providers: c.PROVIDERS,
+        moonshot: p.kimi.account,
+        /** Kimi's currency, known even without an API key (import-logs needs it). */
+        moonshotCurrency: p.kimi.currency,
+        claudeDb: p.claude,
+        defaultThreshold: c.DEFAULT_THRESHOLD as Amount,
+        claudeStaleAfterMs: c.CLAUDE_STALE_AFTER,
+        providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
+        /** Postgres URL for history and settings; `null` → embedded SQLite at `sqlitePath`. */
+        databaseUrl: c.DATABASE_URL ?? null,
+        dataDir,
+        sqlitePath: join(dataDir, 'creditwatch.sqlite'),
+        /** Days raw readings are kept; older history lives on as hourly roll-ups (HISTORY_RAW_DAYS). */
+        historyRawDays: c.HISTORY_RAW_DAYS,
+        balanceLogDir: resolve(baseDir, c.BALANCE_LOG_DIR ?? join(c.HOME ?? homedir(), '.config')),
+        logLevel: c.LOG_LEVEL,
+        /** `LOG_FORMAT`; `null` → pretty when stderr is a terminal, JSON otherwise. */
+        logFormat: c.LOG_FORMAT === 'auto' ? null : c.LOG_FORMAT,
+        discord: {
+          token: c.DISCORD_TOKEN ?? null,
+          apiUrl: c.DISCORD_API_URL ?? 'https://discord.com/api',
+          applicationId: c.DISCORD_APPLICATION_ID ?? null,
+          guildId: c.DISCORD_GUILD_ID ?? null,
+        },
+        dryRun: c.DRY_RUN,
+        summaryCron: c.SUMMARY_CRON,
+        summaryChannelId: c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,
+        balanceCacheTtlMs: c.BALANCE_CACHE_TTL,
+        adminRoleIds: c.ADMIN_ROLE_IDS,
+        /** The HTTP server (status page, health, metrics); `port` 0 = off; `token` null = open. */
+        http: { port: c.HTTP_PORT, host: c.HTTP_HOST, token: c.DASHBOARD_TOKEN },
+        alerts: {
+          cron: a.ALERT_CRON,
+          channelId: a.ALERT_CHANNEL_ID ?? c.SUMMARY_CHANNEL_ID ?? DEFAULT_SUMMARY_CHANNEL_ID,
+          mentionRoleId: a.ALERT_MENTION_ROLE_ID ?? null,
+          /** Fraction above the threshold a balance must reach before it counts as recovered (0.10 = 10 %). */
+          recoveryMargin: a.RECOVERY_MARGIN,
+          failureAfter: a.FAILURE_ALERT_AFTER,
+          repeatMs: a.ALERT_REPEAT,
+          runwayDays: a.RUNWAY_ALERT_DAYS,
+          webhookUrl: a.ALERT_WEBHOOK_URL ?? null,
+          smtpUrl: a.SMTP_URL ?? null,
+          emailTo: a.ALERT_EMAIL_TO,
+          emailFrom: a.ALERT_EMAIL_FROM,
+        },
+      };
+    }),
+  );
+}
+
+type DeepReadonly<T> = T extends Amount
+  ? T
+  : T extends readonly (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
+/** The configuration, as {@link loadConfig}'s schema produces it. */
+export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>> & {
+  /**
+   * The accounts to check, in summary order: those in PROVIDERS (or needed by the program) whose settings
+   * are complete, each with its provider's module and parsed settings.
+   */
+  readonly accounts: readonly ConfiguredAccount[];
+};
+
+/** One problem as the user reads it: the variable's name, the value when it may be shown, what is wrong. */
+function problemText(issue: z.core.$ZodIssue): string {
+  if (issue.path.length === 0) return issue.message;
+  const [group, key] = issue.path;
+  const name = `${GROUP_PREFIX[String(group)] ?? ''}${String(key)}`;
+  const shown = issue.code === 'custom' ? (issue.params?.shown as string | undefined) : undefined;
+  return `${name}${shown === undefined ? '' : `=${JSON.stringify(shown)}`} ${issue.message}`;
+}
+
+/** `env` with every value trimmed and blank ones dropped, the prefix of `prefix` removed from the names. */
+function settingsText(env: Env, prefix: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const v = value?.trim();
+    if (v && name.startsWith(prefix)) out[name.slice(prefix.length)] = v;
+  }
+  return out;
+}
+
+/**
+ * Parses and validates the whole configuration at once; throws `ConfigError` listing every problem.
+ * `options.needs`: the providers whose settings must be present (default: those in PROVIDERS); a tool
+ * that calls no provider (import-logs) needs none (`providerSettings: 'optional'` says the same),
+ * `check --provider kimi` only Kimi's. Relative
+ * DATA_DIR / BALANCE_LOG_DIR resolve against `options.baseDir` (default: the project folder).
+ */
+export function loadConfig(
+  env: Env = readEnvironment(),
+  options: { needs?: ProviderNeeds; providerSettings?: 'required' | 'optional'; baseDir?: string } = {},
+): Config {
+  const needs = options.needs ?? (options.providerSettings === 'optional' ? 'none' : 'enabled');
+  const input = Object.fromEntries(
+    Object.entries(GROUP_PREFIX).map(([group, prefix]) => [group, settingsText(env, prefix)]),
+  );
+  const parsed = configSchema(needs, options.baseDir ?? projectRoot(), env).safeParse(input, {
+    // Read once per process: compiling zod's generated fast path would cost more than it saves.
+    jitless: true,
+  });
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(problemText));
+  // The accounts' problems were judged above; this builds those that are complete.
+  const wanted =
+    needs === 'enabled' || needs === 'none'
+      ? parsed.data.providers
+      : [...new Set([...parsed.data.providers, ...needs.providers])];
+  const accounts = readAccounts(env, wanted, () => '', []);
+  return { ...parsed.data, accounts };
+}
+
+/**
+ * Why `text` is not an acceptable threshold (0 to 1,000,000, at most 2 decimals), or `null` when it is.
+ * The reason continues a sentence that names the value (`10.555 has 3 decimals; …`) and has no final stop.
+ */
+export function validateThresholdText(text: string): string | null {
+  const parsed = parseTypedAmount(text, { maxDecimals: 2, max: new Big(1_000_000) });
+  if (parsed.ok) return null;
+  const p = parsed.problem;
+  if (p.kind === 'decimals') {
+    return `has ${p.decimals} decimals; use at most 2 decimals (e.g. ${p.rounded.toFixed(2)})`;
+  }
+  if (p.kind === 'too-large') return 'must be at most 1000000';
+  return 'must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50';
+}
+
+// RFC 5322's dot-atom for the local part, and a host name with at least one dot for the domain: what
+// nodemailer and any SMTP server accept, without quoted local parts or address literals.
+const LOCAL_PART = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*";
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const ADDRESS = `${LOCAL_PART}@${LABEL}(?:\\.${LABEL})+`;
+const MAILBOX = new RegExp(`^(?:${ADDRESS}|(?:"[^"\\\\\\r\\n]*"|[^"<>@,;:\\r\\n]*)\\s*<${ADDRESS}>)$`);
+
+/**
+ * True for one e-mail address as nodemailer takes it: `name@example.com`, or with a display name,
+ * `Name <name@example.com>` / `"Name, Inc." <name@example.com>`. ASCII only.
+ */
+export function isMailbox(text: string): boolean {
+  return MAILBOX.test(text.trim());
+}
+
+/**
+ * `RECOVERY_MARGIN` as a fraction: `10%` (0 to 1000 %) or a plain fraction below 1 (`0.1`). A bare number of 1
+ * or more is refused: `1.5` could mean 150 % or 1.5 %. Returns the reason (to follow the variable) when not.
+ */
+export function parseRecoveryMargin(text: string): number | string {
+  const m = /^(\d+(?:\.\d+)?)\s*(%?)$/.exec(text.trim());
+  const value = m?.[1] === undefined ? Number.NaN : Number(m[1]);
+  if (!m || !Number.isFinite(value)) {
+    return 'must be a percentage such as 10% or a fraction below 1 such as 0.1';
+  }
+  if (m[2] === '%') return value > 1000 ? 'must be at most 1000%' : value / 100;
+  if (value >= 1) {
+    return `is ambiguous; write a percentage such as ${m[1]}% or a fraction below 1 such as 0.1`;
+  }
+  return value;
+}

@@ -1,0 +1,227 @@
+import type { HistoryStore, HistoryWindow, StoredReading } from '../adapters/storage/history.js';
+import type { Digest } from './digest.js';
+import {
+  COVERAGE_PARTS,
+  computeForecast,
+  coverageIsExact,
+  type Forecast,
+  forecastFromDigest,
+  type HistoryPoint,
+  type HistorySummary,
+  summarizeDigest,
+} from './forecast.js';
+import type { Amount, Currency } from './money.js';
+import type { Summary } from './service.js';
+import type { ProviderId } from './types.js';
+
+const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+/** As in `forecast.ts`: a reading dated a few minutes ahead of our clock counts as now. */
+const CLOCK_SKEW_MS = 5 * 60_000;
+
+/** What `/balance-history` shows for one provider and period. */
+export interface HistoryReport {
+  readonly provider: ProviderId;
+  readonly currency: Currency;
+  readonly threshold: Amount;
+  /**
+   * Points to draw, oldest first (readings with a known as-of time): every distinct reading for periods up to
+   * two days, else each hour's first, lowest, highest and last reading (grouped when hours outnumber pixels).
+   */
+  readonly points: readonly HistoryPoint[];
+  /** Failed checks in the period (not part of any figure). */
+  readonly failures: number;
+  readonly stats: HistorySummary;
+  readonly forecast: Forecast;
+}
+
+/**
+ * The successful readings that have an as-of time. A reading of unknown age is left out rather than dated at
+ * its check: a figure that may be weeks old, dated "now", would fake a flat balance and an idle forecast.
+ */
+export function toPoints(rows: readonly StoredReading[]): HistoryPoint[] {
+  const points: HistoryPoint[] = [];
+  for (const r of rows)
+    if (r.ok && r.asOf !== null)
+      points.push({ checkedAt: r.checkedAt, asOf: r.asOf, available: r.available });
+  return points;
+}
+
+/**
+ * Spend insight over the recorded history: burn rate, top-ups and runway (see `forecast.ts` for
+ * how they are computed). Reads history; never calls providers.
+ */
+export class Insight {
+  constructor(
+    private readonly history: HistoryStore,
+    /** Trailing window the burn rate is measured over. */
+    readonly windowDays = 7,
+    /** How far back a forecast may look when the window holds too little. */
+    private readonly lookbackDays = 30,
+  ) {}
+
+  /**
+   * The forecast for one provider from the trailing window of its history. The window is read through the
+   * hourly roll-ups (exact, see `HistoryStore.window`); only when it holds too little does the forecast fall
+   * back to the raw readings of the longer lookback, as `computeForecast` describes.
+   */
+  async forecast(provider: ProviderId, threshold: Amount, currency: Currency, now: Date): Promise<Forecast> {
+    const to = new Date(now.getTime() + CLOCK_SKEW_MS);
+    const from = new Date(now.getTime() - this.windowDays * DAY_MS);
+    const window = await this.exactWindow(provider, from, to, false);
+    const d = window.digest;
+    if (d && usableSpan(d)) {
+      return forecastFromDigest(d, { threshold, currency, now, fellBack: false });
+    }
+    const rows = await this.history.range(
+      provider,
+      new Date(now.getTime() - this.lookbackDays * DAY_MS),
+      now,
+    );
+    return computeForecast({ points: toPoints(rows), threshold, currency, now, windowDays: this.windowDays });
+  }
+
+  /**
+   * The history window from the coarsest roll-ups that keep the forecast's coverage exact (see
+   * `coverageIsExact`): whole days when the span's parts are at least a day long, else hours, else raw.
+   */
+  private async exactWindow(
+    provider: ProviderId,
+    from: Date,
+    to: Date,
+    points: boolean,
+  ): Promise<HistoryWindow> {
+    // A span too short for day-long parts would only be read again by the hour.
+    const dayParts = (to.getTime() - from.getTime()) / COVERAGE_PARTS >= DAY_MS;
+    let window = await this.history.window(
+      provider,
+      from,
+      to,
+      dayParts ? { points } : { points, coarsest: 'hour' },
+    );
+    for (const coarsest of ['hour', 'raw'] as const) {
+      if (!window.digest || coverageIsExact(window.digest)) break;
+      window = await this.history.window(provider, from, to, { points, coarsest });
+    }
+    return window;
+  }
+
+  /**
+   * Forecasts for every provider in a summary; a provider whose history can't be read is left out. The
+   * trailing windows of all of them are read at once (`HistoryStore.windows`); a provider whose window needs
+   * more (coverage that hourly roll-ups can't give exactly, or a fallback to older readings) is forecast on
+   * its own, as `forecast` does.
+   */
+  async forecasts(summary: Summary, now: Date): Promise<Partial<Record<ProviderId, Forecast>>> {
+    const to = new Date(now.getTime() + CLOCK_SKEW_MS);
+    const from = new Date(now.getTime() - this.windowDays * DAY_MS);
+    const batched = (to.getTime() - from.getTime()) / COVERAGE_PARTS < DAY_MS;
+    const digests = new Map<string, Digest | null>();
+    if (batched) {
+      try {
+        // In groups, a turn of the event loop apart: one query's rows for 30 accounts (~5,000 hourly rows) were
+        // decoded by pg in one piece and held the loop ~65 ms on Postgres.
+        const providers = summary.statuses.map((s) => s.provider);
+        for (let i = 0; i < providers.length; i += WINDOW_GROUP) {
+          if (i > 0) await loopTurn();
+          const group = await this.history.windows(providers.slice(i, i + WINDOW_GROUP), from, to);
+          for (const [provider, digest] of group) digests.set(provider, digest);
+        }
+      } catch {
+        // Each provider is tried on its own below.
+      }
+    }
+    // Forecasts from the batch are computed one provider per turn of the event loop (each is some `Big`
+    // arithmetic; thirty at once would hold the loop); the others are read on their own, concurrently.
+    const entries: (Forecast | undefined | Promise<Forecast | undefined>)[] = [];
+    for (const s of summary.statuses) {
+      const { threshold } = s;
+      const { currency } = s.result;
+      const d = digests.get(s.provider);
+      if (d && coverageIsExact(d) && usableSpan(d)) {
+        await loopTurn();
+        try {
+          entries.push(forecastFromDigest(d, { threshold, currency, now, fellBack: false }));
+        } catch {
+          entries.push(undefined);
+        }
+      } else {
+        entries.push(this.forecast(s.provider, threshold, currency, now).catch(() => undefined));
+      }
+    }
+    const settled = await Promise.all(entries);
+    const out: Partial<Record<ProviderId, Forecast>> = {};
+    summary.statuses.forEach((s, i) => {
+      const f = settled[i];
+      if (f) out[s.provider] = f;
+    });
+    return out;
+  }
+
+  /** The period's readings, their statistics, and the forecast as of `now` measured over the period. */
+  async report(
+    provider: ProviderId,
+    periodMs: number,
+    threshold: Amount,
+    currency: Currency,
+    now: Date,
+  ): Promise<HistoryReport> {
+    const from = new Date(now.getTime() - periodMs);
+    const window = await this.exactWindow(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), true);
+    const { digest } = window;
+    // The statistics and the forecast in a turn of their own, after the window's.
+    await loopTurn();
+    return {
+      provider,
+      currency,
+      threshold,
+      points: window.points,
+      failures: window.failures,
+      stats: summarizeDigest(digest, currency, digest?.readings ?? 0),
+      // The rate over the period asked for, so the chart's projection matches the numbers beside it.
+      forecast: forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
+    };
+  }
+}
+
+/** Lets the event loop turn (timers, I/O, other interactions) before the next piece of work. */
+/** Accounts whose forecast windows are read in one batch. */
+const WINDOW_GROUP = 8;
+
+const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** At least two observations an hour apart: enough for a rate without falling back. */
+function usableSpan(d: Digest): boolean {
+  return d.observations >= 2 && d.last.asOf.getTime() - d.first.asOf.getTime() >= HOUR_MS;
+}
+
+/** A forecast as plain JSON (`npm run check -- --json`): exact decimal strings, ISO times. */
+export function forecastToJson(f: Forecast): Record<string, unknown> {
+  const base = {
+    status: f.status,
+    describe: f.describe,
+    confidence: f.confidence,
+    basedOn: {
+      observations: f.basedOn.observations,
+      days: Number(f.basedOn.days.toFixed(2)),
+      coverage: Number(f.basedOn.coverage.toFixed(2)),
+      fellBack: f.basedOn.fellBack,
+    },
+  };
+  if (f.status === 'insufficient') return { ...base, reason: f.reason };
+  const measured = {
+    ...base,
+    ratePerDay: f.ratePerDay.toFixed(2),
+    spend: f.spend.toFixed(2),
+    topUps: f.topUps.map((t) => ({ at: t.at.toISOString(), amount: t.amount.toFixed(2) })),
+  };
+  if (f.status === 'idle') return measured;
+  return {
+    ...measured,
+    belowThreshold: f.belowThreshold,
+    reachesThresholdAt: f.reachesThresholdAt?.toISOString() ?? null,
+    runsOutAt: f.runsOutAt.toISOString(),
+    daysToThreshold: Number(f.daysToThreshold.toFixed(2)),
+    daysToZero: Number(f.daysToZero.toFixed(2)),
+  };
+}

@@ -1,0 +1,282 @@
+import { randomUUID } from 'node:crypto';
+import {
+  type AlertChannel,
+  type Delivery,
+  discordChannel,
+  emailChannel,
+  sendToAll,
+  webhookChannel,
+} from '../../adapters/alert-channels/notifiers.js';
+import type { Poster } from '../../adapters/discord/poster.js';
+import { AlertStore } from '../../adapters/storage/alert-store.js';
+import {
+  type AlertNotification,
+  type AlertSettings,
+  type AlertState,
+  evaluate,
+} from '../../core/alerts/engine.js';
+import type { Config } from '../../core/config.js';
+import type { Forecast } from '../../core/forecast.js';
+import { formatDuration, formatUtc } from '../../core/format.js';
+import type { Insight } from '../../core/insight.js';
+import type { Logger } from '../../core/logger.js';
+import type { ProviderStatus, Summary } from '../../core/service.js';
+import type { ProviderId } from '../../core/types.js';
+import type { Core } from '../app.js';
+import { type Job, scheduleJob } from './job.js';
+
+/** A summary this young is re-judged after `/threshold` instead of calling the providers again. */
+export const REJUDGE_MAX_AGE_MS = 10 * 60_000;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Slot claims only matter while their slot is current; older ones are deleted now and then. */
+const CLAIM_RETENTION_MS = 30 * DAY_MS;
+
+export interface AlertsDeps {
+  readonly config: Config;
+  readonly core: Core;
+  readonly insight: Insight;
+  readonly poster: Poster;
+  readonly logger: Logger;
+  /** Replaces the channels the configuration asks for (Discord via `poster`, webhook, e-mail). */
+  readonly channels?: readonly AlertChannel[];
+  /** Dry run: alerts go to the poster (stdout) only; webhook and e-mail are not used. */
+  readonly dryRun?: boolean;
+  readonly now?: () => Date;
+  /** Told of every alert sent and where it was delivered (the status page and metrics); must not throw. */
+  readonly onAlert?: (n: AlertNotification, delivery: Delivery) => void;
+}
+
+/** The running alert check. */
+export interface Alerts {
+  /** The scheduled check (`ALERT_CRON`); `trigger(slot)` runs it for a slot now. */
+  readonly job: Job;
+  readonly channels: readonly AlertChannel[];
+  /** One line for `/balance`, e.g. `alert state: low since 2026-11-27 10:00 UTC (reminder every 24h)`. */
+  status(provider: ProviderId): Promise<string | null>;
+  /** The stored alert state (this process's copy while the store is unreachable); `null` before the first check. */
+  state(provider: ProviderId): Promise<AlertState | null>;
+  /**
+   * Evaluates again now (after `/threshold`), re-judging a recent summary rather than calling the
+   * providers. Never rejects: a failure is logged and the next scheduled check catches up.
+   */
+  reevaluate(provider?: ProviderId): Promise<void>;
+  /** Stops the schedule, waits for work in progress, closes the channels. */
+  close(graceMs?: number): Promise<void>;
+}
+
+/** The channels the configuration asks for: Discord always, the webhook and e-mail when set. */
+export function createAlertChannels(
+  config: Config,
+  poster: Poster,
+  logger: Logger,
+  dryRun = false,
+): AlertChannel[] {
+  const a = config.alerts;
+  const channels = [discordChannel(poster, a.channelId, a.mentionRoleId)];
+  if (dryRun) return channels;
+  if (a.webhookUrl !== null) channels.push(webhookChannel({ url: a.webhookUrl, logger }));
+  if (a.smtpUrl !== null && a.emailTo.length > 0) {
+    channels.push(emailChannel({ smtpUrl: a.smtpUrl, to: a.emailTo, from: a.emailFrom }));
+  }
+  return channels;
+}
+
+/** `24h` rather than `1d` for whole hours up to three days: that is how ALERT_REPEAT is usually written. */
+function interval(ms: number): string {
+  return ms % HOUR_MS === 0 && ms <= 3 * DAY_MS ? `${ms / HOUR_MS}h` : formatDuration(ms);
+}
+
+/** The `/balance` line for a stored state. */
+export function describeAlertState(s: AlertState, settings: Pick<AlertSettings, 'repeatMs'>): string {
+  const since = formatUtc(new Date(s.since));
+  const plural = (n: number) => `${n} failed check${n === 1 ? '' : 's'} in a row`;
+  let line: string;
+  switch (s.state) {
+    case 'failing':
+      line = `alert state: check failing since ${since} (${plural(s.consecutiveFailures)}; balance alerts held)`;
+      break;
+    case 'low':
+      line = `alert state: low since ${since} (reminder every ${interval(settings.repeatMs)})`;
+      break;
+    case 'stale':
+      line = `alert state: stale since ${since} (judged by its last figure)`;
+      break;
+    case 'ok':
+      line = `alert state: ok since ${since}`;
+      break;
+    default:
+      line = `alert state: unknown (no successful check yet)`;
+  }
+  const notes: string[] = [];
+  if (s.state !== 'failing' && s.consecutiveFailures > 0) notes.push(plural(s.consecutiveFailures));
+  if (s.state === 'low' && s.staleSince !== null)
+    notes.push(`reading stale since ${formatUtc(new Date(s.staleSince))}`);
+  if (s.state === 'ok' && s.runwayWarned) notes.push('runway warning sent');
+  return notes.length > 0 ? `${line} · ${notes.join(' · ')}` : line;
+}
+
+/**
+ * Starts the alert check on `ALERT_CRON`. Each scheduled run claims its slot (one replica per slot),
+ * checks every provider through the shared service, evaluates each provider's state machine against its
+ * persisted state, saves the new state and sends what changed. Each notification is also claimed by the
+ * state it came from, so a re-evaluation racing another replica's run still sends a transition once.
+ */
+export function startAlerts(deps: AlertsDeps): Alerts {
+  const { config, core, insight } = deps;
+  const log = deps.logger.child({ module: 'alerts' });
+  const now = deps.now ?? (() => new Date());
+  const store = new AlertStore(core.keyv('alerts'), log);
+  const channels =
+    deps.channels ?? createAlertChannels(config, deps.poster, deps.logger, deps.dryRun ?? false);
+  const settings: AlertSettings = {
+    recoveryMargin: config.alerts.recoveryMargin,
+    failureAfter: config.alerts.failureAfter,
+    repeatMs: config.alerts.repeatMs,
+    runwayDays: config.alerts.runwayDays,
+  };
+  // A state saved while the store was still opening goes in as soon as it opens.
+  core.db.onOpen(() => void store.flush());
+  let lastSummary: Summary | null = null;
+  let lastPruneMs = 0;
+  // One evaluation at a time in this process: a scheduled run and a re-evaluation must not both start
+  // from the same stored state.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serialized = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = queue.then(fn);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const evaluateOne = async (
+    status: ProviderStatus,
+    forecast: Forecast | undefined,
+    at: Date,
+    runKey: string,
+    undelivered: string[],
+  ) => {
+    const provider = status.provider;
+    const prev = await store.load(provider);
+    const { next, notifications } = evaluate(prev, {
+      status,
+      ...(forecast ? { forecast } : {}),
+      now: at,
+      settings,
+    });
+    // Never rejects: a state the store refuses stays in memory and is saved when it answers.
+    await store.save(next);
+    if (prev?.state !== next.state) {
+      log.info({ provider, from: prev?.state ?? 'none', to: next.state }, 'alert state changed');
+    }
+    for (const n of notifications) {
+      const origin = prev ? `${prev.createdAt}#${prev.seq}` : `new@${runKey}`;
+      let mine = true;
+      try {
+        mine = await core.slots.claim('alert-sent', `${provider}/${origin}/${n.kind}`, at);
+      } catch (err) {
+        log.warn(
+          { err, provider, kind: n.kind },
+          'could not claim the alert (database unreachable?); sending anyway',
+        );
+      }
+      if (!mine) {
+        log.info({ provider, kind: n.kind }, 'another replica sent this alert');
+        continue;
+      }
+      const delivery = await sendToAll(channels, n, log);
+      deps.onAlert?.(n, delivery);
+      // Each channel has retried and logged its failure; an alert that reached nobody fails the run.
+      if (delivery.delivered.length === 0) undelivered.push(`${provider} ${n.kind}`);
+    }
+  };
+
+  const evaluateAll = async (summary: Summary, runKey: string, only?: ProviderId): Promise<void> => {
+    const at = now();
+    const statuses = summary.statuses.filter((s) => only === undefined || s.provider === only);
+    const forecasts = await insight.forecasts({ ...summary, statuses }, at).catch((err: unknown) => {
+      log.warn({ err }, 'could not compute forecasts; runway warnings skipped this run');
+      return {} as Partial<Record<ProviderId, Forecast>>;
+    });
+    const failed: ProviderId[] = [];
+    const undelivered: string[] = [];
+    for (const status of statuses) {
+      try {
+        await evaluateOne(status, forecasts[status.provider], at, runKey, undelivered);
+      } catch (err) {
+        failed.push(status.provider);
+        log.error({ err, provider: status.provider }, 'alert evaluation failed (state store unreachable?)');
+      }
+    }
+    if (at.getTime() - lastPruneMs >= DAY_MS) {
+      lastPruneMs = at.getTime();
+      await core.slots.prune(new Date(at.getTime() - CLAIM_RETENTION_MS)).catch((err: unknown) => {
+        log.warn({ err }, 'could not prune old slot claims');
+      });
+    }
+    const problems = [
+      ...(failed.length > 0 ? [`alert evaluation failed for ${failed.join(', ')}`] : []),
+      ...(undelivered.length > 0 ? [`alert delivered by no channel: ${undelivered.join(', ')}`] : []),
+    ];
+    if (problems.length > 0) throw new Error(problems.join('; '));
+  };
+
+  const run = async (slot: Date): Promise<void> => {
+    const key = slot.toISOString();
+    try {
+      if (!(await core.slots.claim('alerts', key, now()))) {
+        log.info({ slot: key }, 'another replica has this slot');
+        return;
+      }
+    } catch (err) {
+      // A possible duplicate beats a missed alert: evaluate from this process's state meanwhile.
+      log.warn({ err, slot: key }, 'could not claim the alert slot (store unreachable?); checking anyway');
+    }
+    const summary = await core.service.checkAll();
+    lastSummary = summary;
+    await serialized(() => evaluateAll(summary, key));
+  };
+
+  const job = scheduleJob('alerts', config.alerts.cron, run, deps.logger);
+  log.info(
+    { cron: config.alerts.cron, channels: channels.map((c) => c.name), channelId: config.alerts.channelId },
+    'alert check scheduled',
+  );
+
+  let closing: Promise<void> | null = null;
+  return {
+    job,
+    channels,
+    async status(provider) {
+      // Falls back to this process's copy when the store is unreachable.
+      const state = await store.load(provider);
+      if (state) return describeAlertState(state, settings);
+      const next = job.nextRun();
+      return `alert state: not checked yet${next ? ` (next check ${formatUtc(next)})` : ''}`;
+    },
+    state: (provider) => store.load(provider),
+    async reevaluate(provider) {
+      try {
+        const at = now();
+        const mine =
+          lastSummary && at.getTime() - lastSummary.checkedAt.getTime() <= REJUDGE_MAX_AGE_MS
+            ? lastSummary
+            : null;
+        const recent = core.service.peek(REJUDGE_MAX_AGE_MS) ?? mine;
+        const summary = recent ? await core.service.rejudge(recent) : await core.service.checkAll();
+        if (!recent) lastSummary = summary;
+        const key = `reevaluate/${at.toISOString()}/${randomUUID().slice(0, 8)}`;
+        await serialized(() => evaluateAll(summary, key, provider));
+      } catch (err) {
+        log.error({ err, provider }, 're-evaluation failed; the next scheduled check will catch up');
+      }
+    },
+    close(graceMs = 5000) {
+      closing ??= (async () => {
+        await job.stop(graceMs);
+        await queue;
+        await Promise.allSettled(channels.map((c) => c.close?.()));
+      })();
+      return closing;
+    },
+  };
+}
