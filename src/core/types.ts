@@ -40,6 +40,18 @@ export interface BalanceReading {
    * service logs each at warn. Safe to show: never holds a secret.
    */
   readonly warnings?: readonly string[];
+  /**
+   * Spend per UTC day as the provider's own cost report gives it (Anthropic's and OpenAI's Admin APIs),
+   * oldest first, in the reading's currency. Absent for providers without one: their daily spend is derived
+   * from the falls in their balance history instead (top-ups excluded).
+   */
+  readonly spendByDay?: readonly DailySpend[];
+}
+
+/** What was spent on one UTC day (`day` is `YYYY-MM-DD`). Today's entry holds what was reported so far. */
+export interface DailySpend {
+  readonly day: string;
+  readonly amount: Amount;
 }
 
 /** A check that produced no trustworthy balance. `reason` is safe to show: it never holds a secret. */
