@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startFakeDiscord } from '../../test/support/fake-discord.js';
 import type { BenchRow } from './types.js';
 
-const MAIN = join(import.meta.dirname, '../../src/main.js');
+const MAIN = join(import.meta.dirname, '../../src/entry/main.js');
 
 /** The node flags `npm start` uses (package.json), so the bot is measured as it runs. */
 function startFlags(): string[] {
