@@ -162,11 +162,11 @@ async function interactionRows(): Promise<BenchRow[]> {
     const commands: SendCommandOptions[] = [
       {
         name: 'threshold',
-        options: [sub('set', [str('provider', 'kimi'), { name: 'amount', type: 10, value: 7 }])],
+        options: [sub('set', [str('account', 'kimi'), { name: 'amount', type: 10, value: 7 }])],
         ...admin,
       },
       { name: 'threshold', options: [sub('show')], permissions: Permission.ViewChannel },
-      { name: 'threshold', options: [sub('reset', [str('provider', 'kimi')])], ...admin },
+      { name: 'threshold', options: [sub('reset', [str('account', 'kimi')])], ...admin },
       { name: 'balance' },
       { name: 'balance', options: [{ name: 'fresh', type: 5, value: true }] },
       { name: 'balance-history' },

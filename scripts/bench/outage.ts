@@ -433,14 +433,14 @@ const ADMIN = { permissions: Permission.ManageGuild } as const;
 const COMMANDS: readonly SendCommandOptions[] = [
   {
     name: 'threshold',
-    options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 7.5)])],
+    options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', 7.5)])],
     ...ADMIN,
   },
   { name: 'threshold', options: [subcommand('show')], ...ADMIN },
   { name: 'balance' },
   { name: 'balance', options: [booleanOption('fresh', true)] },
   { name: 'balance-history', options: [stringOption('period', '24h')] },
-  { name: 'threshold', options: [subcommand('reset', [stringOption('provider', 'kimi')])], ...ADMIN },
+  { name: 'threshold', options: [subcommand('reset', [stringOption('account', 'kimi')])], ...ADMIN },
 ];
 
 /** Sends every command at once while the store is slow; counts callbacks Discord accepted within 3 s. */

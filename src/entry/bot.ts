@@ -106,7 +106,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         logger,
         options.postRetry ?? DEFAULT_POST_RETRY,
       );
-      const commands = loadCommands({ providers: core.service.providerIds });
+      const commands = loadCommands({ accounts: core.service.providerIds });
       const dispatch = createDispatcher(commands, context);
       const log = logger.child({ module: 'discord' });
       client.on(Events.InteractionCreate, (i) => void dispatch(i));

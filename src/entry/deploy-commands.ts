@@ -19,9 +19,7 @@ async function main(): Promise<number> {
   const rest = new REST({ api: config.discord.apiUrl }).setToken(token);
   const applicationId =
     config.discord.applicationId ?? ((await rest.get(Routes.currentApplication())) as APIApplication).id;
-  const body = commandPayloads(loadCommands({ providers: config.providers }), {
-    providers: config.providers,
-  });
+  const body = commandPayloads(loadCommands({ accounts: config.providers }), { accounts: config.providers });
   const guildId = config.discord.guildId;
   const route = guildId
     ? Routes.applicationGuildCommands(applicationId, guildId)

@@ -84,7 +84,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     const before = moonshot.requests.length;
     const set = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 4)])],
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', 4)])],
       permissions: Permission.ManageGuild,
     });
     expect((await set.final()).content).toContain('Kimi threshold set to $4.00');

@@ -70,7 +70,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   const setKimiThreshold = async (amount: number) => {
     const set = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', amount)])],
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', amount)])],
       permissions: Permission.ManageGuild,
     });
     expect((await set.final()).content).toContain(`Kimi threshold set to $${amount.toFixed(2)}`);
@@ -130,7 +130,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   it('GIVEN a recent reading THEN /balance answers at once from the cache, and fresh:true checks again', async () => {
     await primeCache();
     const before = moonshot.requests.length;
-    const cached = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
+    const cached = fake.sendCommand({ name: 'balance', options: [stringOption('account', 'kimi')] });
     const cb = await cached.callback();
     expect(cb.type).toBe(4);
     expect(cb.content).toContain('(cached; use fresh:true to check now)');
@@ -148,25 +148,42 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     );
   });
 
-  it('GIVEN a provider option that is not enabled THEN the user is told which are', async () => {
+  it('GIVEN an account option that is not enabled THEN the user is told which are', async () => {
     const handle = fake.sendCommand({
       name: 'balance',
-      options: [stringOption('provider', 'openai<@everyone>')],
+      options: [stringOption('account', 'openai<@everyone>')],
     });
     const reply = await handle.final();
     expect(reply.ephemeral).toBe(true);
-    expect(reply.content).toContain('Unknown provider');
+    expect(reply.content).toContain('Unknown account');
     expect(reply.content).toContain('Kimi (kimi)');
   });
 
-  it('GIVEN a crafted period or provider named after an Object property THEN it is refused like any unknown one', async () => {
+  it('GIVEN a command registered before the rename (a `provider` option) THEN it says to redeploy, changing nothing', async () => {
+    const before = await bot.core.service.thresholds.override('kimi');
+    const balance = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
+    const set = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 42)])],
+      permissions: Permission.ManageGuild,
+    });
+    for (const handle of [balance, set]) {
+      const reply = await handle.final();
+      expect(reply.ephemeral).toBe(true);
+      expect(reply.content).toContain('`provider` option is now `account`');
+      expect(reply.content).toContain('npm run deploy-commands');
+    }
+    expect(await bot.core.service.thresholds.override('kimi')).toEqual(before);
+  });
+
+  it('GIVEN a crafted period or account named after an Object property THEN it is refused like any unknown one', async () => {
     for (const name of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
       const period = fake.sendCommand({ name: 'balance-history', options: [stringOption('period', name)] });
       const reply = await period.final();
       expect(reply.ephemeral, name).toBe(true);
       expect(reply.content, name).toContain(`Unknown period "${name}". Use one of 24h, 7d, 30d, 90d.`);
-      const provider = fake.sendCommand({ name: 'balance', options: [stringOption('provider', name)] });
-      expect((await provider.final()).content, name).toContain(`Unknown provider "${name}"`);
+      const account = fake.sendCommand({ name: 'balance', options: [stringOption('account', name)] });
+      expect((await account.final()).content, name).toContain(`Unknown account "${name}"`);
     }
   });
 
@@ -192,7 +209,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     await bot.core.history.record(results);
     const handle = fake.sendCommand({
       name: 'balance-history',
-      options: [stringOption('provider', 'kimi'), stringOption('period', '7d')],
+      options: [stringOption('account', 'kimi'), stringOption('period', '7d')],
     });
     expect((await handle.callback()).type).toBe(5);
     const reply = await handle.final();
@@ -215,7 +232,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   it('GIVEN fewer than two readings for a provider THEN /balance-history says there is not enough history yet', async () => {
     const handle = fake.sendCommand({
       name: 'balance-history',
-      options: [stringOption('provider', 'claude'), stringOption('period', '24h')],
+      options: [stringOption('account', 'claude'), stringOption('period', '24h')],
     });
     const reply = await handle.final();
     expect(reply.content).toContain('not enough history yet');
@@ -225,7 +242,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   it('GIVEN a member without Manage Server THEN /threshold set is refused privately and nothing changes', async () => {
     const handle = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 9)])],
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', 9)])],
       permissions: Permission.SendMessages | Permission.ViewChannel,
     });
     const reply = await handle.final();
@@ -244,7 +261,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     expect(shown.content).not.toContain('Nothing was changed');
     const reset = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('reset', [stringOption('provider', 'kimi')])],
+      options: [subcommand('reset', [stringOption('account', 'kimi')])],
       permissions: member,
     });
     expect((await reset.final()).content).toContain('You need the Manage Server permission');
@@ -267,7 +284,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     ] as const) {
       const handle = fake.sendCommand({
         name: 'threshold',
-        options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', amount)])],
+        options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', amount)])],
         permissions: Permission.ManageGuild,
       });
       const reply = await handle.final();
@@ -282,7 +299,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     await primeCache();
     const set = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 7.5)])],
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', 7.5)])],
       permissions: Permission.ManageGuild,
     });
     const reply = await set.final();
@@ -294,7 +311,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     // The cached reading is judged again at once: /balance shows the new threshold without a new check
     // (deferred: the re-judged reading's forecast and alert state are read from the store first).
     const calls = moonshot.requests.length;
-    const balance = fake.sendCommand({ name: 'balance', options: [stringOption('provider', 'kimi')] });
+    const balance = fake.sendCommand({ name: 'balance', options: [stringOption('account', 'kimi')] });
     const shown = await balance.final();
     // $12.34 against the new $7.50: still ok, judged again without a new check.
     expect(shown.content).toContain(
@@ -305,7 +322,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
 
     const byRole = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('set', [stringOption('provider', 'claude'), numberOption('amount', 6)])],
+      options: [subcommand('set', [stringOption('account', 'claude'), numberOption('amount', 6)])],
       permissions: Permission.SendMessages,
       roles: [fake.roleIds.Member!],
     });
@@ -313,7 +330,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
 
     const reset = fake.sendCommand({
       name: 'threshold',
-      options: [subcommand('reset', [stringOption('provider', 'claude')])],
+      options: [subcommand('reset', [stringOption('account', 'claude')])],
       permissions: Permission.ManageGuild,
     });
     expect((await reset.final()).content).toContain(
@@ -357,7 +374,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     const auto = fake.sendCommand({
       name: 'balance',
       kind: 'autocomplete',
-      options: [stringOption('provider', 'k', true)],
+      options: [stringOption('account', 'k', true)],
     });
     const cb = await auto.callback();
     expect(cb.type).toBe(8);

@@ -118,7 +118,7 @@ describe('every interaction is acknowledged within 3 s whatever the store does',
     const first = await drill(fake, slow, [
       {
         name: 'threshold',
-        options: [subcommand('set', [stringOption('provider', 'kimi'), numberOption('amount', 7.5)])],
+        options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('amount', 7.5)])],
         ...ADMIN,
       },
       { name: 'threshold', options: [subcommand('show')], ...ADMIN },
@@ -149,7 +149,7 @@ describe('every interaction is acknowledged within 3 s whatever the store does',
     await bot.core.service.rejudgeCached();
     const second = await drill(fake, slow, [
       { name: 'balance' },
-      { name: 'threshold', options: [subcommand('reset', [stringOption('provider', 'kimi')])], ...ADMIN },
+      { name: 'threshold', options: [subcommand('reset', [stringOption('account', 'kimi')])], ...ADMIN },
     ]);
     expect(second.late).toEqual([]);
     expect(second.acknowledged).toBe(second.handles.length);

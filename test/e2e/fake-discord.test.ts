@@ -129,7 +129,7 @@ describe('fake Discord with the real discord.js Client', () => {
     const seen = onNextCommand(client, async (i) => {
       expect(i.commandName).toBe('credits');
       expect(i.options.getSubcommand()).toBe('balance');
-      expect(i.options.getString('provider')).toBe('moonshot');
+      expect(i.options.getString('account')).toBe('moonshot');
       expect(i.inGuild()).toBe(true);
       expect(i.channelId).toBe(fake.channelId);
       expect(i.memberPermissions?.has(PermissionFlagsBits.ManageGuild)).toBe(true);
@@ -137,7 +137,7 @@ describe('fake Discord with the real discord.js Client', () => {
     });
     const handle = fake.sendCommand({
       name: 'credits',
-      options: [subcommand('balance', [stringOption('provider', 'moonshot')])],
+      options: [subcommand('balance', [stringOption('account', 'moonshot')])],
       roles: [fake.roleIds['Finance Admin'] ?? ''],
     });
     const callback = await handle.callback();
@@ -208,7 +208,7 @@ describe('fake Discord with the real discord.js Client', () => {
     const auto = fake.sendCommand({
       name: 'credits',
       kind: 'autocomplete',
-      options: [subcommand('balance', [stringOption('provider', 'moo', true)])],
+      options: [subcommand('balance', [stringOption('account', 'moo', true)])],
     });
     await answered;
     const callback = await auto.callback();

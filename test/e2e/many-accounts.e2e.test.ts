@@ -106,9 +106,9 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
   });
 
   it('GIVEN 30 accounts THEN the commands offer them by autocomplete, answered with at most 25', async () => {
-    const payloads = commandPayloads(loadCommands({ providers: IDS }), { providers: IDS });
+    const payloads = commandPayloads(loadCommands({ accounts: IDS }), { accounts: IDS });
     const options = payloads.flatMap(
-      (p) => JSON.stringify(p).match(/\{[^{}]*"name":"provider"[^{}]*\}/g) ?? [],
+      (p) => JSON.stringify(p).match(/\{[^{}]*"name":"account"[^{}]*\}/g) ?? [],
     );
     expect(options.length).toBeGreaterThan(0);
     for (const option of options) {
@@ -118,7 +118,7 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
     const auto = fake.sendCommand({
       name: 'balance',
       kind: 'autocomplete',
-      options: [{ name: 'provider', type: 3, value: 'kimi:team-1', focused: true }],
+      options: [{ name: 'account', type: 3, value: 'kimi:team-1', focused: true }],
     });
     const cb = await auto.callback();
     expect(cb.choices?.map((c) => (c as { value: string }).value)).toEqual(

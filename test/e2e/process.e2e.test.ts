@@ -84,7 +84,8 @@ describe('the bot as a process', () => {
       { name: 'Claude', value: 'claude' },
       { name: 'Kimi', value: 'kimi' },
     ];
-    expect(byName.balance?.options?.find((o) => o.name === 'provider')?.choices).toEqual(choices);
+    expect(byName.balance?.options?.find((o) => o.name === 'account')?.choices).toEqual(choices);
+    expect(byName['balance-history']?.options?.find((o) => o.name === 'account')?.choices).toEqual(choices);
     expect(byName.balance?.options?.find((o) => o.name === 'fresh')?.type).toBe(5);
     expect(byName['balance-history']?.options?.find((o) => o.name === 'period')?.choices).toEqual(
       ['24h', '7d', '30d', '90d'].map((p) => ({ name: p, value: p })),
@@ -100,18 +101,35 @@ describe('the bot as a process', () => {
 
   it('GIVEN no guild id and an application id THEN deploy-commands registers globally without a lookup', async () => {
     const before = fake.requests.filter((q) => q.path === '/applications/@me').length;
-    const r = await runNode(DEPLOY, env({ DISCORD_APPLICATION_ID: fake.applicationId }));
+    const r = await runNode(
+      DEPLOY,
+      env({
+        DISCORD_APPLICATION_ID: fake.applicationId,
+        PROVIDERS: 'kimi,kimi:cn',
+        MOONSHOT_CN_API_KEY: 'sk-process-cn-SECRET',
+        MOONSHOT_CN_BASE_URL: moonshot.url,
+      }),
+    );
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('globally');
     expect(fake.registrations.at(-1)?.scope).toBe('global');
     expect(fake.requests.filter((q) => q.path === '/applications/@me').length).toBe(before);
-    // Only the enabled provider is offered.
-    const balance = (
-      fake.registrations.at(-1)!.body as { name: string; options: { name: string; choices?: unknown[] }[] }[]
-    ).find((c) => c.name === 'balance');
-    expect(balance?.options.find((o) => o.name === 'provider')?.choices).toEqual([
-      { name: 'Kimi', value: 'kimi' },
-    ]);
+    // Only the enabled accounts are offered, by id and label, in every command's `account` option.
+    type Option = { name: string; choices?: unknown[]; options?: Option[] };
+    const body = fake.registrations.at(-1)!.body as { name: string; options: Option[] }[];
+    const accountOptions = body.flatMap((c) =>
+      c.options.flatMap((o) => [o, ...(o.options ?? [])]).filter((o) => o.name === 'account'),
+    );
+    // /balance, /balance-history, /threshold set and /threshold reset.
+    expect(accountOptions).toHaveLength(4);
+    for (const o of accountOptions) {
+      expect(o.choices).toEqual([
+        { name: 'Kimi', value: 'kimi' },
+        { name: 'Kimi (cn)', value: 'kimi:cn' },
+      ]);
+    }
+    expect(JSON.stringify(body)).not.toContain('"name":"provider"');
   });
 
   it('GIVEN no DISCORD_TOKEN THEN npm start stops with a clear message naming the token and --dry-run', async () => {

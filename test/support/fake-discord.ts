@@ -269,7 +269,7 @@ export interface CommandOptionInput {
 export interface SendCommandOptions {
   /** Command name, e.g. `credits`. */
   readonly name: string;
-  /** `data.options`, e.g. `[subcommand('balance', [stringOption('provider', 'moonshot')])]`. */
+  /** `data.options`, e.g. `[subcommand('balance', [stringOption('account', 'moonshot')])]`. */
   readonly options?: readonly CommandOptionInput[];
   /** `command` (type 2, default) or `autocomplete` (type 4; mark the focused option with `focused: true`). */
   readonly kind?: 'command' | 'autocomplete';

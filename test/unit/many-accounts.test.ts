@@ -2,9 +2,9 @@ import { SlashCommandBuilder } from 'discord.js';
 import { describe, expect, it } from 'vitest';
 import { formatBalance } from '../../src/adapters/discord/commands/balance.js';
 import {
+  accountOption,
   accountSuggestions,
   MAX_CHOICES,
-  providerOption,
 } from '../../src/adapters/discord/commands/options.js';
 import { accountDisplay } from '../../src/core/accounts.js';
 import { DISCORD_CONTENT_LIMIT, formatSummary, splitMessage } from '../../src/core/format.js';
@@ -84,15 +84,20 @@ describe('account options past 25 accounts', () => {
     const few = new SlashCommandBuilder()
       .setName('balance')
       .setDescription('d')
-      .addStringOption((o) => providerOption(o, ACCOUNTS.slice(0, 25), 'Only this one'))
-      .toJSON().options?.[0] as { choices?: unknown[]; autocomplete?: boolean };
-    expect([few.choices?.length, few.autocomplete]).toEqual([25, undefined]);
+      .addStringOption((o) => accountOption(o, ACCOUNTS.slice(0, 25), 'Only this one'))
+      .toJSON().options?.[0] as {
+      name: string;
+      choices?: { name: string; value: string }[];
+      autocomplete?: boolean;
+    };
+    expect([few.name, few.choices?.length, few.autocomplete]).toEqual(['account', 25, undefined]);
+    expect(few.choices).toContainEqual({ name: 'Kimi (team-1)', value: 'kimi:team-1' });
     const many = new SlashCommandBuilder()
       .setName('balance')
       .setDescription('d')
-      .addStringOption((o) => providerOption(o, ACCOUNTS, 'Only this one'))
-      .toJSON().options?.[0] as { choices?: unknown[]; autocomplete?: boolean };
-    expect([many.choices, many.autocomplete]).toEqual([undefined, true]);
+      .addStringOption((o) => accountOption(o, ACCOUNTS, 'Only this one'))
+      .toJSON().options?.[0] as { name: string; choices?: unknown[]; autocomplete?: boolean };
+    expect([many.name, many.choices, many.autocomplete]).toEqual(['account', undefined, true]);
   });
 
   it('GIVEN what was typed THEN at most 25 accounts are offered, ids starting with it first, labels matched too', () => {

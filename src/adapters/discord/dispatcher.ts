@@ -5,7 +5,7 @@ import {
   PermissionFlagsBits,
   type RepliableInteraction,
 } from 'discord.js';
-import { accountSuggestions } from './commands/options.js';
+import { ACCOUNT_OPTION, accountSuggestions } from './commands/options.js';
 import type { Command, CommandContext, Guard, Guards } from './commands/types.js';
 import { BENIGN_DISCORD_CODES, discordErrorCode, UserError } from './errors.js';
 
@@ -65,9 +65,9 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
         const focused = interaction.options.getFocused(true);
         if (command?.autocomplete) await command.autocomplete(interaction, ctx);
         else {
-          // Offer the enabled accounts (at most 25, Discord's limit) for the provider field; nothing otherwise.
+          // Offer the enabled accounts (at most 25, Discord's limit) for the account option; nothing otherwise.
           await interaction.respond(
-            focused.name === 'provider'
+            focused.name === ACCOUNT_OPTION
               ? accountSuggestions(ctx.service.providerIds, String(focused.value))
               : [],
           );

@@ -8,7 +8,7 @@ import { renderBalanceChartAsync } from '../../chart/balance-chart.js';
 import { chartSeries, PERIODS, type Period } from '../../chart/series.js';
 
 import { UserError } from '../errors.js';
-import { checkProvider, providerOption } from './options.js';
+import { accountFrom, accountOption } from './options.js';
 import type { Command, CommandContext } from './types.js';
 
 /**
@@ -96,11 +96,11 @@ export async function buildReports(
 }
 
 export default {
-  data: ({ providers }) =>
+  data: ({ accounts }) =>
     new SlashCommandBuilder()
       .setName('balance-history')
       .setDescription('Balance history with spend, top-ups, a chart and a runs-out forecast')
-      .addStringOption((o) => providerOption(o, providers, 'Only this provider'))
+      .addStringOption((o) => accountOption(o, accounts, 'Only this account'))
       .addStringOption((o) =>
         o
           .setName('period')
@@ -109,7 +109,7 @@ export default {
       ),
 
   async execute(interaction, ctx) {
-    const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
+    const only = accountFrom(interaction.options, ctx.service.providerIds);
     const period = parsePeriod(interaction.options.getString('period') ?? '7d');
     await interaction.deferReply();
     const reports = await buildReports(ctx, only, period);

@@ -4,7 +4,7 @@ import { formatDuration } from '../../../core/format.js';
 import { formatMoney } from '../../../core/money.js';
 import type { ProviderStatus, Summary } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
-import { checkProvider, providerOption } from './options.js';
+import { accountFrom, accountOption } from './options.js';
 import { answerInParts } from './reply.js';
 import type { Command, CommandContext } from './types.js';
 
@@ -119,19 +119,19 @@ export async function renderBalance(
 }
 
 export default {
-  data: ({ providers }) =>
+  data: ({ accounts }) =>
     new SlashCommandBuilder()
       .setName('balance')
       .setDescription('Current prepaid credit balances, thresholds and runway')
-      .addStringOption((o) => providerOption(o, providers, 'Only this provider'))
+      .addStringOption((o) => accountOption(o, accounts, 'Only this account'))
       .addBooleanOption((o) =>
         o
           .setName('fresh')
-          .setDescription('Check the providers now instead of using a reading up to a minute old'),
+          .setDescription('Check the accounts now instead of using a reading up to a minute old'),
       ),
 
   async execute(interaction, ctx) {
-    const only = checkProvider(interaction.options.getString('provider'), ctx.service.providerIds);
+    const only = accountFrom(interaction.options, ctx.service.providerIds);
     const fresh = interaction.options.getBoolean('fresh') ?? false;
     const cached = fresh ? null : ctx.service.peek(ctx.config.balanceCacheTtlMs);
     const known = cached ? extrasBySummary.get(cached) : undefined;

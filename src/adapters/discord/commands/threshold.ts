@@ -4,7 +4,7 @@ import { validateThresholdText } from '../../../core/config.js';
 import { formatUtc } from '../../../core/format.js';
 import { formatMoney, parseAmount } from '../../../core/money.js';
 import { UserError } from '../errors.js';
-import { checkProvider, providerOption } from './options.js';
+import { accountFrom, accountOption } from './options.js';
 import { answerInParts } from './reply.js';
 import type { Command } from './types.js';
 
@@ -15,7 +15,7 @@ export default {
   // Anyone in the server may look; changing needs Manage Server or an admin role. Discord's
   // default_member_permissions covers a whole command, so it is not set: the dispatcher guards each subcommand.
   guards: { subcommands: { show: ['guild'], set: ['admin'], reset: ['admin'] } },
-  data: ({ providers }) =>
+  data: ({ accounts }) =>
     new SlashCommandBuilder()
       .setName('threshold')
       .setDescription('Show the low-balance thresholds; set or reset them (Manage Server)')
@@ -23,8 +23,8 @@ export default {
       .addSubcommand((s) =>
         s
           .setName('set')
-          .setDescription("Set a provider's threshold, in its currency")
-          .addStringOption((o) => providerOption(o, providers, 'Provider', true))
+          .setDescription("Set an account's threshold, in its currency")
+          .addStringOption((o) => accountOption(o, accounts, 'Account', true))
           .addNumberOption((o) =>
             o
               .setName('amount')
@@ -41,7 +41,7 @@ export default {
         s
           .setName('reset')
           .setDescription('Go back to the default threshold')
-          .addStringOption((o) => providerOption(o, providers, 'Provider', true)),
+          .addStringOption((o) => accountOption(o, accounts, 'Account', true)),
       ),
 
   async execute(interaction, ctx) {
@@ -81,7 +81,7 @@ export default {
     }
 
     if (sub !== 'set' && sub !== 'reset') throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
-    const provider = checkProvider(interaction.options.getString('provider', true), ctx.service.providerIds)!;
+    const provider = accountFrom(interaction.options, ctx.service.providerIds, true)!;
     const currency = ctx.service.currencyOf(provider);
     const label = accountDisplay(provider).label;
     if (sub === 'set') {

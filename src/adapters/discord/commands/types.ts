@@ -25,7 +25,8 @@ export interface CommandContext {
 }
 
 export interface CommandDataOptions {
-  readonly providers: readonly ProviderId[];
+  /** The enabled accounts (`kimi`, `kimi:cn`, …), offered by the `account` option. */
+  readonly accounts: readonly ProviderId[];
 }
 
 /** Guards a command declares; the dispatcher enforces them before `execute` runs. */
@@ -40,7 +41,7 @@ export type Guards = readonly Guard[] | { readonly subcommands: Readonly<Record<
 
 /** One slash command: `src/adapters/discord/commands/<name>.ts` default-exports one of these. */
 export interface Command {
-  /** The command's definition for the providers this deployment enables (option choices depend on them). */
+  /** The command's definition for the accounts this deployment enables (option choices depend on them). */
   data(
     options: CommandDataOptions,
   ): SlashCommandBuilder | SlashCommandOptionsOnlyBuilder | SlashCommandSubcommandsOnlyBuilder;
