@@ -12,7 +12,15 @@ import {
 } from './forecast.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
-import type { ProviderId } from './types.js';
+import { type DayDigests, periodDays, type SpendSeries, spendFromDigests, withCostReport } from './spend.js';
+import type { BalanceReading, ProviderId } from './types.js';
+
+/** An account whose daily spend is asked for: its currency, and its latest reading's cost report if any. */
+export interface SpendAccount {
+  readonly provider: ProviderId;
+  readonly currency: Currency;
+  readonly spendByDay?: BalanceReading['spendByDay'];
+}
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
@@ -155,6 +163,43 @@ export class Insight {
       const f = settled[i];
       if (f) out[s.provider] = f;
     });
+    return out;
+  }
+
+  /**
+   * Spend per UTC day over the `days` days ending today, for each account (see `spend.ts`): from the falls in
+   * its balance history (top-ups excluded), with the days its latest reading's cost report covers
+   * (`spendByDay`) taken from the report. The accounts' days are read in groups of 8, a loop turn apart, as the
+   * forecasts' windows are; an account whose history can't be read is left out.
+   */
+  async dailySpend(
+    accounts: readonly SpendAccount[],
+    days: number,
+    now: Date,
+  ): Promise<Map<ProviderId, SpendSeries>> {
+    const out = new Map<ProviderId, SpendSeries>();
+    const period = periodDays(now, days);
+    const currencies = new Map(accounts.map((a) => [a.provider, a.currency]));
+    for (let i = 0; i < accounts.length; i += WINDOW_GROUP) {
+      if (i > 0) await loopTurn();
+      const group = accounts.slice(i, i + WINDOW_GROUP);
+      let read: Map<string, DayDigests>;
+      try {
+        read = await this.history.dayDigests(
+          group.map((a) => a.provider),
+          period[0]!,
+          now,
+          currencies,
+        );
+      } catch {
+        continue;
+      }
+      for (const a of group) {
+        const digests = read.get(a.provider) ?? { before: null, days: new Map() };
+        const derived = spendFromDigests(a.provider, a.currency, period, digests);
+        out.set(a.provider, withCostReport(derived, a.spendByDay));
+      }
+    }
     return out;
   }
 

@@ -12,6 +12,7 @@ import { describeSchedule, formatKimiCheck, formatSummary, summaryToJson } from 
 import { forecastToJson, Insight } from '../core/insight.js';
 import { createLogger } from '../core/logger.js';
 import { exitCodeFor } from '../core/service.js';
+import { spendToJson } from '../core/spend.js';
 import type { ProviderId } from '../core/types.js';
 import { createCore, createProviders } from './app.js';
 import { configOrExplain, runCli } from './cli.js';
@@ -106,9 +107,31 @@ async function main(): Promise<number> {
   try {
     const summary = await core.service.checkAll();
     if (args.json && core.storeProblem === null) {
-      const forecasts = await new Insight(core.history).forecasts(summary, new Date());
+      const insight = new Insight(core.history);
+      const now = new Date();
+      const forecasts = await insight.forecasts(summary, now);
+      // The last 7 UTC days' spend (today so far), from the cost report where the reading carries one.
+      const spend = await insight.dailySpend(
+        summary.statuses.map((s) => ({
+          provider: s.provider,
+          currency: s.result.currency,
+          ...(s.result.ok && s.result.spendByDay ? { spendByDay: s.result.spendByDay } : {}),
+        })),
+        7,
+        now,
+      );
       const extras = Object.fromEntries(
-        Object.entries(forecasts).flatMap(([p, f]) => (f ? [[p, { forecast: forecastToJson(f) }]] : [])),
+        summary.statuses.map((s) => {
+          const f = forecasts[s.provider];
+          const series = spend.get(s.provider);
+          return [
+            s.provider,
+            {
+              ...(f ? { forecast: forecastToJson(f) } : {}),
+              ...(series ? { spend7d: spendToJson(series) } : {}),
+            },
+          ];
+        }),
       );
       console.log(JSON.stringify(summaryToJson(summary, extras), null, 2));
     } else if (args.json) {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
 import { createCore } from '../../src/entry/app.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
@@ -193,6 +194,55 @@ describe('npm run check (compiled CLI as a child process)', () => {
     expect(json.providers.map((p) => p.forecast?.status)).toEqual(['insufficient', 'insufficient']);
     expect(json.providers[1]?.forecast?.describe).toBe('not enough history');
     expect(r.code).toBe(0);
+  });
+
+  it("GIVEN recorded history THEN --json carries each account's last 7 days of spend, top-ups left out and a fall across midnight on the later day", async () => {
+    await setClaude('8.07');
+    const day = 86_400_000;
+    const today = Math.floor(Date.now() / day) * day;
+    const at = (days: number, hours: number) => new Date(today - days * day + hours * 3_600_000);
+    const kimi = (when: Date, amount: string) => ({
+      ok: true as const,
+      provider: 'kimi',
+      currency: 'USD' as const,
+      available: parseAmount(amount),
+      asOf: when,
+      checkedAt: when,
+      latencyMs: 5,
+    });
+    const seed = await createCore(loadConfig(env), createLogger('silent'));
+    try {
+      await seed.history.record([
+        kimi(at(3, 10), '20'),
+        kimi(at(3, 11), '19'),
+        // A $10 top-up, then $1 of spend.
+        kimi(at(2, 10), '29'),
+        kimi(at(2, 11), '28'),
+        kimi(at(1, 23), '14.34'),
+      ]);
+    } finally {
+      await seed.close();
+    }
+    // The check reads $12.34 now: the $2.00 fall from yesterday 23:00 is today's.
+    const r = await runCheck(env, ['--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout) as {
+      providers: { id: string; spend7d?: { day: string; amount: string; observed: boolean }[] }[];
+    };
+    const key = (days: number) => new Date(today - days * day).toISOString().slice(0, 10);
+    const kimiSpend = json.providers.find((p) => p.id === 'kimi')?.spend7d;
+    expect(kimiSpend).toEqual([
+      { day: key(6), amount: '0', observed: false },
+      { day: key(5), amount: '0', observed: false },
+      { day: key(4), amount: '0', observed: false },
+      { day: key(3), amount: '1', observed: true },
+      { day: key(2), amount: '1', observed: true },
+      { day: key(1), amount: '13.66', observed: true },
+      { day: key(0), amount: '2', observed: true },
+    ]);
+    // Claude has one reading: seven days, nothing spent.
+    const claude = json.providers.find((p) => p.id === 'claude')?.spend7d;
+    expect(claude?.map((d) => d.amount)).toEqual(['0', '0', '0', '0', '0', '0', '0']);
   });
 
   it('GIVEN a running bot holds the embedded store open THEN the CLI records into the same file alongside it', async () => {

@@ -13,9 +13,14 @@ import {
   openDatabase,
 } from '../../src/adapters/storage/db.js';
 import { HistoryStore, type ImportedReading } from '../../src/adapters/storage/history.js';
-import { computeForecast, type HistoryPoint, summarizeHistory } from '../../src/core/forecast.js';
+import {
+  computeForecast,
+  distinctObservations,
+  type HistoryPoint,
+  summarizeHistory,
+} from '../../src/core/forecast.js';
 import { Insight } from '../../src/core/insight.js';
-import { amountToText, parseAmount } from '../../src/core/money.js';
+import { amountToText, Big, parseAmount } from '../../src/core/money.js';
 import type { Summary } from '../../src/core/service.js';
 import type { CheckResult, ProviderId } from '../../src/core/types.js';
 import { createTestDatabase } from '../support/postgres.js';
@@ -208,6 +213,54 @@ for (const backend of [sqlite, postgres]) {
       }
       for (const round of [...rounds.keys()].sort((a, b) => a - b)) await history.record(rounds.get(round)!);
     }, 120_000);
+
+    it('GIVEN 40 days of checks WHEN spend per day is read for both accounts at once THEN every day is the sum of the falls whose later reading is on it, before and after days are rolled up', async () => {
+      const insight = new Insight(history);
+      /** Straight from the raw readings: each fall between consecutive distinct observations, on its later one's day. */
+      const expected = (rows: readonly CheckResult[], days: number) => {
+        const firstDay = Math.floor(now.getTime() / DAY) * DAY - (days - 1) * DAY;
+        const obs = distinctObservations(okPoints(rows, () => true)).filter(
+          (o) => o.asOf.getTime() >= firstDay - 7 * DAY,
+        );
+        const out = new Map<string, Big>();
+        for (let d = 0; d < days; d++)
+          out.set(new Date(firstDay + d * DAY).toISOString().slice(0, 10), new Big(0));
+        for (let i = 1; i < obs.length; i++) {
+          const later = obs[i]!;
+          if (later.asOf.getTime() < firstDay) continue;
+          const fall = obs[i - 1]!.available.minus(later.available);
+          const day = later.asOf.toISOString().slice(0, 10);
+          if (fall.gt(0)) out.set(day, out.get(day)!.plus(fall));
+        }
+        return [...out].map(([day, amount]) => [day, amount.toFixed()]);
+      };
+      const accounts = [
+        { provider: 'kimi', currency: 'USD' },
+        { provider: 'claude', currency: 'USD' },
+      ] as const;
+      for (const compacted of [false, true]) {
+        if (compacted) await history.compact(now);
+        for (const days of [2, 7, 30]) {
+          const got = await insight.dailySpend(accounts, days, now);
+          for (const { provider } of accounts) {
+            const s = got.get(provider)!;
+            const label = `${provider} ${days} d${compacted ? ' compacted' : ''}`;
+            expect(
+              s.days.map((d) => [d.day, d.amount.toFixed()]),
+              label,
+            ).toEqual(expected(data[provider], days));
+            expect(
+              s.days.every((d) => d.observed && d.source === 'balance'),
+              label,
+            ).toBe(true);
+          }
+        }
+      }
+      // Rows in another currency than the account's are not part of its series.
+      const yuan = await insight.dailySpend([{ provider: 'kimi', currency: 'CNY' }], 7, now);
+      expect(yuan.get('kimi')?.total.toFixed()).toBe('0');
+      expect(yuan.get('kimi')?.days.some((d) => d.observed)).toBe(false);
+    }, 60_000);
 
     it('GIVEN 40 days of checks WHEN /balance-history reads any period THEN stats, top-ups, failures and forecast equal the raw readings', async () => {
       const insight = new Insight(history);

@@ -9,6 +9,7 @@ import {
   isImplausible,
   parseAmount,
 } from '../../core/money.js';
+import type { DayDigests } from '../../core/spend.js';
 import type { CheckResult, ProviderId } from '../../core/types.js';
 import type { Database, Db, ReadingsTable } from './db.js';
 import {
@@ -19,6 +20,7 @@ import {
   hourOf,
   joinRollupRows,
   type RawForRollup,
+  type RollupDigestRow,
   rollupChartPoints,
   rowFromDigest,
 } from './rollups.js';
@@ -69,6 +71,8 @@ const HOURLY_CHART_MAX_MS = 100 * DAY_MS;
 const CHART_BUCKETS = 1600;
 /** Raw rows deleted per statement when old readings are pruned; keeps each step short. */
 const PRUNE_CHUNK = 5000;
+/** How far before a daily spend series' first day its previous observation is looked for. */
+const BEFORE_LOOKBACK_MS = 7 * DAY_MS;
 /** Rows per insert statement; keeps each statement under SQLite's bound-parameter limit. */
 const INSERT_CHUNK = 500;
 
@@ -493,6 +497,112 @@ export class HistoryStore {
     return out;
   }
 
+  /**
+   * Each UTC day's digest of several providers' observations, for the days from `firstDay` (a day start) to the
+   * day holding `to`, and the newest observation in the week before `firstDay` (see `spendFromDigests` in
+   * `core/spend.ts`). Read from the daily roll-ups where a day has one and the hourly roll-ups for the rest
+   * (today, days not compacted yet): the current hour's roll-up is kept up to date by every write, so whole
+   * days need no raw rows. Rows in another currency than `currencies` names for the provider are left out (a
+   * currency switch is neither spend nor a top-up). Four queries for any number of providers.
+   */
+  async dayDigests(
+    providers: readonly string[],
+    firstDay: number,
+    to: Date,
+    currencies: ReadonlyMap<string, string> = new Map(),
+  ): Promise<Map<string, DayDigests>> {
+    const out = new Map<string, DayDigests>();
+    if (providers.length === 0) return out;
+    const kx = this.db.kysely;
+    const end = dayOf(to.getTime()) + DAY_MS;
+    const columns = [...ROLLUP_DIGEST_COLUMNS, 'start', 'currency'] as const;
+    const [daily, latestBefore] = await Promise.all([
+      kx
+        .selectFrom('readings_daily')
+        .select(columns)
+        .where('provider', 'in', providers)
+        .where('start', '>=', firstDay)
+        .where('start', '<', end)
+        .orderBy('provider', 'asc')
+        .orderBy('start', 'asc')
+        .execute(),
+      kx
+        .selectFrom('readings_hourly')
+        .select((eb) => ['provider', eb.fn.max('start').as('start')])
+        .where('provider', 'in', providers)
+        .where('start', '>=', firstDay - BEFORE_LOOKBACK_MS)
+        .where('start', '<', firstDay)
+        .where('last_at', 'is not', null)
+        .groupBy('provider')
+        .execute(),
+    ]);
+    const covered = new Set(daily.map((r) => `${r.provider}\u0000${Number(r.start)}`));
+    // Hours are read from the first day any provider lacks a daily row for (usually just today).
+    let hoursFrom = end;
+    for (const p of providers) {
+      for (let day = firstDay; day < end && day < hoursFrom; day += DAY_MS)
+        if (!covered.has(`${p}\u0000${day}`)) hoursFrom = day;
+    }
+    const beforeStarts = latestBefore.flatMap((r) => (r.start === null ? [] : [Number(r.start)]));
+    const [hourly, beforeRows] = await Promise.all([
+      hoursFrom < end
+        ? kx
+            .selectFrom('readings_hourly')
+            .select(columns)
+            .where('provider', 'in', providers)
+            .where('start', '>=', hoursFrom)
+            .where('start', '<', end)
+            .orderBy('provider', 'asc')
+            .orderBy('start', 'asc')
+            .execute()
+        : [],
+      beforeStarts.length > 0
+        ? kx
+            .selectFrom('readings_hourly')
+            .select(['provider', 'start', 'last_at', 'last_value', 'currency'])
+            .where('provider', 'in', providers)
+            .where('start', 'in', [...new Set(beforeStarts)])
+            .execute()
+        : [],
+    ]);
+    const newest = new Map(latestBefore.map((r) => [r.provider, Number(r.start)]));
+    const inCurrency = (r: { provider: string; currency: string }) => {
+      const c = currencies.get(r.provider);
+      return c === undefined || c === r.currency;
+    };
+    const byProviderDay = new Map<string, Map<number, RollupRow[]>>();
+    const add = (r: RollupRow) => {
+      if (!inCurrency(r)) return;
+      const day = dayOf(Number(r.start));
+      const days = byProviderDay.get(r.provider) ?? new Map<number, RollupRow[]>();
+      byProviderDay.set(r.provider, days);
+      const list = days.get(day);
+      if (list) list.push(r);
+      else days.set(day, [r]);
+    };
+    for (const r of daily) add(r);
+    for (const r of hourly) if (!covered.has(`${r.provider}\u0000${dayOf(Number(r.start))}`)) add(r);
+    for (const p of providers) {
+      // A provider per turn of the event loop, as `windows` does.
+      await loopTurn();
+      const days = new Map<number, Digest | null>();
+      for (const [day, rows] of byProviderDay.get(p) ?? []) {
+        rows.sort((a, b) => Number(a.start) - Number(b.start));
+        days.set(day, joinRollupRows(rows, HOUR_MS));
+      }
+      const b = beforeRows.find(
+        (r) =>
+          r.provider === p && Number(r.start) === newest.get(p) && inCurrency(r) && r.last_value !== null,
+      );
+      const before =
+        b && b.last_at !== null && b.last_value !== null
+          ? { asOf: new Date(Number(b.last_at)), available: parseAmount(b.last_value) }
+          : null;
+      out.set(p, { before, days });
+    }
+    return out;
+  }
+
   /** Readings of `provider` checked in `[from, to]`, oldest first (raw; only within the raw horizon). */
   async range(provider: ProviderId, from: Date, to: Date): Promise<StoredReading[]> {
     const rows = await this.db.kysely
@@ -516,6 +626,9 @@ export class HistoryStore {
     return Number(row.n);
   }
 }
+
+/** A roll-up row as `dayDigests` reads it. */
+type RollupRow = RollupDigestRow & { provider: string; start: number | string; currency: string };
 
 /** The roll-up columns a digest is made of (`joinRollupRows`), and the provider they belong to. */
 const ROLLUP_DIGEST_COLUMNS = [
