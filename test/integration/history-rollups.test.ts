@@ -214,8 +214,20 @@ for (const backend of [sqlite, postgres]) {
       for (const round of [...rounds.keys()].sort((a, b) => a - b)) await history.record(rounds.get(round)!);
     }, 120_000);
 
-    it('GIVEN 40 days of checks WHEN spend per day is read for both accounts at once THEN every day is the sum of the falls whose later reading is on it, before and after days are rolled up', async () => {
-      const insight = new Insight(history);
+    it('GIVEN 12 days of checks WHEN spend per day is read for both accounts at once THEN every day is the sum of the falls whose later reading is on it, before and after days are rolled up', async () => {
+      // A store of its own: compacting the shared one would change what the other tests start from.
+      const { history: own } = await open();
+      const data = {
+        kimi: generate('kimi', 12, now.getTime(), 3),
+        claude: generate('claude', 12, now.getTime(), 5),
+      };
+      const rounds = new Map<number, CheckResult[]>();
+      for (const r of [...data.kimi, ...data.claude]) {
+        const key = Math.floor(r.checkedAt.getTime() / (6 * HOUR));
+        rounds.set(key, [...(rounds.get(key) ?? []), r]);
+      }
+      for (const round of [...rounds.keys()].sort((a, b) => a - b)) await own.record(rounds.get(round)!);
+      const insight = new Insight(own);
       /** Straight from the raw readings: each fall between consecutive distinct observations, on its later one's day. */
       const expected = (rows: readonly CheckResult[], days: number) => {
         const firstDay = Math.floor(now.getTime() / DAY) * DAY - (days - 1) * DAY;
@@ -239,8 +251,8 @@ for (const backend of [sqlite, postgres]) {
         { provider: 'claude', currency: 'USD' },
       ] as const;
       for (const compacted of [false, true]) {
-        if (compacted) await history.compact(now);
-        for (const days of [2, 7, 30]) {
+        if (compacted) expect(await own.compact(now)).toBeGreaterThan(10);
+        for (const days of [2, 7, 12]) {
           const got = await insight.dailySpend(accounts, days, now);
           for (const { provider } of accounts) {
             const s = got.get(provider)!;
