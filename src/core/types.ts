@@ -46,6 +46,37 @@ export interface BalanceReading {
    * from the falls in their balance history instead (top-ups excluded).
    */
   readonly spendByDay?: readonly DailySpend[];
+  /**
+   * A monthly budget account (`openai`, `anthropic`): `available` is `amount − spent` for the calendar month
+   * (UTC) from `periodStart` to `periodEnd`. The rise at the next month's start is the budget resetting,
+   * neither a top-up nor spend.
+   */
+  readonly budget?: BudgetPeriod;
+  /**
+   * An estimate, not a measured balance (Claude with an Admin key): `available` is `anchor − spentSince`,
+   * the latest table row less what the cost report says was spent after it. Shown with `≈` everywhere.
+   */
+  readonly estimate?: BalanceEstimate;
+}
+
+/** A budget's calendar month (UTC) and what was spent in it so far. */
+export interface BudgetPeriod {
+  readonly amount: Amount;
+  readonly spent: Amount;
+  /** 00:00 UTC on the month's 1st. */
+  readonly periodStart: Date;
+  /** 00:00 UTC on the next month's 1st (exclusive). */
+  readonly periodEnd: Date;
+}
+
+/** What an estimated balance rests on. */
+export interface BalanceEstimate {
+  /** The latest measured balance (B₀) … */
+  readonly anchor: Amount;
+  /** … as of this time (t₀). */
+  readonly anchorAt: Date;
+  /** Spend reported after t₀ (whole-day buckets; see the README). */
+  readonly spentSince: Amount;
 }
 
 /** What was spent on one UTC day (`day` is `YYYY-MM-DD`). Today's entry holds what was reported so far. */

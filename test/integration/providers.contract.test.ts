@@ -1,20 +1,30 @@
 import { expect } from 'vitest';
+import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
 import { createDeepSeekProvider } from '../../src/adapters/providers/deepseek.js';
 import { createKimiProvider } from '../../src/adapters/providers/kimi.js';
 import { createNovitaProvider } from '../../src/adapters/providers/novita.js';
 import { createOpenRouterProvider } from '../../src/adapters/providers/openrouter.js';
 import { createSiliconFlowProvider } from '../../src/adapters/providers/siliconflow.js';
 import { createStepFunProvider } from '../../src/adapters/providers/stepfun.js';
+import { Big } from '../../src/core/money.js';
 import { MOONSHOT_OK_BODY } from '../support/fake-moonshot.js';
 import { httpSubject } from '../support/http-subject.js';
 import { providerContract } from '../support/provider-contract.js';
 import {
+  ANTHROPIC_COST_REPORT,
+  ANTHROPIC_ERROR,
+  anthropicBucket,
+  anthropicCostReport,
   DEEPSEEK_BALANCE,
   DEEPSEEK_ERROR,
   MOONSHOT_ERROR,
   NOVITA_BALANCE,
   NOVITA_ERROR,
+  OPENAI_COSTS,
+  OPENAI_ERROR,
   OPENROUTER_CREDITS,
+  openAiBucket,
+  openAiCosts,
   openRouterError,
   SILICONFLOW_INFO,
   STEPFUN_ACCOUNT,
@@ -250,6 +260,137 @@ providerContract(
         name: 'an absent voucher balance',
         json: { object: 'account', balance: 1, total_cash_balance: 1 },
         reason: /^total_voucher_balance is missing$/,
+      },
+    ],
+  }),
+);
+
+// The budget accounts (issue 13), dated inside November 2026 so the month's buckets are the documented ones.
+const NOV_21 = () => new Date('2026-11-21T12:00:00Z');
+
+providerContract(
+  httpSubject({
+    id: 'openai',
+    api: 'OpenAI Admin API',
+    path: '/v1/organization/costs',
+    query: /^start_time=1793491200&end_time=1795305600&bucket_width=1d&limit=31$/,
+    create: (baseUrl, apiKey, timeoutMs) =>
+      createBudgetProvider({
+        ...common(baseUrl, apiKey, timeoutMs),
+        currency: 'USD',
+        id: 'openai',
+        api: 'openai',
+        budget: new Big(200),
+        now: NOV_21,
+      }),
+    documented: OPENAI_COSTS,
+    expectReading(r) {
+      expect([r.currency, r.available.toString(), r.note, r.budget?.spent.toString()]).toEqual([
+        'USD',
+        '187.34',
+        'budget $200.00, $12.66 spent this month',
+        '12.66',
+      ]);
+      expect(r.spendByDay?.length).toBe(21);
+      expect(r.spendByDay?.[0]).toEqual({ day: '2026-11-01', amount: new Big('0.3') });
+      expect(r.spendByDay?.[1]?.amount.toString()).toBe('0');
+      expect(r.budget?.periodStart.toISOString()).toBe('2026-11-01T00:00:00.000Z');
+      expect(r.budget?.periodEnd.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    },
+    errorBody: () => OPENAI_ERROR,
+    errorMessage: /Incorrect API key provided: sk-admin-\*\*\*\*\..* \(invalid_request_error\)/,
+    wrongTypes: [
+      {
+        name: 'a null cost',
+        json: openAiCosts([{ ...openAiBucket('2026-11-01', []), results: [{ amount: { value: null } }] }]),
+        reason: /^data\[0\]\.results\[0\]\.amount\.value is null$/,
+      },
+      {
+        name: 'a cost that is not an object',
+        json: openAiCosts([{ ...openAiBucket('2026-11-01', []), results: [{ amount: 0.5 }] }]),
+        reason: /^data\[0\]\.results\[0\]\.amount is not an object \(got number\)$/,
+      },
+      {
+        name: 'a cost in another currency',
+        json: openAiCosts([
+          { ...openAiBucket('2026-11-01', []), results: [{ amount: { value: 1, currency: 'eur' } }] },
+        ]),
+        reason: /^data\[0\]\.results\[0\]\.amount\.currency is not USD \(got "eur"\)$/,
+      },
+      {
+        name: 'a bucket without a start time',
+        json: openAiCosts([{ ...openAiBucket('2026-11-01', [1]), start_time: '2026-11-01' }]),
+        reason: /^data\[0\]\.start_time is not a Unix time \(got string\)$/,
+      },
+      { name: 'no data', json: { object: 'page', has_more: false }, reason: /^data is missing$/ },
+      {
+        name: 'more pages without a page token',
+        json: { ...OPENAI_COSTS, has_more: true, next_page: null },
+        reason: /^has_more is true but next_page is not a page token \(got null\)$/,
+      },
+    ],
+  }),
+);
+
+providerContract(
+  httpSubject({
+    id: 'anthropic',
+    api: 'Anthropic Admin API',
+    path: '/v1/organizations/cost_report',
+    keyIn: 'x-api-key',
+    query:
+      /^starting_at=2026-11-01T00%3A00%3A00Z&ending_at=2026-11-22T00%3A00%3A00Z&bucket_width=1d&limit=31$/,
+    create: (baseUrl, apiKey, timeoutMs) =>
+      createBudgetProvider({
+        ...common(baseUrl, apiKey, timeoutMs),
+        currency: 'USD',
+        id: 'anthropic',
+        api: 'anthropic',
+        budget: new Big(200),
+        now: NOV_21,
+      }),
+    documented: ANTHROPIC_COST_REPORT,
+    expectReading(r) {
+      expect([r.currency, r.available.toString(), r.note]).toEqual([
+        'USD',
+        '106.4202',
+        'budget $200.00, $93.58 spent this month',
+      ]);
+      expect(
+        r.spendByDay?.map((d) => `${d.day}=${d.amount.toString()}`).filter((d) => !d.endsWith('=0')),
+      ).toEqual(['2026-11-01=12.3453', '2026-11-20=80', '2026-11-21=1.2345']);
+    },
+    errorBody: () => ANTHROPIC_ERROR,
+    errorMessage: /invalid x-api-key \(authentication_error\)/,
+    wrongTypes: [
+      {
+        name: 'an amount in dollars as a number',
+        json: anthropicCostReport([
+          { ...anthropicBucket('2026-11-01', []), results: [{ amount: 12.5, currency: 'USD' }] },
+        ]),
+        reason: /^data\[0\]\.results\[0\]\.amount is not a decimal string \(got number\)$/,
+      },
+      {
+        name: 'a null amount',
+        json: anthropicCostReport([
+          { ...anthropicBucket('2026-11-01', []), results: [{ amount: null, currency: 'USD' }] },
+        ]),
+        reason: /^data\[0\]\.results\[0\]\.amount is null$/,
+      },
+      {
+        name: 'a bucket without results',
+        json: { data: [{ starting_at: '2026-11-01T00:00:00Z' }], has_more: false, next_page: null },
+        reason: /^data\[0\]\.results is missing$/,
+      },
+      {
+        name: 'a bucket with a start that is not a time',
+        json: anthropicCostReport([{ ...anthropicBucket('2026-11-01', ['1']), starting_at: 'yesterday' }]),
+        reason: /^data\[0\]\.starting_at is not a time \(got string\)$/,
+      },
+      {
+        name: 'data as an object',
+        json: { data: {}, has_more: false },
+        reason: /^data is not an array \(got object\)$/,
       },
     ],
   }),

@@ -25,6 +25,9 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: string;
   readonly authorization: string | undefined;
+  /** Anthropic's key and version headers (`x-api-key`, `anthropic-version`), when sent. */
+  readonly apiKey?: string | undefined;
+  readonly anthropicVersion?: string | undefined;
 }
 
 /** A running fake provider API. */
@@ -102,7 +105,17 @@ export async function startFakeApi(initial: FakeReply = { status: 404, body: '' 
   };
 
   const server = createServer((req, res) => {
-    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value[0] : value;
+    };
+    requests.push({
+      method: req.method ?? '',
+      url: req.url ?? '',
+      authorization: req.headers.authorization,
+      apiKey: header('x-api-key'),
+      anthropicVersion: header('anthropic-version'),
+    });
     const current = routes.get((req.url ?? '').split('?')[0] ?? '') ?? reply;
     req.resume();
     if (current.delayMs !== undefined && current.delayMs > 0) {

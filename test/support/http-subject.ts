@@ -20,6 +20,12 @@ export interface HttpProviderFacts {
   /** The provider's error body for a refused key, and the message a reason must quote from it. */
   readonly errorBody: (status: 401 | 403) => unknown;
   readonly errorMessage: RegExp;
+  /**
+   * How the key is sent and what else a request carries, checked for the documented reply: default the
+   * `Authorization: Bearer` header and exactly `path` with no query. `query` matches each request's query.
+   */
+  readonly keyIn?: 'bearer' | 'x-api-key';
+  readonly query?: RegExp;
   /** Routes besides `path` that a situation needs (OpenRouter's 403 fallback asks `/v1/key`). */
   readonly alsoAnswers?: (status: 401 | 403) => Readonly<Record<string, FakeReply>>;
   /** Replies of the wrong types, with the reason each must give. */
@@ -73,10 +79,31 @@ export function httpSubject(facts: HttpProviderFacts): ContractSubject {
         ...arranged,
         expect: facts.expectReading,
         verify() {
-          // The key goes in the Authorization header, to the documented path, and nowhere else.
-          expect(fake.requests.map((r) => [r.method, r.url, r.authorization])).toEqual([
-            ['GET', facts.path, `Bearer ${KEY}`],
-          ]);
+          // The key goes in the Authorization header (or Anthropic's x-api-key), to the documented path, and
+          // nowhere else.
+          if (facts.keyIn === 'x-api-key') {
+            expect(
+              fake.requests.map((r) => [
+                r.method,
+                r.url.split('?')[0],
+                r.authorization,
+                r.apiKey,
+                r.anthropicVersion,
+              ]),
+            ).toEqual([['GET', facts.path, undefined, KEY, '2023-06-01']]);
+          } else {
+            expect(
+              fake.requests.map((r) => [
+                r.method,
+                facts.query ? r.url.split('?')[0] : r.url,
+                r.authorization,
+              ]),
+            ).toEqual([['GET', facts.path, `Bearer ${KEY}`]]);
+          }
+          for (const r of fake.requests) {
+            if (facts.query) expect(r.url.split('?')[1] ?? '').toMatch(facts.query);
+            expect(r.url).not.toContain(KEY);
+          }
         },
       };
     },

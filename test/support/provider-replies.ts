@@ -87,3 +87,80 @@ export const STEPFUN_ERROR = { error: { message: 'Incorrect API key provided', t
 export const MOONSHOT_ERROR = {
   error: { message: 'Invalid Authentication', type: 'invalid_authentication_error' },
 };
+
+/** The Admin API cost reports (issue 13). `day` → the bucket of that UTC day. */
+const dayStart = (day: string) => new Date(`${day}T00:00:00Z`);
+const nextDay = (day: string) => new Date(dayStart(day).getTime() + 86_400_000);
+const rfc3339 = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+
+/** An Anthropic `cost_report` result: `amount` is a decimal string in cents. */
+export const anthropicResult = (cents: string) => ({
+  currency: 'USD',
+  amount: cents,
+  workspace_id: 'wrkspc_01JwQvzr7rXLA5AGx3HKfFUJ',
+  description: 'Claude Sonnet 4 Usage - Input Tokens',
+  cost_type: 'tokens',
+  context_window: '0-200k',
+  model: 'claude-sonnet-4-20250514',
+  service_tier: 'standard',
+  token_type: 'uncached_input_tokens',
+});
+export const anthropicBucket = (day: string, cents: readonly string[]) => ({
+  starting_at: rfc3339(dayStart(day)),
+  ending_at: rfc3339(nextDay(day)),
+  results: cents.map(anthropicResult),
+});
+export const anthropicCostReport = (buckets: readonly unknown[], nextPage: string | null = null) => ({
+  data: buckets,
+  has_more: nextPage !== null,
+  next_page: nextPage,
+});
+
+/**
+ * November 2026 to the 21st: $12.3453 + $80.00 + $1.2345 = $93.5798 (cents `"1234.5"` + `"0.01"` + `"0.02"`
+ * would be 1234.53000000001 through floats).
+ */
+export const ANTHROPIC_COST_REPORT = anthropicCostReport([
+  anthropicBucket('2026-11-01', ['1234.5', '0.01', '0.02']),
+  anthropicBucket('2026-11-02', []),
+  anthropicBucket('2026-11-20', ['8000.00']),
+  anthropicBucket('2026-11-21', ['123.45']),
+]);
+export const ANTHROPIC_ERROR = {
+  type: 'error',
+  error: { type: 'authentication_error', message: 'invalid x-api-key' },
+};
+
+export const openAiResult = (value: number) => ({
+  object: 'organization.costs.result',
+  amount: { value, currency: 'usd' },
+  line_item: null,
+  project_id: null,
+});
+export const openAiBucket = (day: string, values: readonly number[]) => ({
+  object: 'bucket',
+  start_time: dayStart(day).getTime() / 1000,
+  end_time: nextDay(day).getTime() / 1000,
+  results: values.map(openAiResult),
+});
+export const openAiCosts = (buckets: readonly unknown[], nextPage: string | null = null) => ({
+  object: 'page',
+  data: buckets,
+  has_more: nextPage !== null,
+  next_page: nextPage,
+});
+/** November 2026 to the 21st: 0.1 + 0.2 + 12.3 + 0.06 = $12.66 exactly (0.30000000000000004 through floats). */
+export const OPENAI_COSTS = openAiCosts([
+  openAiBucket('2026-11-01', [0.1, 0.2]),
+  openAiBucket('2026-11-20', [12.3]),
+  openAiBucket('2026-11-21', [0.06]),
+]);
+export const OPENAI_ERROR = {
+  error: {
+    message:
+      'Incorrect API key provided: sk-admin-****. You can find your API key at https://platform.openai.com/account/api-keys.',
+    type: 'invalid_request_error',
+    param: null,
+    code: 'invalid_api_key',
+  },
+};

@@ -38,27 +38,49 @@ export interface HttpProviderSpec<Success extends { readonly ok: true }> {
   readonly id: ProviderId;
   /** How reasons name the service: `DeepSeek API`. */
   readonly api: string;
+  /** The headers that carry the key; default `authorization: Bearer <key>`. */
+  readonly authHeaders?: (apiKey: string) => Readonly<Record<string, string>>;
   /** Reads the balance with `get` (one request, or more for a fallback). A throw becomes a transport failure. */
   readonly read: (get: HttpGet, redactor: Redactor) => Promise<Success | Failure>;
   readonly figures: (success: Success, checkedAt: Date) => Figures;
 }
 
+/** The requests of one check: `get`, and the reasons for a rejected `get` or a deadline that passed. */
+export interface HttpSession {
+  readonly get: HttpGet;
+  /** The reason for an error `get` threw (DNS, connect, TLS, reset, aborted), redacted. */
+  fail(error: unknown): string;
+  /** Aborts what is in flight and says why (`no answer within 1000 ms`). */
+  timeout(): string;
+}
+
+/** The bounded HTTP path without the check around it: for a caller that runs its own check (Claude's estimate). */
+export interface HttpRequester {
+  /** Starts one check's requests; every request of the session is aborted by its `timeout()`. */
+  session(): HttpSession;
+  readonly redactor: Redactor;
+  close(): Promise<void>;
+}
+
+/** What {@link createHttpRequester} needs. */
+export interface HttpRequesterOptions {
+  readonly id: ProviderId;
+  readonly api: string;
+  readonly baseUrl: string;
+  readonly apiKey: string;
+  readonly timeoutMs: number;
+  readonly dispatcher?: Dispatcher;
+  readonly authHeaders?: (apiKey: string) => Readonly<Record<string, string>>;
+}
+
 /**
- * A provider that reads a JSON balance over HTTPS with a bearer key: one keep-alive undici Agent (loaded on
- * the first check, so a run without HTTP providers never loads undici), every request of a check bounded by
- * `timeoutMs` together, bodies over {@link MAX_BODY_BYTES} refused without being read, redirects never
- * followed (the key would go with them), transport errors named (DNS, connect, TLS, reset), and the key
- * removed from every reason, even when a server echoes it back.
+ * The shared HTTP request path: one keep-alive undici Agent (loaded on the first request), bodies over
+ * {@link MAX_BODY_BYTES} refused without being read, redirects never followed (the key would go with them),
+ * transport errors named (DNS, connect, TLS, reset), and the key removed from every reason.
  */
-export function createHttpProvider<Success extends { readonly ok: true }>(
-  options: HttpProviderOptions,
-  spec: HttpProviderSpec<Success>,
-): BalanceProvider {
-  const { apiKey, currency, timeoutMs } = options;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-    throw new RangeError(`${spec.id} timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
-  }
-  const base = baseOf(spec.id, options.baseUrl);
+export function createHttpRequester(options: HttpRequesterOptions): HttpRequester {
+  const { apiKey, timeoutMs, api } = options;
+  const base = baseOf(options.id, options.baseUrl);
   const target = hostLabel(base);
   // undici's own timeouts are a backstop; the check's deadline is what normally ends a slow check.
   const backstopMs = timeoutMs + 1000;
@@ -78,12 +100,11 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
   };
   // The key, and any bearer token a server echoes back (redact's shapes).
   const redactor = redactorFor([apiKey]);
-  let closed = false;
+  const auth = options.authHeaders?.(apiKey) ?? { authorization: `Bearer ${apiKey}` };
 
-  const check = boundedCheck<Success>(spec.id, options, {
-    isClosed: () => closed,
+  return {
     redactor,
-    begin() {
+    session() {
       const controller = new AbortController();
       // The status of the request whose headers came last, for reasons about an unfinished body.
       const progress: { status: number | undefined } = { status: undefined };
@@ -95,7 +116,7 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
           path: `${base.pathname.replace(/\/+$/, '')}${path}`,
           method: 'GET',
           headers: {
-            authorization: `Bearer ${apiKey}`,
+            ...auth,
             accept: 'application/json',
             'user-agent': 'creditwatch',
           },
@@ -104,7 +125,7 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
         progress.status = response.statusCode;
         if (response.statusCode >= 300 && response.statusCode < 400) {
           discard(response.body);
-          return { ok: false, reason: redirectReason(spec.api, response.statusCode, response.headers, base) };
+          return { ok: false, reason: redirectReason(api, response.statusCode, response.headers, base) };
         }
         const declared = Number(header(response.headers, 'content-length'));
         if (Number.isFinite(declared) && declared > MAX_BODY_BYTES) {
@@ -117,12 +138,54 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
         return { status: response.statusCode, body };
       };
       return {
-        run: () => spec.read(get, redactor),
+        get,
         fail: (error) => transportReason(error, target, timeoutMs, progress.status, redactor),
         timeout() {
-          controller.abort(new Error(`${spec.id} check exceeded ${timeoutMs} ms`));
+          controller.abort(new Error(`${options.id} check exceeded ${timeoutMs} ms`));
           return timeoutReason(timeoutMs, progress.status);
         },
+      };
+    },
+    async close() {
+      const agent = await ownAgent?.catch(() => undefined);
+      await agent?.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * A provider that reads a JSON balance over HTTPS with a bearer key (or the headers `authHeaders` gives): the
+ * {@link createHttpRequester} path, every request of a check bounded by `timeoutMs` together.
+ */
+export function createHttpProvider<Success extends { readonly ok: true }>(
+  options: HttpProviderOptions,
+  spec: HttpProviderSpec<Success>,
+): BalanceProvider {
+  const { apiKey, currency, timeoutMs } = options;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new RangeError(`${spec.id} timeoutMs must be a positive number of milliseconds (got ${timeoutMs})`);
+  }
+  const requester = createHttpRequester({
+    id: spec.id,
+    api: spec.api,
+    baseUrl: options.baseUrl,
+    apiKey,
+    timeoutMs,
+    ...(options.dispatcher ? { dispatcher: options.dispatcher } : {}),
+    ...(spec.authHeaders ? { authHeaders: spec.authHeaders } : {}),
+  });
+  const { redactor } = requester;
+  let closed = false;
+
+  const check = boundedCheck<Success>(spec.id, options, {
+    isClosed: () => closed,
+    redactor,
+    begin() {
+      const session = requester.session();
+      return {
+        run: () => spec.read(session.get, redactor),
+        fail: session.fail,
+        timeout: session.timeout,
       };
     },
     figures: spec.figures,
@@ -135,8 +198,7 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
     async close() {
       if (closed) return;
       closed = true;
-      const agent = await ownAgent?.catch(() => undefined);
-      await agent?.close().catch(() => undefined);
+      await requester.close();
     },
   };
 }

@@ -104,22 +104,7 @@ export function readHttpSettings(
     env.problem(`${env.name('API_KEY')} is still the example value from .env.example; ${env.because}`);
     ok = false;
   }
-  const rawUrl = env.get('BASE_URL') ?? defaultBaseUrl;
-  let baseUrl: URL | undefined;
-  try {
-    baseUrl = new URL(rawUrl);
-    if (baseUrl.protocol !== 'https:' && baseUrl.protocol !== 'http:') {
-      env.problem(`${env.name('BASE_URL')} must be an http(s) URL (got ${baseUrl.protocol})`);
-      baseUrl = undefined;
-    } else if (baseUrl.username !== '' || baseUrl.password !== '') {
-      env.problem(
-        `${env.name('BASE_URL')} must not hold a user or password; the key goes in ${env.name('API_KEY')}`,
-      );
-      baseUrl = undefined;
-    }
-  } catch {
-    env.problem(`${env.name('BASE_URL')} is not a valid URL`);
-  }
+  const baseUrl = readBaseUrl(env, 'BASE_URL', defaultBaseUrl, 'API_KEY');
   const currencyRaw = env.get('CURRENCY')?.toUpperCase();
   if (currencyRaw !== undefined && currencyRaw !== 'USD' && currencyRaw !== 'CNY') {
     env.problem(`${env.name('CURRENCY')}=${JSON.stringify(currencyRaw.slice(0, 20))} must be USD or CNY`);
@@ -129,8 +114,8 @@ export function readHttpSettings(
   const currencySet = currencyRaw === 'USD' || currencyRaw === 'CNY';
   return {
     apiKey,
-    baseUrl: baseUrl.toString().replace(/\/+$/, ''),
-    currency: currencySet ? currencyRaw : hostCurrency(baseUrl),
+    baseUrl,
+    currency: currencySet ? currencyRaw : hostCurrency(new URL(baseUrl)),
     currencySet,
   };
 }
@@ -139,3 +124,36 @@ export function readHttpSettings(
 export const cnHostIsCny = (url: URL): Currency => (/\.cn$/i.test(url.hostname) ? 'CNY' : 'USD');
 /** Always USD, whatever the host. */
 export const usdOnly = (): Currency => 'USD';
+
+/**
+ * An http(s) base URL setting (`BASE_URL`, default `defaultBaseUrl`) without credentials in it (they go in
+ * `keySetting`), trailing slashes dropped; `undefined` after reporting the problem. `exact`: the setting is a
+ * full variable name read with `env.exact` (Claude's `ANTHROPIC_BASE_URL`).
+ */
+export function readBaseUrl(
+  env: AccountSettingsReader,
+  setting: string,
+  defaultBaseUrl: string,
+  keySetting: string,
+  exact = false,
+): string | undefined {
+  const variable = exact ? setting : env.name(setting);
+  const keyVariable = exact ? keySetting : env.name(keySetting);
+  const rawUrl = (exact ? env.exact(setting) : env.get(setting)) ?? defaultBaseUrl;
+  let baseUrl: URL;
+  try {
+    baseUrl = new URL(rawUrl);
+  } catch {
+    env.problem(`${variable} is not a valid URL`);
+    return undefined;
+  }
+  if (baseUrl.protocol !== 'https:' && baseUrl.protocol !== 'http:') {
+    env.problem(`${variable} must be an http(s) URL (got ${baseUrl.protocol})`);
+    return undefined;
+  }
+  if (baseUrl.username !== '' || baseUrl.password !== '') {
+    env.problem(`${variable} must not hold a user or password; the key goes in ${keyVariable}`);
+    return undefined;
+  }
+  return baseUrl.toString().replace(/\/+$/, '');
+}

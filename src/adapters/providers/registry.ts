@@ -1,8 +1,10 @@
+import { ANTHROPIC_MODULE } from './anthropic.js';
 import { CLAUDE_MODULE } from './claude.js';
 import { DEEPSEEK_MODULE } from './deepseek.js';
 import { KIMI_MODULE } from './kimi.js';
 import type { ProviderModule } from './module.js';
 import { NOVITA_MODULE } from './novita.js';
+import { OPENAI_MODULE } from './openai.js';
 import { OPENROUTER_MODULE } from './openrouter.js';
 import { SILICONFLOW_MODULE } from './siliconflow.js';
 import { STEPFUN_MODULE } from './stepfun.js';
@@ -21,6 +23,8 @@ export const PROVIDER_MODULES = [
   SILICONFLOW_MODULE,
   NOVITA_MODULE,
   STEPFUN_MODULE,
+  OPENAI_MODULE,
+  ANTHROPIC_MODULE,
 ] as unknown as readonly ProviderModule<unknown>[];
 
 /** The module of `id`, or `undefined` for an id no module declares. */

@@ -43,7 +43,16 @@ export interface Failure {
 /** The figures of a reading that come from the provider; the rest is filled in by {@link boundedCheck}. */
 export type Figures = Pick<
   BalanceReading,
-  'available' | 'voucher' | 'cash' | 'asOf' | 'warnings' | 'note' | 'details'
+  | 'available'
+  | 'voucher'
+  | 'cash'
+  | 'asOf'
+  | 'warnings'
+  | 'note'
+  | 'details'
+  | 'spendByDay'
+  | 'budget'
+  | 'estimate'
 > & {
   /** The reading's currency when the reply decides it (DeepSeek's funded row); else the configured one. */
   readonly currency?: Currency;

@@ -1,0 +1,268 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
+import { MAX_COST_PAGES } from '../../src/adapters/providers/cost-report.js';
+import { ConfigError, loadConfig } from '../../src/core/config.js';
+import { Big } from '../../src/core/money.js';
+import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
+import {
+  ANTHROPIC_ERROR,
+  anthropicBucket,
+  anthropicCostReport,
+  openAiBucket,
+  openAiCosts,
+} from '../support/provider-replies.js';
+
+/**
+ * The budget accounts (issue 13) against a local server that pages the documented cost reports the way the
+ * Admin APIs do: `page` carries the token of the previous page's `next_page`.
+ */
+const KEY = 'sk-ant-admin01-SECRET-budget-9f';
+
+interface Request {
+  readonly path: string;
+  readonly query: URLSearchParams;
+}
+type Handler = (req: Request) => { status?: number; json?: unknown; hang?: boolean };
+
+let server: Server;
+let url: string;
+let handler: Handler = () => ({ status: 404, json: {} });
+const requests: Request[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const parsed = new URL(req.url ?? '/', 'http://x');
+    const request = { path: parsed.pathname, query: parsed.searchParams };
+    requests.push(request);
+    const answer = handler(request);
+    if (answer.hang) return;
+    const body = JSON.stringify(answer.json ?? {});
+    res.writeHead(answer.status ?? 200, { 'content-type': 'application/json' });
+    res.end(body);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const open: BalanceProvider[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((p) => p.close()));
+  requests.length = 0;
+  handler = () => ({ status: 404, json: {} });
+});
+
+function budget(api: 'openai' | 'anthropic', clock: () => Date, timeoutMs = 2_000): BalanceProvider {
+  const p = createBudgetProvider({
+    baseUrl: url,
+    apiKey: KEY,
+    timeoutMs,
+    currency: 'USD',
+    id: api,
+    api,
+    budget: new Big(200),
+    now: clock,
+  });
+  open.push(p);
+  return p;
+}
+
+function reading(result: CheckResult) {
+  if (!result.ok) throw new Error(`expected a reading, got: ${result.reason}`);
+  return result;
+}
+function failure(result: CheckResult): string {
+  if (result.ok) throw new Error(`expected a failure, got ${result.available.toString()}`);
+  expect(result.reason).not.toContain(KEY);
+  return result.reason;
+}
+
+const days = (from: number, to: number, month = '2026-11') =>
+  Array.from({ length: to - from + 1 }, (_, i) => `${month}-${String(from + i).padStart(2, '0')}`);
+
+/** Serves `all` buckets 7 to a page (both APIs' default page size), the token naming the next index. */
+function paged<B>(all: readonly B[], wrap: (page: B[], next: string | null) => unknown, size = 7): Handler {
+  return ({ query }) => {
+    const start = Number(query.get('page') ?? '0');
+    const end = start + size;
+    return { json: wrap(all.slice(start, end), end < all.length ? String(end) : null) };
+  };
+}
+
+describe('budget accounts: cost reports read exactly, page after page', () => {
+  it('GIVEN 21 days of OpenAI costs over 3 pages THEN every page is read and the month is summed exactly', async () => {
+    // $0.10 a day from the 1st to the 21st, plus 0.2 on the 21st: 2.1 + 0.2 = $2.30 exactly.
+    const buckets = days(1, 21).map((d) => openAiBucket(d, d === '2026-11-21' ? [0.1, 0.2] : [0.1]));
+    handler = paged(buckets, openAiCosts);
+    const r = reading(await budget('openai', () => new Date('2026-11-21T12:00:00Z')).check());
+    expect(requests.map((q) => q.query.get('page'))).toEqual([null, '7', '14']);
+    expect(requests.every((q) => q.path === '/v1/organization/costs')).toBe(true);
+    expect([r.available.toString(), r.budget?.spent.toString(), r.note]).toEqual([
+      '197.7',
+      '2.3',
+      'budget $200.00, $2.30 spent this month',
+    ]);
+    expect(r.spendByDay?.map((d) => d.amount.toString())).toEqual([...Array(20).fill('0.1'), '0.3']);
+  });
+
+  it('GIVEN Anthropic cents strings over 3 pages THEN the cents are dollars exactly, with 4 decimals kept', async () => {
+    const buckets = days(1, 21).map((d) => anthropicBucket(d, ['123.45', '0.01']));
+    handler = paged(buckets, anthropicCostReport);
+    const r = reading(await budget('anthropic', () => new Date('2026-11-21T23:59:59Z')).check());
+    expect(requests.map((q) => q.query.get('page'))).toEqual([null, '7', '14']);
+    // 21 × 123.46 cents = 2592.66 cents = $25.9266.
+    expect([r.available.toString(), r.budget?.spent.toString()]).toEqual(['174.0734', '25.9266']);
+    expect(r.spendByDay?.[0]).toEqual({ day: '2026-11-01', amount: new Big('1.2346') });
+  });
+
+  it('GIVEN an empty bucket list THEN nothing was spent: the whole budget is left', async () => {
+    handler = () => ({ json: anthropicCostReport([]) });
+    const r = reading(await budget('anthropic', () => new Date('2026-11-03T08:00:00Z')).check());
+    expect([r.available.toString(), r.note]).toEqual(['200', 'budget $200.00, $0.00 spent this month']);
+    expect(r.spendByDay?.map((d) => d.day)).toEqual(['2026-11-01', '2026-11-02', '2026-11-03']);
+  });
+
+  it('GIVEN completed days were read once THEN the next check asks only from yesterday on', async () => {
+    let now = new Date('2026-11-21T12:00:00Z');
+    const costs = new Map(days(1, 22).map((d) => [d, ['100']]));
+    handler = ({ query }) => {
+      const from = (query.get('starting_at') ?? '').slice(0, 10);
+      const buckets = [...costs].filter(([d]) => d >= from && d <= now.toISOString().slice(0, 10));
+      return { json: anthropicCostReport(buckets.map(([d, c]) => anthropicBucket(d, c))) };
+    };
+    const p = budget('anthropic', () => now);
+    expect(reading(await p.check()).budget?.spent.toString()).toBe('21');
+    expect(requests.map((q) => q.query.get('starting_at'))).toEqual(['2026-11-01T00:00:00Z']);
+    // Late billing raises the 21st's figure: the days not yet a day past their end (the 20th, when it was
+    // last asked) are asked again, older days come from the cache.
+    costs.set('2026-11-21', ['250']);
+    now = new Date('2026-11-22T09:00:00Z');
+    const r = reading(await p.check());
+    expect(requests.map((q) => q.query.get('starting_at'))).toEqual([
+      '2026-11-01T00:00:00Z',
+      '2026-11-20T00:00:00Z',
+    ]);
+    expect(r.budget?.spent.toString()).toBe('23.5');
+    expect(r.spendByDay?.length).toBe(22);
+  });
+
+  it('GIVEN a server that never stops paging THEN the check stops after the page limit and says so', async () => {
+    let n = 0;
+    handler = () => ({ json: openAiCosts([openAiBucket('2026-11-01', [1])], `p${++n}`) });
+    const reason = failure(await budget('openai', () => new Date('2026-11-21T12:00:00Z')).check());
+    expect(reason).toBe(`OpenAI Admin API still had more after ${MAX_COST_PAGES} pages; stopped paging`);
+    expect(requests.length).toBe(MAX_COST_PAGES);
+  });
+
+  it('GIVEN a server that hands out the same page token again THEN the check stops at once', async () => {
+    handler = () => ({ json: openAiCosts([openAiBucket('2026-11-01', [1])], 'same') });
+    const reason = failure(await budget('openai', () => new Date('2026-11-21T12:00:00Z')).check());
+    expect(reason).toBe('OpenAI Admin API gave the same next_page twice; stopped paging');
+    expect(requests.length).toBe(2);
+  });
+
+  it('GIVEN a 401, a 5xx or a hang THEN the reading fails with a reason and no key', async () => {
+    const clock = () => new Date('2026-11-21T12:00:00Z');
+    handler = () => ({ status: 401, json: ANTHROPIC_ERROR });
+    expect(failure(await budget('anthropic', clock).check())).toBe(
+      'Anthropic Admin API returned HTTP 401: invalid x-api-key (authentication_error)',
+    );
+    handler = () => ({
+      status: 529,
+      json: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } },
+    });
+    expect(failure(await budget('anthropic', clock).check())).toBe(
+      'Anthropic Admin API returned HTTP 529: Overloaded (overloaded_error)',
+    );
+    // A hang on the second page: the check is still bounded by its timeout.
+    handler = ({ query }) =>
+      query.get('page') ? { hang: true } : { json: openAiCosts([openAiBucket('2026-11-01', [1])], 'next') };
+    const started = Date.now();
+    const hung = await budget('openai', clock, 400).check();
+    expect(failure(hung)).toBe('no answer within 400 ms');
+    expect(Date.now() - started).toBeLessThan(1_400);
+  });
+});
+
+describe('budget accounts: the calendar month is UTC', () => {
+  it('GIVEN 02:00 UTC on December 1st (still November 30th in Los Angeles) THEN November is over: a fresh budget', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/Los_Angeles';
+    try {
+      const now = new Date('2026-12-01T02:00:00Z');
+      expect(now.getDate()).toBe(30); // the local calendar still says November 30th
+      handler = ({ query }) => {
+        const from = query.get('starting_at') ?? '';
+        const all = [anthropicBucket('2026-11-30', ['15000']), anthropicBucket('2026-12-01', ['250'])];
+        return { json: anthropicCostReport(all.filter((b) => b.starting_at >= from)) };
+      };
+      const r = reading(await budget('anthropic', () => now).check());
+      expect(requests.map((q) => [q.query.get('starting_at'), q.query.get('ending_at')])).toEqual([
+        ['2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z'],
+      ]);
+      expect([r.available.toString(), r.note]).toEqual(['197.5', 'budget $200.00, $2.50 spent this month']);
+      expect(r.budget?.periodStart.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+      expect(r.budget?.periodEnd.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+      expect(r.spendByDay).toEqual([{ day: '2026-12-01', amount: new Big('2.5') }]);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+});
+
+describe('budget accounts: settings', () => {
+  const load = (env: Record<string, string>) => () =>
+    loadConfig({ HOME: '/tmp', DATA_DIR: '/tmp/cw-budget-none', ...env });
+
+  it('GIVEN openai and anthropic with their keys and budgets THEN both accounts are built', () => {
+    const config = load({
+      PROVIDERS: 'openai,anthropic',
+      OPENAI_ADMIN_KEY: 'sk-admin-1',
+      OPENAI_MONTHLY_BUDGET: '200',
+      ANTHROPIC_ADMIN_KEY: 'sk-ant-admin01-x',
+      ANTHROPIC_MONTHLY_BUDGET: '150.50',
+      ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+    })();
+    expect(config.accounts.map((a) => [a.id, a.currency, JSON.stringify(a.settings)])).toEqual([
+      [
+        'openai',
+        'USD',
+        JSON.stringify({ adminKey: 'sk-admin-1', budget: '200', baseUrl: 'https://api.openai.com' }),
+      ],
+      [
+        'anthropic',
+        'USD',
+        JSON.stringify({ adminKey: 'sk-ant-admin01-x', budget: '150.5', baseUrl: 'http://127.0.0.1:9' }),
+      ],
+    ]);
+  });
+
+  it('GIVEN a missing key, a missing budget and a budget that is not a number THEN each is named', () => {
+    let error: unknown;
+    try {
+      load({
+        PROVIDERS: 'openai,anthropic,anthropic:ops',
+        ANTHROPIC_ADMIN_KEY: 'k',
+        ANTHROPIC_MONTHLY_BUDGET: '$200',
+        ANTHROPIC_OPS_ADMIN_KEY: 'k',
+      })();
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const text = String((error as Error).message);
+    expect(text).toContain('OPENAI_ADMIN_KEY is missing');
+    expect(text).toContain('OPENAI_MONTHLY_BUDGET is missing');
+    expect(text).toContain('ANTHROPIC_MONTHLY_BUDGET="$200" must be a plain number of USD above 0');
+    expect(text).toContain('ANTHROPIC_OPS_MONTHLY_BUDGET is missing');
+    expect(text).not.toContain('ANTHROPIC_ADMIN_KEY is missing');
+  });
+});
