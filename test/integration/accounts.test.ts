@@ -118,7 +118,7 @@ describe('accounts: provider:account in PROVIDERS', () => {
     try {
       loadConfig({
         HOME: dir,
-        PROVIDERS: 'kimi:team_b,openai,stepfun:intl,claude:ops',
+        PROVIDERS: 'kimi:team_b,gemini,stepfun:intl,claude:ops',
         STEPFUN_INTL_CURRENCY: 'EUR',
         STEPFUN_INTL_THRESHOLD: '-1',
       });
@@ -128,7 +128,7 @@ describe('accounts: provider:account in PROVIDERS', () => {
     }
     expect(problems).toEqual([
       'PROVIDERS entry "kimi:team_b" must be provider or provider:account (account: a-z, 0-9 and -, at most 20)',
-      'PROVIDERS names unknown provider "openai"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
+      'PROVIDERS names unknown provider "gemini"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun, openai, anthropic',
       'CLAUDE_OPS_DB_URL is missing; claude:ops is in PROVIDERS. Set it, or remove claude:ops from PROVIDERS',
       'STEPFUN_INTL_API_KEY is missing; stepfun:intl is in PROVIDERS. Set it, or remove stepfun:intl from PROVIDERS',
       'STEPFUN_INTL_CURRENCY="EUR" must be USD or CNY',

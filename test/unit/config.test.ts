@@ -200,11 +200,11 @@ describe('configuration: defaults and values', () => {
 
   it('GIVEN PROVIDERS THEN known ids are kept once, in summary order; unknown or none are refused', () => {
     expect(load({ PROVIDERS: 'kimi,KIMI' }).providers).toEqual(['kimi']);
-    expect(one({ PROVIDERS: 'kimi,openai' })).toEqual([
-      'PROVIDERS names unknown provider "openai"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
+    expect(one({ PROVIDERS: 'kimi,gemini' })).toEqual([
+      'PROVIDERS names unknown provider "gemini"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun, openai, anthropic',
     ]);
     expect(one({ PROVIDERS: ' , ' })).toEqual([
-      'PROVIDERS is empty; list at least one of claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
+      'PROVIDERS is empty; list at least one of claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun, openai, anthropic',
     ]);
   });
 
@@ -407,7 +407,7 @@ describe('configuration: every problem at once, no secret shown', () => {
   it('GIVEN many bad values THEN one error lists each of them exactly', () => {
     const list = problems({
       HOME: '/h',
-      PROVIDERS: 'claude,kimi,openai',
+      PROVIDERS: 'claude,kimi,gemini',
       CLAUDE_DB_URL: 'mysql://root:pw-SECRET@host/db',
       DEFAULT_THRESHOLD: '-5',
       CLAUDE_STALE_AFTER: 'soon',
@@ -420,7 +420,7 @@ describe('configuration: every problem at once, no secret shown', () => {
       ALERT_WEBHOOK_URL: 'hooks.example.com/SECRET-path',
     });
     expect(list).toEqual([
-      'PROVIDERS names unknown provider "openai"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun',
+      'PROVIDERS names unknown provider "gemini"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun, openai, anthropic',
       'DEFAULT_THRESHOLD="-5" must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
       'CLAUDE_STALE_AFTER="soon" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'DATABASE_URL is not a valid postgres: or postgresql: URL',
