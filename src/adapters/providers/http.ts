@@ -213,10 +213,9 @@ function baseOf(id: string, baseUrl: string): URL {
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') {
     throw new TypeError(`${id} baseUrl must be http(s) (got ${parsed.protocol})`);
   }
-  // The OpenAI-style base URL (`…/v1`) people copy from their SDK settings names the same API.
+  // The OpenAI-style base URL (`…/v1`) people copy from their SDK settings names the same API. Only the
+  // origin and this path are used: a query or fragment in the base URL is never sent.
   parsed.pathname = parsed.pathname.replace(/\/+$/, '').replace(/\/v1$/, '');
-  parsed.search = '';
-  parsed.hash = '';
   return parsed;
 }
 
@@ -349,7 +348,8 @@ export function errorMessage(json: unknown, redactor: Redactor): string | undefi
     const message = typeof error.message === 'string' ? clip(error.message, redactor) : undefined;
     const type = typeof error.type === 'string' ? clip(error.type, redactor) : undefined;
     if (message && type) return `${message} (${type})`;
-    if (message ?? type) return message ?? type;
+    // An empty or blank message beside a type still names the error by its type.
+    if (message || type) return message || type;
   }
   if (typeof error === 'string' && error.trim() !== '') return clip(error, redactor);
   for (const key of ['message', 'msg', 'reason'] as const) {
