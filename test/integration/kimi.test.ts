@@ -181,6 +181,10 @@ describe('kimi provider: failures', () => {
 
   it('no code at all', async () => {
     expectFailure(await checkWith({ json: { data: MOONSHOT_OK_BODY.data } }), 'response has no code field');
+    expectFailure(
+      await checkWith({ json: { error: { message: 'rate limited', type: 'rate_limit_reached_error' } } }),
+      'Moonshot API returned an error: rate limited (rate_limit_reached_error)',
+    );
   });
 
   it('data missing or not an object', async () => {

@@ -8,7 +8,7 @@ import { createSiliconFlowProvider, SILICONFLOW_MODULE } from '../../src/adapter
 import { STEPFUN_MODULE } from '../../src/adapters/providers/stepfun.js';
 import { formatMoney } from '../../src/core/money.js';
 import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
-import { type FakeApi, startFakeApi } from '../support/fake-api.js';
+import { type FakeApi, type FakeReply, startFakeApi } from '../support/fake-api.js';
 import {
   DEEPSEEK_BALANCE,
   DEEPSEEK_ZERO_USD_BESIDE_CNY,
@@ -86,6 +86,110 @@ describe('deepseek: which balance row', () => {
     fake.setReply({ json: { is_available: true, balance_infos: [] } });
     expect(failure(await deepseek().check())).toBe('balance_infos is empty');
   });
+
+  it('GIVEN one funded row THEN it is read, whichever currency it is in', async () => {
+    const row = (currency: string, total: string) => ({
+      currency,
+      total_balance: total,
+      granted_balance: '0.50',
+      topped_up_balance: '0',
+    });
+    fake.setReply({ json: { is_available: true, balance_infos: [row('USD', '3.25'), row('CNY', '0')] } });
+    const r = reading(await deepseek().check());
+    expect([r.currency, r.available.toString(), r.voucher?.toString(), r.cash?.toString()]).toEqual([
+      'USD',
+      '3.25',
+      '0.5',
+      '0',
+    ]);
+  });
+
+  it('GIVEN zero rows in CNY then USD THEN the USD row is read (its own figures), not the first', async () => {
+    const cny = { currency: 'CNY', total_balance: '0', granted_balance: '0', topped_up_balance: '0' };
+    const usd = { currency: 'USD', total_balance: '-0.20', granted_balance: '0', topped_up_balance: '-0.20' };
+    fake.setReply({ json: { is_available: true, balance_infos: [cny, usd] } });
+    const r = reading(await deepseek().check());
+    expect([r.currency, r.available.toString(), r.cash?.toString()]).toEqual(['USD', '-0.2', '-0.2']);
+  });
+
+  it('GIVEN DEEPSEEK_CURRENCY and rows without it THEN the failure lists the rows there are', async () => {
+    const cny = { currency: 'CNY', total_balance: '1', granted_balance: '0', topped_up_balance: '1' };
+    fake.setReply({ json: { is_available: true, balance_infos: [cny, cny] } });
+    expect(failure(await deepseek('USD').check())).toBe('the reply has no USD balance row (rows: CNY, CNY)');
+    fake.setReply({ json: { is_available: true, balance_infos: [] } });
+    expect(failure(await deepseek('CNY').check())).toBe('the reply has no CNY balance row (rows: none)');
+  });
+
+  it('GIVEN two funded rows THEN the failure says how to pick one', async () => {
+    const row = (currency: string) => ({
+      currency,
+      total_balance: '1',
+      granted_balance: '0',
+      topped_up_balance: '1',
+    });
+    fake.setReply({ json: { is_available: true, balance_infos: [row('CNY'), row('USD')] } });
+    expect(failure(await deepseek().check())).toBe(
+      'the account is funded in CNY and USD; set DEEPSEEK_CURRENCY to pick one (or watch both as two accounts)',
+    );
+  });
+
+  it('GIVEN malformed rows THEN the failure names the row and the field', async () => {
+    const good = DEEPSEEK_BALANCE.balance_infos[0];
+    const cases: Array<[unknown, string]> = [
+      [{ is_available: true, balance_infos: {} }, 'balance_infos is not an array (got object)'],
+      [{ is_available: true, balance_infos: null }, 'balance_infos is not an array (got null)'],
+      [{ balance_infos: [good] }, 'is_available is not a boolean (got undefined)'],
+      [{ is_available: true, balance_infos: [good, null] }, 'balance_infos[1] is not an object (got null)'],
+      [{ is_available: true, balance_infos: [[good]] }, 'balance_infos[0] is not an object (got array)'],
+      [
+        { is_available: true, balance_infos: [{ ...good, currency: 'EUR' }] },
+        'balance_infos[0].currency is not USD or CNY (got "EUR")',
+      ],
+      [
+        { is_available: true, balance_infos: [{ ...good, currency: 'usd' }] },
+        'balance_infos[0].currency is not USD or CNY (got "usd")',
+      ],
+      [
+        { is_available: true, balance_infos: [{ ...good, currency: 'ABCDEFGHIJKLMNOPQRSTUVWXYZ' }] },
+        'balance_infos[0].currency is not USD or CNY (got "ABCDEFGHIJKL")',
+      ],
+      [
+        { is_available: true, balance_infos: [{ ...good, currency: 156 }] },
+        'balance_infos[0].currency is not USD or CNY (got number)',
+      ],
+      [
+        { is_available: true, balance_infos: [{ ...good, topped_up_balance: undefined }] },
+        'balance_infos[0].topped_up_balance is missing',
+      ],
+      [
+        { is_available: true, balance_infos: [{ ...good, granted_balance: '1.2.3' }] },
+        'balance_infos[0].granted_balance is not a decimal number (got "1.2.3")',
+      ],
+      [
+        {
+          is_available: true,
+          balance_infos: [{ ...good, total_balance: `1${'0'.repeat(30)} and more text` }],
+        },
+        `balance_infos[0].total_balance is not a decimal number (got "1${'0'.repeat(30)} and mor)`,
+      ],
+    ];
+    const reasons: Array<[unknown, string]> = [];
+    for (const [json] of cases) {
+      fake.setReply({ json });
+      reasons.push([json, failure(await deepseek().check())]);
+    }
+    expect(reasons).toEqual(cases);
+  });
+
+  it('GIVEN the module with DEEPSEEK_CURRENCY set THEN its provider reads that row; unset, the funded one', async () => {
+    fake.setReply({ json: DEEPSEEK_ZERO_USD_BESIDE_CNY });
+    const context = { accountId: 'deepseek', timeoutMs: 2_000 };
+    const settings = { apiKey: KEY, baseUrl: fake.url, currency: 'USD' as const };
+    const picked = track(DEEPSEEK_MODULE.create({ ...settings, currencySet: true }, context));
+    const funded = track(DEEPSEEK_MODULE.create({ ...settings, currencySet: false }, context));
+    expect(reading(await picked.check()).currency).toBe('USD');
+    expect(reading(await funded.check()).currency).toBe('CNY');
+  });
 });
 
 describe('openrouter: credits, or the key limit for an ordinary key', () => {
@@ -119,6 +223,68 @@ describe('openrouter: credits, or the key limit for an ordinary key', () => {
     expect(failure(await openrouter().check())).toMatch(/needs a management key .*set OPENROUTER_API_KEY/);
   });
 
+  it('GIVEN credits THEN both figures are kept as details', async () => {
+    fake.setRoute('/v1/credits', { json: { data: { total_credits: 10, total_usage: 12.5 } } });
+    const r = reading(await openrouter().check());
+    expect([
+      r.available.toString(),
+      r.note,
+      r.details?.totalCredits?.toString(),
+      r.details?.totalUsage?.toString(),
+    ]).toEqual(['-2.5', undefined, '10', '12.5']);
+    expect(fake.requests.map((q) => q.url)).toEqual(['/v1/credits']);
+  });
+
+  it('GIVEN a credits reply of the wrong shape THEN the failure names it', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ data: [] }, 'data is not an object (got array)'],
+      [{ data: 'none' }, 'data is not an object (got string)'],
+      [{ data: { total_credits: 1, total_usage: null } }, 'data.total_usage is null'],
+      [{ data: { total_credits: 1, total_usage: '1' } }, 'data.total_usage is not a number (got string)'],
+    ];
+    const reasons: Array<[unknown, string]> = [];
+    for (const [json] of cases) {
+      fake.setRoute('/v1/credits', { json });
+      reasons.push([json, failure(await openrouter().check())]);
+    }
+    expect(reasons).toEqual(cases);
+  });
+
+  it('GIVEN 401 on /v1/credits THEN /v1/key is not asked', async () => {
+    fake.setRoute('/v1/credits', { status: 401, json: openRouterError(401, 'No auth credentials found') });
+    fake.setRoute('/v1/key', { json: OPENROUTER_KEY_WITH_LIMIT });
+    expect(failure(await openrouter().check())).toBe(
+      'OpenRouter API returned HTTP 401: No auth credentials found',
+    );
+    expect(fake.requests.map((q) => q.url)).toEqual(['/v1/credits']);
+  });
+
+  it('GIVEN 403 and a /v1/key reply of the wrong shape THEN the failure names the field under /v1/key', async () => {
+    fake.setRoute('/v1/credits', { status: 403, json: openRouterError(403, 'Only management keys') });
+    const data = OPENROUTER_KEY_WITH_LIMIT.data;
+    const cases: Array<[FakeReply, string]> = [
+      [{ json: { key: data } }, '/v1/key: response has no data object'],
+      [{ json: { data: 'x' } }, '/v1/key: data is not an object (got string)'],
+      [{ json: { data: { ...data, limit: '20' } } }, '/v1/key: data.limit is not a number (got string)'],
+      [{ json: { data: { ...data, limit: undefined } } }, '/v1/key: data.limit is missing'],
+      [{ json: { data: { ...data, limit_remaining: null } } }, '/v1/key: data.limit_remaining is null'],
+      [
+        { json: '[]' },
+        'OpenRouter API returned HTTP 403: Only management keys; then /v1/key: response body is not a JSON object (got string)',
+      ],
+      [
+        { status: 302, headers: { location: 'https://openrouter.example/v1/key' } },
+        'OpenRouter API returned HTTP 403: Only management keys; then /v1/key: OpenRouter API answered HTTP 302, a redirect to https://openrouter.example; not followed, since the API key would go with it (check the base URL)',
+      ],
+    ];
+    const reasons: Array<[FakeReply, string]> = [];
+    for (const [reply] of cases) {
+      fake.setRoute('/v1/key', reply);
+      reasons.push([reply, failure(await openrouter().check())]);
+    }
+    expect(reasons).toEqual(cases);
+  });
+
   it('GIVEN 403 and /v1/key unreadable THEN the failure says both', async () => {
     fake.setRoute('/v1/credits', { status: 403, json: openRouterError(403, 'Only management keys') });
     fake.setRoute('/v1/key', { status: 500, body: '<html>oops</html>' });
@@ -137,6 +303,68 @@ describe('siliconflow and novita: codes and units', () => {
     expect(failure(await p.check())).toBe(
       'SiliconFlow API returned code 30001, status false: insufficient quota',
     );
+  });
+
+  it('GIVEN each code and status combination THEN the failure says which, with the message if any', async () => {
+    const cases: Array<[unknown, string]> = [
+      [
+        { code: 30001, status: true, message: 'insufficient quota' },
+        'SiliconFlow API returned code 30001: insufficient quota',
+      ],
+      [{ code: 30001, status: false }, 'SiliconFlow API returned code 30001, status false'],
+      [{ status: false, message: 'frozen' }, 'SiliconFlow API returned no code, status false: frozen'],
+      [
+        { code: 20000, status: 'ok', message: 'OK' },
+        'SiliconFlow API returned code 20000, status string: OK',
+      ],
+      [{ code: 20000, data: SILICONFLOW_INFO.data }, 'SiliconFlow API returned code 20000, status undefined'],
+      [{ code: '20000', status: true }, 'SiliconFlow API returned code "20000"'],
+    ];
+    const p = track(createSiliconFlowProvider({ ...base(), currency: 'CNY' }));
+    const reasons: Array<[unknown, string]> = [];
+    for (const [json] of cases) {
+      fake.setReply({ json });
+      reasons.push([json, failure(await p.check())]);
+    }
+    expect(reasons).toEqual(cases);
+  });
+
+  it('GIVEN SiliconFlow without a data object THEN the failure says so', async () => {
+    const p = track(createSiliconFlowProvider({ ...base(), currency: 'CNY' }));
+    fake.setReply({ json: { code: 20000, status: true, message: 'OK' } });
+    expect(failure(await p.check())).toBe('response has no data object');
+    fake.setReply({ json: { code: 20000, status: true, data: null } });
+    expect(failure(await p.check())).toBe('data is not an object (got null)');
+    fake.setReply({ json: { ...SILICONFLOW_INFO, data: { ...SILICONFLOW_INFO.data, balance: 0.88 } } });
+    expect(failure(await p.check())).toBe('data.balance is not a decimal string (got number)');
+  });
+
+  it('GIVEN Novita’s documented reply THEN every figure is kept, in USD', async () => {
+    const p = track(createNovitaProvider({ ...base(), currency: 'USD' }));
+    fake.setReply({ json: NOVITA_BALANCE });
+    const r = reading(await p.check());
+    expect({
+      available: r.available.toString(),
+      cash: r.cash?.toString(),
+      voucher: r.voucher,
+      details: Object.fromEntries(Object.entries(r.details ?? {}).map(([k, v]) => [k, v?.toString()])),
+    }).toEqual({
+      available: '123.45',
+      cash: '100',
+      voucher: undefined,
+      details: { creditLimit: '23.45', pendingCharges: '0.15', outstandingInvoices: '0' },
+    });
+  });
+
+  it('GIVEN a Novita reply missing a later field THEN the failure names that field', async () => {
+    const p = track(createNovitaProvider({ ...base(), currency: 'USD' }));
+    const { outstandingInvoices: _, ...rest } = NOVITA_BALANCE;
+    fake.setReply({ json: rest });
+    expect(failure(await p.check())).toBe('outstandingInvoices is missing');
+    fake.setReply({ json: { ...NOVITA_BALANCE, pendingCharges: null } });
+    expect(failure(await p.check())).toBe('pendingCharges is null');
+    fake.setReply({ json: { ...NOVITA_BALANCE, creditLimit: 'n/a' } });
+    expect(failure(await p.check())).toBe('creditLimit is not a decimal number (got "n/a")');
   });
 
   it('GIVEN Novita amounts in 1/10,000 USD THEN "1234500" is $123.45 and "1" is $0.0001 exactly', async () => {

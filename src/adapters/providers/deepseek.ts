@@ -117,13 +117,13 @@ function choose(rows: readonly Row[], pick: Currency | undefined): Row | Failure
     return row ?? { ok: false, reason: `the reply has no ${pick} balance row (rows: ${listed})` };
   }
   const funded = rows.filter((r) => r.total.gt(0));
-  if (funded.length === 1) return funded[0] as Row;
   if (funded.length > 1) {
     return {
       ok: false,
       reason: `the account is funded in ${funded.map((r) => r.currency).join(' and ')}; set DEEPSEEK_CURRENCY to pick one (or watch both as two accounts)`,
     };
   }
+  if (funded.length === 1) return funded[0] as Row;
   // Nothing funded: the balance is zero whatever the currency, and USD is DeepSeek's default.
   if (rows.length === 0) return { ok: false, reason: 'balance_infos is empty' };
   return (
