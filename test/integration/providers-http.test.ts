@@ -130,6 +130,33 @@ describe('http providers: the request', () => {
   });
 });
 
+describe('http providers: the connection', () => {
+  it('GIVEN checks THEN their keep-alive connections stay open until close() ends them (twice is harmless)', async () => {
+    const { server, url } = await rawServer((_path, _headers, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(MOONSHOT_OK_BODY));
+    });
+    const connections = () =>
+      new Promise<number>((resolve, reject) =>
+        server.getConnections((error, count) => (error ? reject(error) : resolve(count))),
+      );
+    try {
+      const p = createKimiProvider({ baseUrl: url, apiKey: KEY, currency: 'USD', timeoutMs: 5_000 });
+      expect((await p.check()).ok).toBe(true);
+      expect((await p.check()).ok).toBe(true);
+      expect(await connections()).toBeGreaterThan(0);
+      await p.close();
+      await p.close();
+      const deadline = Date.now() + 2_000;
+      while ((await connections()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await connections()).toBe(0);
+      expect(failure(await p.check())).toBe('kimi provider is closed');
+    } finally {
+      await closeServer(server);
+    }
+  });
+});
+
 describe('http providers: statuses and redirects', () => {
   const refused = 'not followed, since the API key would go with it (check the base URL)';
 
@@ -148,6 +175,21 @@ describe('http providers: statuses and redirects', () => {
       `Moonshot API answered HTTP 307, a redirect to an invalid Location; ${refused}`,
     );
     expect(fake.requests.map((r) => r.url)).toEqual(Array(4).fill('/v1/users/me/balance'));
+  });
+
+  it('GIVEN a redirect with two Location headers THEN the first is named', async () => {
+    const { server, url } = await rawServer((_path, _headers, res) => {
+      res.setHeader('location', ['https://a.example:8443', 'b']);
+      res.writeHead(301);
+      res.end();
+    });
+    try {
+      expect(failure(await kimi({ baseUrl: url }).check())).toBe(
+        `Moonshot API answered HTTP 301, a redirect to https://a.example:8443; ${refused}`,
+      );
+    } finally {
+      await closeServer(server);
+    }
   });
 
   it('GIVEN 299 or 400 THEN it is a status failure, not a redirect, even with a readable body', async () => {

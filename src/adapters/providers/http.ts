@@ -141,7 +141,8 @@ export function createHttpRequester(options: HttpRequesterOptions): HttpRequeste
         get,
         fail: (error) => transportReason(error, target, timeoutMs, progress.status, redactor),
         timeout() {
-          controller.abort(new Error(`${options.id} check exceeded ${timeoutMs} ms`));
+          // Ends the request; its rejection is never read (the deadline has already given the reason).
+          controller.abort();
           return timeoutReason(timeoutMs, progress.status);
         },
       };
