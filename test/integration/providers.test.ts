@@ -1,6 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createDeepSeekProvider, DEEPSEEK_MODULE } from '../../src/adapters/providers/deepseek.js';
-import type { AccountSettingsReader } from '../../src/adapters/providers/module.js';
+import { KIMI_MODULE } from '../../src/adapters/providers/kimi.js';
+import type {
+  AccountSettingsReader,
+  HttpAccountSettings,
+  ProviderModule,
+} from '../../src/adapters/providers/module.js';
 import { createNovitaProvider } from '../../src/adapters/providers/novita.js';
 import { createOpenRouterProvider } from '../../src/adapters/providers/openrouter.js';
 import { PROVIDER_MODULES } from '../../src/adapters/providers/registry.js';
@@ -20,6 +25,7 @@ import {
 } from '../support/provider-replies.js';
 
 const KEY = 'sk-provider-SECRET-1';
+const NOW = new Date('2026-03-01T12:00:00.000Z');
 let fake: FakeApi;
 const open: BalanceProvider[] = [];
 const track = <P extends BalanceProvider>(p: P): P => {
@@ -367,6 +373,14 @@ describe('siliconflow and novita: codes and units', () => {
     expect(failure(await p.check())).toBe('creditLimit is not a decimal number (got "n/a")');
   });
 
+  it('GIVEN replies that carry fields named ok or reason THEN they are still read as replies', async () => {
+    const p = track(createNovitaProvider({ ...base(), currency: 'USD' }));
+    fake.setReply({ json: { ...NOVITA_BALANCE, reason: 'SUCCESS' } });
+    expect(reading(await p.check()).available.toString()).toBe('123.45');
+    fake.setReply({ json: { ...NOVITA_BALANCE, ok: false } });
+    expect(reading(await p.check()).available.toString()).toBe('123.45');
+  });
+
   it('GIVEN Novita amounts in 1/10,000 USD THEN "1234500" is $123.45 and "1" is $0.0001 exactly', async () => {
     const p = track(createNovitaProvider({ ...base(), currency: 'USD' }));
     fake.setReply({ json: NOVITA_BALANCE });
@@ -393,6 +407,123 @@ function reader(prefix: string, account: string | undefined, env: Record<string,
 }
 
 describe('provider modules: settings and currency rules', () => {
+  it('GIVEN each HTTP module THEN its names, parts, default host and currency rule are the documented ones', () => {
+    const facts = (id: string, hosts: readonly string[]) => {
+      const module = PROVIDER_MODULES.find((m) => m.id === id) as ProviderModule<HttpAccountSettings>;
+      const defaults = module.settings(
+        reader(module.envPrefix, undefined, { [`${module.envPrefix}_API_KEY`]: 'k' }).r,
+      );
+      const currencies = hosts.map((host) => {
+        const env = { [`${module.envPrefix}_API_KEY`]: 'k', [`${module.envPrefix}_BASE_URL`]: host };
+        const s = module.settings(reader(module.envPrefix, undefined, env).r);
+        return s && module.currency(s);
+      });
+      return {
+        label: module.label,
+        emoji: module.emoji,
+        envPrefix: module.envPrefix,
+        parts: module.parts,
+        baseUrl: defaults?.baseUrl,
+        currency: defaults && module.currency(defaults),
+        currencies,
+      };
+    };
+    const other = ['https://api.example.cn', 'https://api.example.ai', 'https://api.example.com'];
+    expect({
+      kimi: facts('kimi', ['https://api.moonshot.cn', ...other]),
+      deepseek: facts('deepseek', other),
+      openrouter: facts('openrouter', other),
+      siliconflow: facts('siliconflow', ['https://api.siliconflow.com', ...other]),
+      novita: facts('novita', other),
+      stepfun: facts('stepfun', ['https://api.stepfun.ai', ...other]),
+    }).toEqual({
+      kimi: {
+        label: 'Kimi',
+        emoji: '🌙',
+        envPrefix: 'MOONSHOT',
+        parts: { voucher: 'voucher', cash: 'cash' },
+        baseUrl: 'https://api.moonshot.ai',
+        currency: 'USD',
+        currencies: ['CNY', 'CNY', 'USD', 'USD'],
+      },
+      deepseek: {
+        label: 'DeepSeek',
+        emoji: '🐋',
+        envPrefix: 'DEEPSEEK',
+        parts: { voucher: 'granted', cash: 'topped-up' },
+        baseUrl: 'https://api.deepseek.com',
+        currency: 'USD',
+        currencies: ['USD', 'USD', 'USD'],
+      },
+      openrouter: {
+        label: 'OpenRouter',
+        emoji: '🔀',
+        envPrefix: 'OPENROUTER',
+        parts: undefined,
+        baseUrl: 'https://openrouter.ai/api',
+        currency: 'USD',
+        currencies: ['USD', 'USD', 'USD'],
+      },
+      siliconflow: {
+        label: 'SiliconFlow',
+        emoji: '🧊',
+        envPrefix: 'SILICONFLOW',
+        parts: { voucher: 'gift', cash: 'charged' },
+        baseUrl: 'https://api.siliconflow.cn',
+        currency: 'CNY',
+        currencies: ['USD', 'CNY', 'USD', 'USD'],
+      },
+      novita: {
+        label: 'Novita',
+        emoji: '✨',
+        envPrefix: 'NOVITA',
+        parts: { cash: 'cash' },
+        baseUrl: 'https://api.novita.ai',
+        currency: 'USD',
+        currencies: ['USD', 'USD', 'USD'],
+      },
+      stepfun: {
+        label: 'StepFun',
+        emoji: '🪜',
+        envPrefix: 'STEPFUN',
+        parts: { voucher: 'voucher', cash: 'cash' },
+        baseUrl: 'https://api.stepfun.com',
+        currency: 'CNY',
+        currencies: ['USD', 'CNY', 'USD', 'CNY'],
+      },
+    });
+  });
+
+  it('GIVEN MOONSHOT_API_KEY still the .env.example value THEN it is refused by name', () => {
+    const { r, problems } = reader('MOONSHOT', undefined, { MOONSHOT_API_KEY: 'sk-your-moonshot-key' });
+    expect(KIMI_MODULE.settings(r)).toBeUndefined();
+    expect(KIMI_MODULE.exampleValues).toEqual({ API_KEY: 'sk-your-moonshot-key' });
+    expect(problems).toEqual([
+      'MOONSHOT_API_KEY is still the example value from .env.example; it is in PROVIDERS',
+    ]);
+  });
+
+  it('GIVEN each HTTP module’s provider THEN it checks the account it was created for, at the documented path', async () => {
+    const seen: Array<[string, string | undefined]> = [];
+    for (const module of PROVIDER_MODULES.filter((m) => m.id !== 'claude')) {
+      const m = module as ProviderModule<HttpAccountSettings>;
+      fake.requests.length = 0;
+      const settings = { apiKey: KEY, baseUrl: fake.url, currency: 'USD' as const, currencySet: false };
+      const p = track(m.create(settings, { accountId: `${m.id}:team`, timeoutMs: 2_000, now: () => NOW }));
+      const result = await p.check();
+      expect([p.id, result.provider, result.checkedAt]).toEqual([`${m.id}:team`, `${m.id}:team`, NOW]);
+      seen.push([m.id, fake.requests[0]?.url]);
+    }
+    expect(seen).toEqual([
+      ['kimi', '/v1/users/me/balance'],
+      ['deepseek', '/user/balance'],
+      ['openrouter', '/v1/credits'],
+      ['siliconflow', '/v1/user/info'],
+      ['novita', '/openapi/v1/billing/balance/detail'],
+      ['stepfun', '/v1/accounts'],
+    ]);
+  });
+
   it('every module has a distinct id and settings prefix', () => {
     const ids = PROVIDER_MODULES.map((m) => m.id);
     const prefixes = PROVIDER_MODULES.map((m) => m.envPrefix);

@@ -1,13 +1,7 @@
-import type { Amount } from '../../core/money.js';
+import type { Amount, Currency } from '../../core/money.js';
 import type { BalanceProvider } from '../../core/types.js';
 import { amountField, createHttpProvider, type HttpProviderOptions, isFailure, jsonObject } from './http.js';
-import {
-  cnHostIsCny,
-  type HttpAccountSettings,
-  httpOptions,
-  type ProviderModule,
-  readHttpSettings,
-} from './module.js';
+import { type HttpAccountSettings, httpOptions, type ProviderModule, readHttpSettings } from './module.js';
 
 export type StepFunProviderOptions = HttpProviderOptions;
 
@@ -52,6 +46,9 @@ export function createStepFunProvider(options: StepFunProviderOptions): BalanceP
   });
 }
 
+/** StepFun bills in CNY on its own platform (`api.stepfun.com`) and in USD on the international one (`.ai`). */
+export const stepFunCurrency = (url: URL): Currency => (/\.ai$/i.test(url.hostname) ? 'USD' : 'CNY');
+
 /** StepFun: `STEPFUN_API_KEY`, `STEPFUN_BASE_URL` (`.com` CNY, `.ai` USD). */
 export const STEPFUN_MODULE: ProviderModule<HttpAccountSettings> = {
   id: 'stepfun',
@@ -59,7 +56,7 @@ export const STEPFUN_MODULE: ProviderModule<HttpAccountSettings> = {
   emoji: '🪜',
   envPrefix: 'STEPFUN',
   parts: { voucher: 'voucher', cash: 'cash' },
-  settings: (env) => readHttpSettings(env, 'https://api.stepfun.com', cnHostIsCny),
+  settings: (env) => readHttpSettings(env, 'https://api.stepfun.com', stepFunCurrency),
   currency: (settings) => settings.currency,
   create: (settings, context) => createStepFunProvider(httpOptions(settings, context)),
 };
