@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
-import { createTransport } from 'nodemailer';
-import SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
-import { type Dispatcher, request } from 'undici';
+import type { Transporter } from 'nodemailer';
+import type { Dispatcher } from 'undici';
 import type { AlertNotification } from '../../core/alerts/engine.js';
 import { alertPayload, alertSubject, alertText, isUrgent } from '../../core/alerts/messages.js';
 import type { Logger } from '../../core/logger.js';
@@ -119,6 +118,8 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
   const attempt = async (body: string): Promise<void> => {
     let res: Dispatcher.ResponseData;
     try {
+      // Loaded on the first alert: a bot without a webhook (or whose providers need no HTTP) never loads undici.
+      const { request } = await import('undici');
       res = await request(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'user-agent': 'creditwatch' },
@@ -200,19 +201,25 @@ export function emailChannel(options: EmailOptions): AlertChannel {
   const user = decodeURIComponent(url.username);
   const from = options.from ?? (user.includes('@') ? user : `creditwatch@${hostname()}`);
   const scrub = redactor([url.password, decodeURIComponent(url.password), options.smtpUrl]);
-  const transport = createTransport(
-    new SMTPTransport({
-      url: options.smtpUrl,
-      connectionTimeout: timeoutMs,
-      greetingTimeout: timeoutMs,
-      socketTimeout: timeoutMs,
-    }),
-  );
+  // nodemailer (~0.5 MB of source) is loaded with the first e-mail, not with the bot: most alerts never need it.
+  let transport: Promise<Transporter> | undefined;
+  const transporter = (): Promise<Transporter> =>
+    (transport ??= Promise.all([import('nodemailer'), import('nodemailer/lib/smtp-transport/index.js')]).then(
+      ([{ createTransport }, { default: SMTPTransport }]) =>
+        createTransport(
+          new SMTPTransport({
+            url: options.smtpUrl,
+            connectionTimeout: timeoutMs,
+            greetingTimeout: timeoutMs,
+            socketTimeout: timeoutMs,
+          }),
+        ),
+    ));
   return {
     name: 'email',
     async send(n) {
       try {
-        await transport.sendMail({
+        await (await transporter()).sendMail({
           from,
           to: [...options.to],
           subject: alertSubject(n),
@@ -223,7 +230,7 @@ export function emailChannel(options: EmailOptions): AlertChannel {
       }
     },
     async close() {
-      transport.close();
+      (await transport?.catch(() => undefined))?.close();
     },
   };
 }
