@@ -17,9 +17,10 @@ const loaderFile = join(root, 'dist', 'check.cjs');
 
 // No dependency is patched or swapped here (issue 11): pg and undici are bundled as published, the same
 // module graph the bot runs. The text patches this file used to apply (pg's Cloudflare probe, an Agent-only
-// undici entry, a lazy HTTP/2 client) each measured within noise (±30 ms CPU) of none, and the run-time
-// --liftoff-only (~140 ms CPU, ~60 ms wall) is not worth undefined behaviour on an hourly job; figures in
-// README.md › Performance. A dependency bump can no longer break `npm install` here.
+// undici entry, a lazy HTTP/2 client) each measured within noise (±30 ms CPU) of none; figures in
+// README.md › Performance. A dependency bump can no longer break `npm install` here. `--liftoff-only`
+// (V8 never optimises undici's wasm HTTP parser, a third of a run's CPU) is on the command line of
+// `npm run check` and of the documented cron line, never set at run time.
 
 mkdirSync(outDir, { recursive: true });
 await build({
@@ -42,7 +43,10 @@ await build({
 });
 
 // V8 checks a code cache against little more than the source's length, so each cache is named after
-// the exact bytes it was made from. A rebuild that changes nothing keeps its warm cache.
+// the exact bytes it was made from. A rebuild that changes nothing keeps its warm cache. V8 also rejects a
+// cache made under other V8 flags (\`--liftoff-only\` or not), so the loader keeps one per set of flags:
+// \`npm run check\` and a cron line without the flag would otherwise throw each other's cache away on
+// every run (each run then compiling everything and writing a new cache).
 const hash = createHash('sha256').update(readFileSync(bundleFile)).digest('hex').slice(0, 16);
 for (const name of readdirSync(outDir)) {
   if (name !== 'bundle.cjs' && !name.startsWith(`bundle.${hash}.`)) rmSync(join(outDir, name));
@@ -61,8 +65,14 @@ const { join } = require('node:path');
 
 const dir = join(__dirname, 'check');
 const file = join(dir, 'bundle.cjs');
-const cacheFile = join(dir, 'bundle.${hash}.v8cache');
-const builtinsFile = join(dir, 'bundle.${hash}.builtins.json');
+// One cache per set of Node/V8 flags (V8 refuses a cache made under other flags): FNV-1a of the flags.
+let flagsHash = 0x811c9dc5;
+for (const c of JSON.stringify([process.execArgv, process.env.NODE_OPTIONS ?? ''])) {
+  flagsHash = Math.imul(flagsHash ^ c.charCodeAt(0), 0x01000193) >>> 0;
+}
+const key = \`${hash}.\${flagsHash.toString(16).padStart(8, '0')}\`;
+const cacheFile = join(dir, \`bundle.\${key}.v8cache\`);
+const builtinsFile = join(dir, \`bundle.\${key}.builtins.json\`);
 
 let cachedData;
 let builtins = [];

@@ -1,11 +1,11 @@
 /**
  * `npm run check` next to the seed's combined-balance-check.sh: the wall time of the bundled CLI as cron
- * would run it (`node dist/check.cjs`, no npm wrapper) and of the script, against the same Moonshot
+ * would run it (`node --liftoff-only dist/check.cjs`: the `check` script's command, no npm wrapper) and of the script, against the same Moonshot
  * stand-in (in this process) and the same `claude_api_usage` table, in interleaved runs after warm-up.
  * Every run gets a minimal environment, as from cron. The unbundled tsc output is timed too, for
  * reference. `SEED_SCRIPTS` points at the seed's scripts.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,23 @@ import type { BenchRow } from './types.js';
 const RUNS = 20;
 const WARMUP = 2;
 const CLI = join(import.meta.dirname, '../../check.cjs');
-const CLI_UNBUNDLED = join(import.meta.dirname, '../check.js');
+const CLI_UNBUNDLED = join(import.meta.dirname, '../../src/entry/check.js');
 const SEED = join(process.env.SEED_SCRIPTS ?? '/work/shared/seed/scripts', 'combined-balance-check.sh');
 const KEY = 'sk-bench-key';
+
+/** The Node flags of the `check` script in package.json (`node <flags> dist/check.cjs`), as cron runs it. */
+function checkFlags(): string[] {
+  const pkg = JSON.parse(readFileSync(join(import.meta.dirname, '../../../package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = (pkg.scripts.check ?? '').trim().split(/\s+/);
+  const at = words.indexOf('dist/check.cjs');
+  if (words[0] !== 'node' || at < 0)
+    throw new Error(`package.json's check script is not "node … dist/check.cjs"`);
+  return words.slice(1, at);
+}
+const FLAGS = checkFlags();
+const CLI_LABEL = ['node', ...FLAGS, 'dist/check.cjs'].join(' ');
 
 interface Subject {
   readonly key: 'cli' | 'seed' | 'unbundled' | 'extra-ca';
@@ -82,7 +96,7 @@ export async function run(): Promise<BenchRow[]> {
       CLAUDE_DB_URL: db.url,
     };
     const subjects: Subject[] = [
-      { key: 'cli', label: 'node dist/check.cjs', command: process.execPath, args: [CLI], env: cliEnv },
+      { key: 'cli', label: CLI_LABEL, command: process.execPath, args: [...FLAGS, CLI], env: cliEnv },
     ];
     if (existsSync(SEED)) {
       subjects.push({
@@ -105,9 +119,9 @@ export async function run(): Promise<BenchRow[]> {
       // decides whether a run pays for it.
       subjects.push({
         key: 'extra-ca',
-        label: 'node dist/check.cjs (NODE_EXTRA_CA_CERTS)',
+        label: `${CLI_LABEL} (NODE_EXTRA_CA_CERTS)`,
         command: process.execPath,
-        args: [CLI],
+        args: [...FLAGS, CLI],
         env: { ...cliEnv, NODE_EXTRA_CA_CERTS: extraCa },
       });
     }
@@ -146,7 +160,7 @@ export async function run(): Promise<BenchRow[]> {
     const rows: BenchRow[] = [];
     const value = (s: { median: number; p90: number }) => `${ms(s.median)} (p90 ${ms(s.p90)})`;
     rows.push({
-      metric: `\`node dist/check.cjs\` wall time, median of ${RUNS}`,
+      metric: `\`${CLI_LABEL}\` wall time, median of ${RUNS}`,
       value: value(cli),
       target: seed ? `≤ seed median (${ms(seed.median)})` : '≤ seed median (seed script not found)',
       pass: seed !== undefined && cli.median <= seed.median,
@@ -162,7 +176,7 @@ export async function run(): Promise<BenchRow[]> {
     const withCa = of('extra-ca');
     if (withCa) {
       rows.push({
-        metric: `\`node dist/check.cjs\` with this environment's NODE_EXTRA_CA_CERTS, median of ${RUNS}`,
+        metric: `\`${CLI_LABEL}\` with this environment's NODE_EXTRA_CA_CERTS, median of ${RUNS}`,
         value: value(withCa),
         target: '—',
         pass: true,
