@@ -31,7 +31,7 @@ import { startTcpProxy } from '../../test/support/tcp-proxy.js';
 import { PG_HOST, scratchDatabase } from './support.js';
 import type { BenchRow } from './types.js';
 
-const MAIN = join(import.meta.dirname, '../../src/main.js');
+const MAIN = join(import.meta.dirname, '../../src/entry/main.js');
 const MESSAGES_PATH = /^\/channels\/\d+\/messages$/;
 /** A schedule that does not fire during the drill (the 1st of January). */
 const NEVER = '0 0 1 1 *';
