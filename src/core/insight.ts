@@ -10,6 +10,7 @@ import {
   type HistorySummary,
   summarizeDigest,
 } from './forecast.js';
+import type { Logger } from './logger.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
 import { type DayDigests, periodDays, type SpendSeries, spendFromDigests, withCostReport } from './spend.js';
@@ -62,6 +63,12 @@ export function toPoints(rows: readonly StoredReading[]): HistoryPoint[] {
 export class Insight {
   constructor(
     private readonly history: HistoryStore,
+    /**
+     * Told, at warn, when forecasts come back with less than asked (error policy 2, docs/design.md): the
+     * batched read failed and each account was read on its own, or an account's forecast was left out.
+     * `null` (tests that assert on the figures alone): not told.
+     */
+    private readonly logger: Logger | null = null,
     /** Trailing window the burn rate is measured over. */
     readonly windowDays = 7,
     /** How far back a forecast may look when the window holds too little. */
@@ -115,7 +122,7 @@ export class Insight {
   }
 
   /**
-   * Forecasts for every provider in a summary; a provider whose history can't be read is left out. The
+   * Forecasts for every provider in a summary; a provider whose history can't be read is left out (logged). The
    * trailing windows of all of them are read at once (`HistoryStore.windows`); a provider whose window needs
    * more (coverage that hourly roll-ups can't give exactly, or a fallback to older readings) is forecast on
    * its own, as `forecast` does.
@@ -135,13 +142,25 @@ export class Insight {
           const group = await this.history.windows(providers.slice(i, i + WINDOW_GROUP), from, to);
           for (const [provider, digest] of group) digests.set(provider, digest);
         }
-      } catch {
-        // Each provider is tried on its own below.
+      } catch (err) {
+        // Each provider is tried on its own below; said once, whatever the number of accounts.
+        this.logger?.warn(
+          { err, accounts: summary.statuses.length },
+          'forecasts: the batched history read failed; reading each account on its own',
+        );
       }
     }
     // Forecasts from the batch are computed one provider per turn of the event loop (each is some `Big`
     // arithmetic; thirty at once would hold the loop); the others are read on their own, concurrently.
     const entries: (Forecast | undefined | Promise<Forecast | undefined>)[] = [];
+    // Accounts left out, with the first reason: one log line for all of them (a store that is down fails each).
+    const left: ProviderId[] = [];
+    let firstError: unknown;
+    const leaveOut = (provider: ProviderId, err: unknown): undefined => {
+      if (left.length === 0) firstError = err;
+      left.push(provider);
+      return undefined;
+    };
     for (const s of summary.statuses) {
       const { threshold } = s;
       const { currency } = s.result;
@@ -150,14 +169,19 @@ export class Insight {
         await loopTurn();
         try {
           entries.push(forecastFromDigest(d, { threshold, currency, now, fellBack: false }));
-        } catch {
-          entries.push(undefined);
+        } catch (err) {
+          entries.push(leaveOut(s.provider, err));
         }
       } else {
-        entries.push(this.forecast(s.provider, threshold, currency, now).catch(() => undefined));
+        entries.push(
+          this.forecast(s.provider, threshold, currency, now).catch((err) => leaveOut(s.provider, err)),
+        );
       }
     }
     const settled = await Promise.all(entries);
+    if (left.length > 0) {
+      this.logger?.warn({ err: firstError, accounts: left }, 'forecasts: left out (history unreadable)');
+    }
     const out: Partial<Record<ProviderId, Forecast>> = {};
     summary.statuses.forEach((s, i) => {
       const f = settled[i];
@@ -170,7 +194,7 @@ export class Insight {
    * Spend per UTC day over the `days` days ending today, for each account (see `spend.ts`): from the falls in
    * its balance history (top-ups excluded), with the days its latest reading's cost report covers
    * (`spendByDay`) taken from the report. The accounts' days are read in groups of 8, a loop turn apart, as the
-   * forecasts' windows are; an account whose history can't be read is left out.
+   * forecasts' windows are; an account whose history can't be read is left out (logged at warn).
    */
   async dailySpend(
     accounts: readonly SpendAccount[],
@@ -191,7 +215,11 @@ export class Insight {
           now,
           currencies,
         );
-      } catch {
+      } catch (err) {
+        this.logger?.warn(
+          { err, accounts: group.map((a) => a.provider) },
+          'daily spend: history unreadable; accounts left out',
+        );
         continue;
       }
       for (const a of group) {

@@ -74,7 +74,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
   let alerts: Alerts | null = null;
   let http: HttpServer | null = null;
   try {
-    const insight = new Insight(core.history);
+    const insight = new Insight(core.history, core.logger.child({ module: 'insight' }));
     // The HTTP server's modules (prom-client among them) are loaded only when it is on.
     const web = config.http.port === 0 ? null : await import('../adapters/http/index.js');
     const telemetry: Telemetry | null = web ? new web.Telemetry() : null;
@@ -278,7 +278,13 @@ export async function postSummaryOnce(
           logger,
           options.postRetry ?? DEFAULT_POST_RETRY,
         );
-    return await postSummary(config, core, new Insight(core.history), poster, now);
+    return await postSummary(
+      config,
+      core,
+      new Insight(core.history, core.logger.child({ module: 'insight' })),
+      poster,
+      now,
+    );
   } finally {
     await core.close();
   }

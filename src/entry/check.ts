@@ -107,7 +107,7 @@ async function main(): Promise<number> {
   try {
     const summary = await core.service.checkAll();
     if (args.json && core.storeProblem === null) {
-      const insight = new Insight(core.history);
+      const insight = new Insight(core.history, logger.child({ module: 'insight' }));
       const now = new Date();
       const forecasts = await insight.forecasts(summary, now);
       // The last 7 UTC days' spend (today so far), from the cost report where the reading carries one.

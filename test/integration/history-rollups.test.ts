@@ -23,6 +23,7 @@ import { Insight } from '../../src/core/insight.js';
 import { amountToText, Big, parseAmount } from '../../src/core/money.js';
 import type { Summary } from '../../src/core/service.js';
 import type { CheckResult, ProviderId } from '../../src/core/types.js';
+import { captureLogs } from '../support/log-capture.js';
 import { createTestDatabase } from '../support/postgres.js';
 
 const MIN = 60_000;
@@ -408,6 +409,45 @@ for (const backend of [sqlite, postgres]) {
       }
       expect(all['acct-4' as ProviderId]?.status).toBe('insufficient');
       expect(all['acct-10' as ProviderId]?.status).toBe('ok');
+    });
+
+    it('GIVEN the batched history read fails WHEN the summary forecasts THEN it says so once at warn, without the secret in the error, and every forecast still comes back', async () => {
+      const { db, history: h } = await open();
+      const accounts = ['kimi', 'claude', 'deepseek'] as ProviderId[];
+      for (const [i, account] of accounts.entries())
+        await h.record(generate(account, 8, now.getTime(), 50 + i));
+      let batchedReads = 0;
+      // The store answers one account at a time but not the batch (a stand-in for a query that fails).
+      class BatchFails extends HistoryStore {
+        override async windows(): Promise<never> {
+          batchedReads++;
+          throw new Error('batch query failed on postgres://creditwatch:s3cret-pw@db.example:5432/cw');
+        }
+      }
+      const logs = captureLogs('info');
+      const all = await new Insight(new BatchFails(db, { rawDays: 90 }), logs.logger).forecasts(
+        summaryOf(accounts, now),
+        now,
+      );
+      expect(batchedReads).toBe(1);
+      const insight = new Insight(h);
+      for (const account of accounts) {
+        expect(all[account]?.status, account).toBe('ok');
+        expect(plain(all[account]), account).toEqual(
+          plain(await insight.forecast(account, parseAmount('5'), 'USD', now)),
+        );
+      }
+      const lines = logs.lines.map(
+        (l) => JSON.parse(l) as { level: number; msg: string; err?: { message: string } },
+      );
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatchObject({
+        level: 40,
+        msg: 'forecasts: the batched history read failed; reading each account on its own',
+        accounts: 3,
+      });
+      expect(lines[0]?.err?.message).toContain('batch query failed');
+      expect(logs.text()).not.toContain('s3cret-pw');
     });
 
     it('GIVEN raw readings past the retention WHEN they are pruned THEN every figure stays and re-importing them adds nothing', async () => {
