@@ -88,9 +88,10 @@ export const DEFAULT_SERIES_COLORS: readonly string[] = [
 export const BACKGROUND = '#ffffff';
 /** Title and legend text. */
 export const TEXT_COLOR = '#212529';
-const LABEL_COLOR = '#4b5057';
-const GRID_COLOR = '#e8eaed';
-const AXIS_COLOR = '#a0a5ac';
+/** Axis labels, grid and axes. */
+export const LABEL_COLOR = '#4b5057';
+export const GRID_COLOR = '#e8eaed';
+export const AXIS_COLOR = '#a0a5ac';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -195,7 +196,7 @@ export function niceTicks(min: number, max: number): number[] {
 }
 
 /** A plotted value as money, through the one formatter every message uses; thousands grouped. */
-function money(value: number, currency: Currency): string {
+export function chartMoney(value: number, currency: Currency): string {
   return formatMoney(value, currency, { grouped: true });
 }
 
@@ -216,7 +217,8 @@ function timeTicks(from: number, to: number, maxTicks: number): { at: number; la
 }
 
 let fonts: { regular: FontMetrics; bold: FontMetrics } | undefined;
-function metrics() {
+/** The chart fonts' metrics (regular and bold), read once from the TTF files. */
+export function chartFonts() {
   if (fonts === undefined) {
     const files = fontFiles();
     fonts = { regular: readFontMetrics(files.regular), bold: readFontMetrics(files.bold) };
@@ -230,7 +232,8 @@ function darken(hex: string, amount: number): string {
   return `#${[1, 3, 5].map((k) => channel(k).toString(16).padStart(2, '0')).join('')}`;
 }
 
-function normalizeColor(hex: string): string {
+/** `#rgb` or `#rrggbb` as lower-case `#rrggbb`; anything else is refused. */
+export function normalizeColor(hex: string): string {
   const m = /^#(?:([0-9a-f])([0-9a-f])([0-9a-f])|([0-9a-f]{6}))$/i.exec(hex);
   if (!m) throw new RangeError(`not a #rrggbb colour: ${JSON.stringify(hex).slice(0, 20)}`);
   return (m[4] !== undefined ? `#${m[4]}` : `#${m[1]}${m[1]}${m[2]}${m[2]}${m[3]}${m[3]}`).toLowerCase();
@@ -264,7 +267,7 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   if (from0 !== undefined && to0 !== undefined && !(from0 < to0)) {
     throw new RangeError('chart `from` must be before `to`');
   }
-  const { regular, bold } = metrics();
+  const { regular, bold } = chartFonts();
   const s = Math.max(1, Math.min(width / 400, height / 200));
   const fontSize = 8 * s;
   const titleSize = 10.5 * s;
@@ -380,7 +383,7 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
   const tick = 3 * s;
   const yLabelWidth = Math.max(
     0,
-    ...yTicks.map((v) => regular.measure(money(v, options.currency), fontSize)),
+    ...yTicks.map((v) => regular.measure(chartMoney(v, options.currency), fontSize)),
   );
   const xLabelWidth = regular.measure('00-00', fontSize);
   const plotLeft = Math.ceil(margin + yLabelWidth + tick + 3 * s);
@@ -548,7 +551,11 @@ function escapeXml(text: string): string {
 }
 
 /** An SVG element; numbers are rounded to 0.01 px, text is escaped, `undefined` attributes are left out. */
-function el(tag: string, attrs: Record<string, string | number | undefined>, content?: string): string {
+export function svgElement(
+  tag: string,
+  attrs: Record<string, string | number | undefined>,
+  content?: string,
+): string {
   const list = Object.entries(attrs)
     .flatMap(([k, v]) => (v === undefined ? [] : [`${k}="${typeof v === 'number' ? num(v) : escapeXml(v)}"`]))
     .join(' ');
@@ -563,14 +570,14 @@ function overlaps(a: Rect, b: Rect): boolean {
 export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): string {
   const layout = computeLayout(series, options);
   const { plot, scale: s, fontSize, colors } = layout;
-  const { regular } = metrics();
+  const { regular } = chartFonts();
   const cap = regular.capHeight * fontSize;
   const label = (x: number, y: number, content: string, anchor?: string, fill = LABEL_COLOR) =>
-    el('text', { x, y, 'font-size': fontSize, fill, 'text-anchor': anchor }, content);
+    svgElement('text', { x, y, 'font-size': fontSize, fill, 'text-anchor': anchor }, content);
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${layout.width}" height="${layout.height}" font-family="${FONT_FAMILY}" font-kerning="none">`,
-    el('rect', { width: '100%', height: '100%', fill: BACKGROUND }),
-    el(
+    svgElement('rect', { width: '100%', height: '100%', fill: BACKGROUND }),
+    svgElement(
       'text',
       {
         x: layout.margin,
@@ -589,7 +596,7 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
       out.push(label(x, row.baseline, text, 'end', TEXT_COLOR));
       x -= regular.measure(text, fontSize) + 16 * s;
       const y = Math.round(row.baseline - cap / 2 - s);
-      out.push(el('rect', { x, y, width: 12 * s, height: 2 * s, fill: colors[i] }));
+      out.push(svgElement('rect', { x, y, width: 12 * s, height: 2 * s, fill: colors[i] }));
       x -= 10 * s;
     }
   }
@@ -602,8 +609,8 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
   };
   if (layout.empty) {
     out.push(
-      el('rect', { ...frame, fill: 'none', stroke: AXIS_COLOR }),
-      el(
+      svgElement('rect', { ...frame, fill: 'none', stroke: AXIS_COLOR }),
+      svgElement(
         'text',
         {
           x: (plot.left + plot.right + 1) / 2,
@@ -628,7 +635,7 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
     const y = layout.yToRow(value) + 0.5;
     grid.push(`M${plot.left} ${y}H${plot.right + 1}`);
     axis.push(`M${num(plot.left - tick)} ${y}H${plot.left}`);
-    out.push(label(plot.left - tick - 3 * s, y + cap / 2, money(value, options.currency), 'end'));
+    out.push(label(plot.left - tick - 3 * s, y + cap / 2, chartMoney(value, options.currency), 'end'));
   }
   let firstLabelLeft = Number.POSITIVE_INFINITY;
   for (const t of layout.xTicks) {
@@ -643,9 +650,9 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
     out.push(label(layout.margin, layout.xLabelBaseline, 'UTC'));
   }
   out.push(
-    el('path', { d: grid.join(''), stroke: GRID_COLOR, fill: 'none' }),
-    el('path', { d: axis.join(''), stroke: AXIS_COLOR, fill: 'none' }),
-    `<clipPath id="plot">${el('rect', { x: plot.left, y: plot.top - 2 * s, width: plot.right + 1 + 2 * s - plot.left, height: plot.bottom + 2 - plot.top + 2 * s })}</clipPath>`,
+    svgElement('path', { d: grid.join(''), stroke: GRID_COLOR, fill: 'none' }),
+    svgElement('path', { d: axis.join(''), stroke: AXIS_COLOR, fill: 'none' }),
+    `<clipPath id="plot">${svgElement('rect', { x: plot.left, y: plot.top - 2 * s, width: plot.right + 1 + 2 * s - plot.left, height: plot.bottom + 2 - plot.top + 2 * s })}</clipPath>`,
     '<g clip-path="url(#plot)" fill="none" stroke-linejoin="round" stroke-linecap="round">',
   );
 
@@ -661,7 +668,7 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
   const drawn: [Point, Point][] = [];
   const line = (runs: readonly Point[][], attrs: Record<string, string | number>) => {
     for (const run of runs) for (let k = 1; k < run.length; k++) drawn.push([run[k - 1]!, run[k]!]);
-    out.push(el('path', { d: pathData(runs), ...attrs }));
+    out.push(svgElement('path', { d: pathData(runs), ...attrs }));
   };
   const thick = Math.max(1, Math.round(s));
   layout.prepared.forEach((p, i) => {
@@ -700,7 +707,9 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
     const lastAt = p.points.at[n - 1] ?? Number.NaN;
     const y = layout.yToPixel(p.points.value[n - 1] ?? Number.NaN);
     if (lastAt >= layout.from && lastAt <= layout.to && y >= cut.top && y <= cut.bottom) {
-      out.push(el('circle', { cx: layout.xToPixel(lastAt), cy: y, r: 2 * s, fill: stroke, stroke: 'none' }));
+      out.push(
+        svgElement('circle', { cx: layout.xToPixel(lastAt), cy: y, r: 2 * s, fill: stroke, stroke: 'none' }),
+      );
     }
   });
   out.push('</g>');
@@ -711,7 +720,7 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
   const inset = 2 * s;
   layout.prepared.forEach((p, i) => {
     if (p.threshold === undefined) return;
-    const text = `threshold ${money(p.threshold, options.currency)}`;
+    const text = `threshold ${chartMoney(p.threshold, options.currency)}`;
     const w = regular.measure(text, fontSize) + 2 * inset;
     const h = cap + 2 * inset;
     const row = layout.yToRow(p.threshold);
@@ -731,7 +740,7 @@ export function balanceChartSvg(series: ChartSeries[], options: ChartOptions): s
     const { left, top } = best.rect;
     placed.push(best.rect);
     out.push(
-      el('rect', { x: left, y: top, width: w, height: h, fill: BACKGROUND, 'fill-opacity': 0.85 }),
+      svgElement('rect', { x: left, y: top, width: w, height: h, fill: BACKGROUND, 'fill-opacity': 0.85 }),
       // Light series colours (orange, olive) are too faint as text; a darker shade of the same hue reads.
       label(left + inset, top + h - inset, text, undefined, darken(colors[i]!, 0.25)),
     );
@@ -751,9 +760,19 @@ let resvg: { readonly module: ResvgModule; readonly fontFiles: string[] } | unde
  * resvg (a native addon, ~5 MB of memory) is loaded on the first chart, not when the bot starts.
  */
 export function renderBalanceChart(series: ChartSeries[], options: ChartOptions): Buffer {
-  const svg = balanceChartSvg(series, options);
+  return rasterize(balanceChartSvg(series, options));
+}
+
+/** A chart's SVG as a PNG, drawn by resvg in the chart fonts (loaded on the first chart). */
+export function rasterize(svg: string): Buffer {
   const r = loadResvg();
   return new r.module.Resvg(svg, resvgOptions(r)).render().asPng();
+}
+
+/** {@link rasterize} with the rasterising done on libuv's thread pool: the same PNG. */
+export async function rasterizeAsync(svg: string): Promise<Buffer> {
+  const r = loadResvg();
+  return (await r.module.renderAsync(svg, resvgOptions(r))).asPng();
 }
 
 /**
@@ -762,9 +781,7 @@ export function renderBalanceChart(series: ChartSeries[], options: ChartOptions)
  * answering while a chart is drawn. The same PNG.
  */
 export async function renderBalanceChartAsync(series: ChartSeries[], options: ChartOptions): Promise<Buffer> {
-  const svg = balanceChartSvg(series, options);
-  const r = loadResvg();
-  return (await r.module.renderAsync(svg, resvgOptions(r))).asPng();
+  return rasterizeAsync(balanceChartSvg(series, options));
 }
 
 function loadResvg(): NonNullable<typeof resvg> {

@@ -1,6 +1,8 @@
 import { accountDisplay } from '../../core/accounts.js';
 import type { HistoryReport } from '../../core/insight.js';
+import type { SpendSeries } from '../../core/spend.js';
 import type { ChartSeries } from './balance-chart.js';
+import type { SpendBars } from './spend-chart.js';
 
 /** The periods `/balance-history` and the status page chart over. */
 export const PERIODS = {
@@ -45,5 +47,19 @@ export function chartWindow(
   return {
     from: new Date(now.getTime() - PERIODS[period]),
     to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
+  };
+}
+
+/** How many UTC days of spend a period shows: its days, today included, and at least two (24h: yesterday, today). */
+export function spendDays(period: Period): number {
+  return Math.max(2, Math.ceil(PERIODS[period] / 86_400_000));
+}
+
+/** One account's bars on the spend chart. */
+export function spendBars(label: string, spend: SpendSeries, color?: string): SpendBars {
+  return {
+    label,
+    ...(color === undefined ? {} : { color }),
+    days: spend.days.map((d) => ({ day: d.day, amount: d.amount.toNumber(), observed: d.observed })),
   };
 }
