@@ -7,7 +7,7 @@
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { renderBalanceChartAsync } from '../../src/adapters/chart/balance-chart.js';
-import { PERIODS } from '../../src/adapters/chart/series.js';
+import { PERIODS, spendDays } from '../../src/adapters/chart/series.js';
 import { renderBalance } from '../../src/adapters/discord/commands/balance.js';
 import { renderHistory } from '../../src/adapters/discord/commands/balance-history.js';
 import type { CommandContext } from '../../src/adapters/discord/commands/types.js';
@@ -135,11 +135,23 @@ async function main(): Promise<void> {
     ] as const) {
       const t = await medianOf11(async () => {
         if (label === '1 year') return yearReport();
-        const report = await insight.report('kimi', periodMs, threshold, 'USD', now);
-        if ((await renderHistory([report], label, now)).files.length !== 1)
-          throw new Error('expected one chart');
+        // As the command does: the report and the spend per day read side by side, then both charts.
+        const [report, spend] = await Promise.all([
+          insight.report('kimi', periodMs, threshold, 'USD', now),
+          insight.dailySpend([{ provider: 'kimi', currency: 'USD' }], spendDays(label), now),
+        ]);
+        const view = { ...report, spend: spend.get('kimi')! };
+        if ((await renderHistory([view], label, now)).files.length !== 2)
+          throw new Error('expected the balance and the spend chart');
       });
-      timings.push({ label: `/balance-history ${label} (report + chart), one account`, target, ...t });
+      timings.push({
+        label:
+          label === '1 year'
+            ? `/balance-history ${label} (report + chart), one account`
+            : `/balance-history ${label} (report + spend per day + both charts), one account`,
+        target,
+        ...t,
+      });
     }
 
     // What the hourly summary asks for: every account's forecast from one summary.
@@ -178,6 +190,22 @@ async function main(): Promise<void> {
       label: `hourly summary forecast, all ${ACCOUNTS.length} accounts`,
       target: 100,
       ...forecasts,
+    });
+
+    // What `check --json` asks for: the last 7 days' spend of every account.
+    const spend7d = await medianOf11(async () => {
+      const all = await insight.dailySpend(
+        ACCOUNTS.map((a) => ({ provider: a, currency: 'USD' as const })),
+        7,
+        now,
+      );
+      if (all.size !== ACCOUNTS.length || [...all.values()].some((s) => s.total.lte(0)))
+        throw new Error('expected spend for every account');
+    });
+    timings.push({
+      label: `spend per day, last 7 days, all ${ACCOUNTS.length} accounts`,
+      target: 100,
+      ...spend7d,
     });
 
     let round = 0;

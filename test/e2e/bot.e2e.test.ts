@@ -221,12 +221,22 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     // The rate once, then the lines it reaches and the confidence it rests on.
     // 46 hours of $0.10 spend over 47 h (the hour of the top-up shows no spend): $2.35/day; $20.30 left.
     expect(reply.content).toMatch(
-      /\n {3}📉 \$2\.35\/day · threshold in 6 d \(~[^)]+ UTC\) · \$0 in 8 d \(~[^)]+ UTC\) · medium confidence: 48 readings over 47 h$/,
+      /\n {3}📉 \$2\.35\/day · threshold in 6 d \(~[^)]+ UTC\) · \$0 in 8 d \(~[^)]+ UTC\) · medium confidence: 48 readings over 47 h\n {3}💸 /,
     );
     expect((reply.content ?? '').match(/\/day/g)).toHaveLength(1);
-    expect(reply.files).toHaveLength(1);
-    expect(reply.files[0]?.name).toBe('balance-7d-usd.png');
-    expect(reply.files[0]?.data.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    // Spend per UTC day: each $0.10 fall on the day of its later reading, the top-up in none of them.
+    const byDay = new Map<string, number>();
+    for (let i = 47; i >= 1; i--) {
+      if (i === 24) continue;
+      const day = new Date(now - i * hour).toISOString().slice(0, 10);
+      byDay.set(day, (byDay.get(day) ?? 0) + 10);
+    }
+    const [peakDay, peakCents] = [...byDay].reduce((best, d) => (d[1] > best[1] ? d : best));
+    expect(reply.content).toContain(
+      `\n   💸 most spend on ${peakDay} (UTC): $${(peakCents / 100).toFixed(2)} of $4.60 over 7 days`,
+    );
+    expect(reply.files.map((f) => f.name)).toEqual(['balance-7d-usd.png', 'spend-7d-usd.png']);
+    for (const f of reply.files) expect(f.data.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
   });
 
   it('GIVEN fewer than two readings for a provider THEN /balance-history says there is not enough history yet', async () => {

@@ -6,6 +6,7 @@ import { commandPayloads, loadCommands } from '../../src/adapters/discord/comman
 import { accountDisplay } from '../../src/core/accounts.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
 import { getClosedPort } from '../support/fake-api.js';
 import {
@@ -97,6 +98,40 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
     expect(parts.length).toBeGreaterThan(1);
     const all = expectEveryAccountWithinLimits(parts);
     expect(all.match(/unavailable: cannot connect/g)).toHaveLength(10);
+  });
+
+  it('GIVEN history for all 30 THEN /balance-history answers across messages within 2,000 characters, a spend line for each, and its two charts in at most 10 files a message', async () => {
+    const now = Date.now();
+    await bot.core.history.record(
+      IDS.flatMap((id, i) =>
+        [3, 2, 1].map((hoursAgo) => ({
+          ok: true as const,
+          provider: id,
+          currency: 'USD' as const,
+          available: parseAmount((50 + i - (3 - hoursAgo) * (i + 1) * 0.25).toFixed(2)),
+          asOf: new Date(now - hoursAgo * 3_600_000),
+          checkedAt: new Date(now - hoursAgo * 3_600_000),
+          latencyMs: 5,
+        })),
+      ),
+    );
+    const parts = await answer(fake.sendCommand({ name: 'balance-history' }));
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) {
+      expect((part.content ?? '').length).toBeLessThanOrEqual(2000);
+      expect(part.files.length).toBeLessThanOrEqual(10);
+    }
+    const all = parts.map((p) => p.content ?? '').join('\n');
+    for (const id of IDS) expect(all).toContain(`**${accountDisplay(id).label}** · 3 readings`);
+    // Each account spent (i + 1) × $0.50 over its three readings, all within the last two UTC days.
+    expect(
+      all.match(/💸 most spend on \d{4}-\d{2}-\d{2} \(UTC\): \$\d+\.\d{2} of \$\d+\.\d{2} over 7 days/g),
+    ).toHaveLength(30);
+    expect(all).toContain('of $15.00 over 7 days');
+    expect(parts.flatMap((p) => p.files.map((f) => f.name))).toEqual([
+      'balance-7d-usd.png',
+      'spend-7d-usd.png',
+    ]);
   });
 
   it('GIVEN /threshold show THEN every account is listed, privately, across messages within the limit', async () => {

@@ -54,6 +54,8 @@ const ALLOWED_VALUE_EDGES: Record<string, string> = {
     '/balance-history draws the chart',
   'adapters/discord/commands/balance-history.ts -> adapters/chart/series.ts':
     '/balance-history draws the chart',
+  'adapters/discord/commands/balance-history.ts -> adapters/chart/spend-chart.ts':
+    '/balance-history draws the spend-per-day chart',
   'adapters/http/status.ts -> adapters/chart/balance-chart.ts': 'the status page draws the chart',
   'adapters/http/status.ts -> adapters/chart/series.ts': 'the status page draws the chart',
 };

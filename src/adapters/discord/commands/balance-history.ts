@@ -1,11 +1,13 @@
 import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
 import { accountDisplay } from '../../../core/accounts.js';
 import { formatRunway } from '../../../core/forecast.js';
-import { formatUtc } from '../../../core/format.js';
+import { formatUtc, splitMessage } from '../../../core/format.js';
 import type { HistoryReport } from '../../../core/insight.js';
 import { formatMoney } from '../../../core/money.js';
-import { renderBalanceChartAsync } from '../../chart/balance-chart.js';
-import { chartSeries, PERIODS, type Period } from '../../chart/series.js';
+import { peakDay, type SpendSeries } from '../../../core/spend.js';
+import { DEFAULT_SERIES_COLORS, renderBalanceChartAsync } from '../../chart/balance-chart.js';
+import { chartSeries, PERIODS, type Period, spendBars, spendDays } from '../../chart/series.js';
+import { renderSpendChartAsync } from '../../chart/spend-chart.js';
 
 import { UserError } from '../errors.js';
 import { accountFrom, accountOption } from './options.js';
@@ -20,13 +22,32 @@ export function parsePeriod(raw: string): Period {
   throw new UserError(`Unknown period "${raw.slice(0, 20)}". Use one of ${Object.keys(PERIODS).join(', ')}.`);
 }
 
-function reportBlock(r: HistoryReport, now: Date): string {
+/** A report with its account's spend per UTC day, when that could be read. */
+export type HistoryView = HistoryReport & { readonly spend?: SpendSeries };
+
+/** Discord's limit on files per message. */
+const MAX_FILES = 10;
+
+/**
+ * The spend line: the day with the most spend and the total it is part of, e.g. `💸 most spend on 2026-11-27
+ * (UTC): $12.30 of $28.70 over 7 days`; `(cost report)` when days come from the provider's own report.
+ */
+export function spendLine(s: SpendSeries): string {
+  const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, s.currency);
+  const from = s.days.some((d) => d.source === 'cost-report') ? ' (cost report)' : '';
+  const peak = peakDay(s);
+  if (!peak) return `   💸 no spend in the last ${s.days.length} days (UTC)${from}`;
+  return `   💸 most spend on ${peak.day} (UTC): ${money(peak.amount)} of ${money(s.total)} over ${s.days.length} days${from}`;
+}
+
+function reportBlock(r: HistoryView, now: Date): string {
   const info = accountDisplay(r.provider);
   const money = (a: Parameters<typeof formatMoney>[0]) => formatMoney(a, r.currency);
   const failed =
     r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
   const head = `${info.emoji} **${info.label}** · ${r.stats.count} reading${r.stats.count === 1 ? '' : 's'}${failed}`;
-  if (!r.stats.enough) return `${head}\n   not enough history yet (${r.stats.text})`;
+  const spend = r.spend ? [spendLine(r.spend)] : [];
+  if (!r.stats.enough) return [`${head}\n   not enough history yet (${r.stats.text})`, ...spend].join('\n');
   const s = r.stats;
   const net = `${s.netChange.gte(0) ? '+' : ''}${money(s.netChange)}`;
   const lines = [
@@ -39,16 +60,17 @@ function reportBlock(r: HistoryReport, now: Date): string {
     const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
     lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
   }
-  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now)}`);
+  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now)}`, ...spend);
   return lines.join('\n');
 }
 
 /**
- * Renders the reply and the chart(s): one chart per currency, so dollars and yuan never share an axis. The
- * charts are rasterised off the event loop (`renderBalanceChartAsync`).
+ * Renders the reply and the charts: per currency, so dollars and yuan never share an axis, the balance chart and
+ * the spend-per-day bar chart (`spend-7d-usd.png`; an account has the same colour on both). The charts are
+ * rasterised off the event loop.
  */
 export async function renderHistory(
-  reports: readonly HistoryReport[],
+  reports: readonly HistoryView[],
   period: Period,
   now: Date,
 ): Promise<{ content: string; files: AttachmentBuilder[] }> {
@@ -56,50 +78,115 @@ export async function renderHistory(
     '\n',
   );
   const plotted = reports.filter((r) => r.stats.enough);
+  const withSpend = reports.filter((r) => r.spend && (r.stats.enough || r.spend.total.gt(0)));
   const files: AttachmentBuilder[] = [];
-  for (const currency of [...new Set(plotted.map((r) => r.currency))]) {
+  const currencies = [...new Set([...plotted, ...withSpend].map((r) => r.currency))];
+  for (const currency of currencies) {
     // Each chart's SVG is built in a turn of the event loop of its own, after the reports' text.
     await new Promise((resolve) => setImmediate(resolve));
     const series = plotted.filter((r) => r.currency === currency).map(chartSeries);
-    // The time axis reaches forward to where the projections meet the threshold, but never more than one
-    // period ahead, so the history keeps at least half the width.
-    const projectedEnd = Math.max(
-      now.getTime(),
-      ...series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []),
+    const name = (kind: string) => `${kind}-${period}-${currency.toLowerCase()}.png`;
+    if (series.length > 0) {
+      // The time axis reaches forward to where the projections meet the threshold, but never more than one
+      // period ahead, so the history keeps at least half the width.
+      const projectedEnd = Math.max(
+        now.getTime(),
+        ...series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []),
+      );
+      const png = await renderBalanceChartAsync(series, {
+        title: `Balance, last ${period} (${currency})`,
+        currency,
+        from: new Date(now.getTime() - PERIODS[period]),
+        to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
+      });
+      files.push(new AttachmentBuilder(png, { name: name('balance') }));
+    }
+    // The balance chart's accounts first, in its order and colours; then accounts with spend but no line.
+    const inCurrency = withSpend.filter((r) => r.currency === currency);
+    const ordered = [
+      ...plotted.filter((r) => r.currency === currency && r.spend),
+      ...inCurrency.filter((r) => !r.stats.enough),
+    ];
+    if (ordered.length === 0) continue;
+    await new Promise((resolve) => setImmediate(resolve));
+    const bars = ordered.map((r, i) =>
+      spendBars(
+        accountDisplay(r.provider).label,
+        r.spend!,
+        DEFAULT_SERIES_COLORS[i % DEFAULT_SERIES_COLORS.length],
+      ),
     );
-    const png = await renderBalanceChartAsync(series, {
-      title: `Balance, last ${period} (${currency})`,
+    const png = await renderSpendChartAsync(bars, {
+      title: `Spend per UTC day, last ${bars[0]!.days.length} days (${currency})`,
       currency,
-      from: new Date(now.getTime() - PERIODS[period]),
-      to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
     });
-    files.push(new AttachmentBuilder(png, { name: `balance-${period}-${currency.toLowerCase()}.png` }));
+    files.push(new AttachmentBuilder(png, { name: name('spend') }));
   }
   return { content, files };
 }
 
-/** Builds every report for the command; also used by the benchmark. */
+/**
+ * The reply as Discord messages: the text cut at line boundaries into parts of at most 2,000 characters, and
+ * the files at most 10 a message; the first message is the reply, the others follow-ups.
+ */
+export function historyMessages(
+  content: string,
+  files: readonly AttachmentBuilder[],
+): { content: string; files: AttachmentBuilder[] }[] {
+  const parts = splitMessage(content);
+  const count = Math.max(parts.length, Math.ceil(files.length / MAX_FILES));
+  return Array.from({ length: count }, (_, i) => ({
+    content: parts[i] ?? '',
+    files: files.slice(i * MAX_FILES, (i + 1) * MAX_FILES),
+  }));
+}
+
+/**
+ * Builds every report for the command, each with its account's spend per UTC day (read for all accounts at
+ * once, beside the reports; from the cost report where the latest reading the bot holds carries one); also
+ * used by the benchmark.
+ */
 export async function buildReports(
-  ctx: CommandContext,
+  ctx: Pick<CommandContext, 'insight' | 'now'> & {
+    readonly service: Pick<CommandContext['service'], 'providerIds' | 'thresholds' | 'currencyOf' | 'peek'>;
+  },
   only: string | null,
   period: Period,
-): Promise<HistoryReport[]> {
+): Promise<HistoryView[]> {
   const now = ctx.now();
-  const statuses = ctx.service.providerIds.filter((p) => only === null || p === only);
-  return Promise.all(
-    statuses.map(async (p) => {
-      const threshold = await ctx.service.thresholds.get(p);
-      const currency = ctx.service.currencyOf(p);
-      return ctx.insight.report(p, PERIODS[period], threshold, currency, now);
-    }),
+  const ids = ctx.service.providerIds.filter((p) => only === null || p === only);
+  const latest = new Map(
+    (ctx.service.peek(Number.POSITIVE_INFINITY)?.statuses ?? []).map((s) => [s.provider, s.result]),
   );
+  const accounts = ids.map((p) => {
+    const r = latest.get(p);
+    return {
+      provider: p,
+      currency: ctx.service.currencyOf(p),
+      ...(r?.ok && r.spendByDay ? { spendByDay: r.spendByDay } : {}),
+    };
+  });
+  const [reports, spend] = await Promise.all([
+    Promise.all(
+      ids.map(async (p) => {
+        const threshold = await ctx.service.thresholds.get(p);
+        const currency = ctx.service.currencyOf(p);
+        return ctx.insight.report(p, PERIODS[period], threshold, currency, now);
+      }),
+    ),
+    ctx.insight.dailySpend(accounts, spendDays(period), now),
+  ]);
+  return reports.map((r) => {
+    const s = spend.get(r.provider);
+    return s ? { ...r, spend: s } : r;
+  });
 }
 
 export default {
   data: ({ accounts }) =>
     new SlashCommandBuilder()
       .setName('balance-history')
-      .setDescription('Balance history with spend, top-ups, a chart and a runs-out forecast')
+      .setDescription('Balance history with spend per day, top-ups, charts and a runs-out forecast')
       .addStringOption((o) => accountOption(o, accounts, 'Only this account'))
       .addStringOption((o) =>
         o
@@ -114,6 +201,9 @@ export default {
     await interaction.deferReply();
     const reports = await buildReports(ctx, only, period);
     const { content, files } = await renderHistory(reports, period, ctx.now());
-    await interaction.editReply({ content, files, allowedMentions: { parse: [] } });
+    const allowedMentions = { parse: [] };
+    const [first, ...rest] = historyMessages(content, files);
+    await interaction.editReply({ ...first!, allowedMentions });
+    for (const m of rest) await interaction.followUp({ ...m, allowedMentions });
   },
 } satisfies Command;
