@@ -114,35 +114,55 @@ export function parseAccountList(raw: string, problems: string[]): AccountId[] {
   });
 }
 
-/**
- * Reads each account's settings through its provider's module (`kimi:cn` → `MOONSHOT_CN_…`), plus its
- * `P_THRESHOLD`; every problem goes to `problems`, so the caller raises one error listing all of them.
- * `because(id)` completes "… is missing; <because>".
- */
-export function readAccounts(
-  env: Readonly<Record<string, string | undefined>>,
-  ids: readonly AccountId[],
-  because: (id: AccountId) => string,
+type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The reader of one account's settings its module is given (`kimi:cn` → `MOONSHOT_CN_…`). */
+function settingsReader(
+  env: Environment,
+  module: ProviderModule<unknown>,
+  account: string | undefined,
   problems: string[],
-): ConfiguredAccount[] {
+  because: string,
+  required: boolean,
+): AccountSettingsReader {
   const value = (name: string) => {
     const v = env[name]?.trim();
     return v === undefined || v === '' ? undefined : v;
   };
+  const name = (setting: string) => accountVariable(module.envPrefix, account, setting);
+  return {
+    account,
+    name,
+    get: (setting) => value(name(setting)),
+    exact: value,
+    problem: (text) => problems.push(text),
+    because,
+    required,
+  };
+}
+
+/**
+ * Reads each account's settings through its provider's module (`kimi:cn` → `MOONSHOT_CN_…`), plus its
+ * `P_THRESHOLD`; every problem goes to `problems`, so the caller raises one error listing all of them.
+ * `because(id)` completes "… is missing; <because>". The `unrequired` accounts (a provider's default account
+ * nobody asked for) are judged too, but only on the values that are set, and are not returned.
+ */
+export function readAccounts(
+  env: Environment,
+  ids: readonly AccountId[],
+  because: (id: AccountId) => string,
+  problems: string[],
+  unrequired: readonly AccountId[] = [],
+): ConfiguredAccount[] {
   const accounts: ConfiguredAccount[] = [];
-  for (const id of ids) {
+  const all = [...ids, ...unrequired.filter((id) => !ids.includes(id))];
+  for (const id of parseAccountList(all.join(','), [])) {
     const parsed = parseAccountId(id);
     const module = parsed ? providerModule(parsed.provider) : undefined;
     if (!parsed || !module) continue; // reported by parseAccountList
-    const name = (setting: string) => accountVariable(module.envPrefix, parsed.name, setting);
-    const reader: AccountSettingsReader = {
-      account: parsed.name,
-      name,
-      get: (setting) => value(name(setting)),
-      exact: value,
-      problem: (text) => problems.push(text),
-      because: because(id),
-    };
+    const required = ids.includes(id);
+    const reader = settingsReader(env, module, parsed.name, problems, because(id), required);
+    const name = reader.name;
     const settings = module.settings(reader);
     const thresholdText = reader.get('THRESHOLD');
     let threshold: Amount | undefined;
@@ -154,8 +174,24 @@ export function readAccounts(
           `${name('THRESHOLD')}=${JSON.stringify(thresholdText.slice(0, 20))} must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50`,
         );
     }
-    if (settings === undefined) continue;
+    if (settings === undefined || !required) continue;
     accounts.push({ id, module, settings, currency: module.currency(settings), threshold });
   }
   return accounts;
+}
+
+/**
+ * The currency an account's settings imply even when they are incomplete (its module's `currencyOf`), or
+ * `undefined` when its module can't tell without complete settings.
+ */
+export function impliedCurrency(env: Environment, id: AccountId): Currency | undefined {
+  const parsed = parseAccountId(id);
+  const module = parsed ? providerModule(parsed.provider) : undefined;
+  if (!parsed || !module?.currencyOf) return undefined;
+  return module.currencyOf(settingsReader(env, module, parsed.name, [], '', false));
+}
+
+/** Every provider's default account (`claude`, `kimi`, …), in registry order. */
+export function defaultAccounts(): AccountId[] {
+  return PROVIDER_MODULES.map((m) => m.id);
 }

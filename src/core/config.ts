@@ -5,8 +5,15 @@ import { fileURLToPath } from 'node:url';
 import { parseEnv } from 'node:util';
 import { Cron } from 'croner';
 import * as z from 'zod/mini';
-import type { ClaudeDbConfig } from '../adapters/providers/claude.js';
-import { type ConfiguredAccount, parseAccountList, readAccounts } from './accounts.js';
+import type { ClaudeAccountSettings, ClaudeDbConfig } from '../adapters/providers/claude.js';
+import type { HttpAccountSettings } from '../adapters/providers/module.js';
+import {
+  type ConfiguredAccount,
+  defaultAccounts,
+  impliedCurrency,
+  parseAccountList,
+  readAccounts,
+} from './accounts.js';
 import { type Amount, Big, type Currency, parseAmount, parseTypedAmount } from './money.js';
 import type { ProviderId } from './types.js';
 
@@ -307,140 +314,8 @@ const providerList = () =>
     return ids;
   });
 
-// ---------------------------------------------------------------------------------------------------------
-// Groups. A group is a zod object of settings read under one prefix (`MOONSHOT_` + `API_KEY`). The core and
-// alert settings are groups without a prefix; each provider contributes one group and a `resolve` that says
-// what is missing and builds its part of the configuration. Issue 12's provider modules each bring such a
-// group; an account `kimi:cn` is the same group read under `MOONSHOT_CN_`.
-// ---------------------------------------------------------------------------------------------------------
-
-/** What a provider's `resolve` is told: whether its settings must be complete, and why. */
-export interface ProviderNeed {
-  /** Listed in PROVIDERS (its settings are read) or needed. */
-  readonly active: boolean;
-  /** Its settings must be present (PROVIDERS, or a program such as `check --provider` needs them). */
-  readonly needed: boolean;
-  /** Completes "… is missing; <because>". */
-  readonly because: string;
-}
-
-/** Reports a problem with one of the group's settings, by its name without the prefix. */
-export type Report = (key: string, message: string) => void;
-
-/** A provider's settings: parsed by `settings`, judged and turned into its configuration by `resolve`. */
-export interface ProviderSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out> {
-  readonly id: Id;
-  /** Prefix of every setting's variable (`MOONSHOT_`); `''` when the names differ (Claude's). */
-  readonly prefix: string;
-  readonly settings: S;
-  /** Pure: called once to report what is missing (even when other settings are invalid), once to build. */
-  resolve(values: z.output<S>, need: ProviderNeed, report: Report): Out;
-}
-
-function providerSettings<Id extends ProviderId, S extends z.ZodMiniObject, Out>(
-  def: ProviderSettings<Id, S, Out>,
-): ProviderSettings<Id, S, Out> {
-  return def;
-}
-
-/** Reports a setting (full variable name) that still holds the value `.env.example` ships. */
-function isExample(name: string, value: string | undefined, report: Report, key = name): boolean {
-  if (value === undefined || EXAMPLE_VALUES[name] !== value) return false;
-  report(
-    key,
-    'is still the example value from .env.example; replace it with your own (README.md "Configuration")',
-  );
-  return true;
-}
-
 const HTTP = ['https:', 'http:'] as const;
 const POSTGRES = ['postgres:', 'postgresql:'] as const;
-const CURRENCIES = ['USD', 'CNY'] as const;
-
-export const kimiSettings = providerSettings({
-  id: 'kimi',
-  prefix: 'MOONSHOT_',
-  settings: z.object({
-    API_KEY: text(),
-    BASE_URL: url(HTTP, 'https://api.moonshot.ai'),
-    CURRENCY: choice(CURRENCIES, undefined, 'must be USD or CNY', (raw) => raw.toUpperCase()),
-  }),
-  resolve(s, need, report) {
-    // Currency follows the host (.cn bills in CNY) unless MOONSHOT_CURRENCY says otherwise; known without a
-    // key, for import-logs.
-    const currency: Currency =
-      s.CURRENCY ??
-      (s.BASE_URL !== undefined && new URL(s.BASE_URL).hostname.endsWith('.cn') ? 'CNY' : 'USD');
-    let account: { apiKey: string; baseUrl: string; currency: Currency } | null = null;
-    if (s.API_KEY === undefined) {
-      if (need.needed) report('API_KEY', `is missing; ${need.because}`);
-    } else if (need.needed && isExample('MOONSHOT_API_KEY', s.API_KEY, report, 'API_KEY')) {
-      // reported
-    } else if (need.active && s.BASE_URL !== undefined) {
-      account = { apiKey: s.API_KEY, baseUrl: s.BASE_URL, currency };
-    }
-    return { account, currency };
-  },
-});
-
-const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
-
-export const claudeSettings = providerSettings({
-  id: 'claude',
-  prefix: '',
-  settings: z.object({
-    CLAUDE_DB_URL: url(POSTGRES),
-    CLAUDE_DB_SSL: choice(['off', 'require', 'verify'], undefined, 'must be off, require or verify'),
-    SUPABASE_DB_HOST: text(),
-    SUPABASE_DB_PASSWORD: text(),
-    SUPABASE_DB_USER: text(),
-    SUPABASE_DB_NAME: text(),
-    SUPABASE_DB_PORT: wholeNumber(5432, 1, 65535),
-  }),
-  resolve(s, need, report): ClaudeDbSettings | null {
-    if (need.needed) {
-      for (const name of ['CLAUDE_DB_URL', 'SUPABASE_DB_HOST', 'SUPABASE_DB_PASSWORD'] as const)
-        isExample(name, s[name], report);
-    }
-    if (!need.active) return null;
-    // Supabase refuses plain connections; a local or self-hosted database usually has no TLS.
-    const ssl = (host: string): ClaudeDbSettings['ssl'] =>
-      s.CLAUDE_DB_SSL === 'off' ? false : (s.CLAUDE_DB_SSL ?? (SUPABASE_HOST.test(host) ? 'require' : false));
-    if (s.CLAUDE_DB_URL !== undefined) {
-      const u = new URL(s.CLAUDE_DB_URL);
-      return {
-        connectionString: s.CLAUDE_DB_URL,
-        ssl: ssl(u.hostname),
-        describe: `${u.hostname}:${u.port || '5432'}${u.pathname}`,
-      };
-    }
-    const host = s.SUPABASE_DB_HOST;
-    if (host !== undefined) {
-      const password = s.SUPABASE_DB_PASSWORD;
-      if (password === undefined)
-        report(
-          'SUPABASE_DB_PASSWORD',
-          'is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
-        );
-      const database = s.SUPABASE_DB_NAME ?? 'postgres';
-      return {
-        host,
-        port: s.SUPABASE_DB_PORT,
-        user: s.SUPABASE_DB_USER ?? 'postgres',
-        ...(password === undefined ? {} : { password }),
-        database,
-        ssl: ssl(host),
-        describe: `${host}:${s.SUPABASE_DB_PORT}/${database}`,
-      };
-    }
-    if (need.needed)
-      report('CLAUDE_DB_URL', `(or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; ${need.because}`);
-    return null;
-  },
-});
-
-/** Every provider's settings, in summary order. */
-const PROVIDER_SETTINGS = { claude: claudeSettings, kimi: kimiSettings } as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
@@ -448,7 +323,6 @@ export const DEFAULT_SUMMARY_CHANNEL_ID = '1415741789758816369';
 const coreSettings = z.object({
   PROVIDERS: providerList(),
   DEFAULT_THRESHOLD: threshold('5'),
-  CLAUDE_STALE_AFTER: duration('6h', 's'),
   // Past a minute a check outlives the alert schedule it serves; Node's timers also cap near 24.8 days
   // and fire at once beyond, which failed every check immediately.
   PROVIDER_TIMEOUT_MS: duration('10000', 'ms', {
@@ -518,61 +392,41 @@ const alertSettings = z
     ),
   );
 
-const GROUP_PREFIX: Readonly<Record<string, string>> = {
-  core: '',
-  alerts: '',
-  ...Object.fromEntries(Object.values(PROVIDER_SETTINGS).map((p) => [p.id, p.prefix])),
-};
+/** The groups of settings read here; every provider's settings are read by its module (`readAccounts`). */
+const GROUP_PREFIX: Readonly<Record<string, string>> = { core: '', alerts: '' };
+
+/**
+ * The problems of the accounts' settings, judged by their providers' modules: the accounts `needsOption`
+ * requires in full; every provider's default account besides, on the values that are set (a malformed
+ * `CLAUDE_DB_URL` is reported even with `PROVIDERS=kimi`).
+ */
+function accountProblems(
+  env: Env,
+  needsOption: ProviderNeeds | 'enabled' | 'none',
+  listed: readonly ProviderId[],
+) {
+  const problems: string[] = [];
+  const needs = needsOption === 'none' ? [] : needsOption === 'enabled' ? listed : needsOption.providers;
+  const because = (id: ProviderId) =>
+    needsOption === 'enabled' || needsOption === 'none'
+      ? `${id} is in PROVIDERS. Set it, or remove ${id} from PROVIDERS`
+      : needsOption.because(id);
+  readAccounts(env, needs, because, problems, defaultAccounts());
+  return problems;
+}
 
 /**
  * The whole configuration as one zod schema over `{ group: its settings' text }`; its output type is
  * {@link Config}. `needs`/`baseDir` as for {@link loadConfig}.
  */
 function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string, env: Env) {
-  const groups = z.object({
-    core: coreSettings,
-    alerts: alertSettings,
-    claude: claudeSettings.settings,
-    kimi: kimiSettings.settings,
-  });
+  const groups = z.object({ core: coreSettings, alerts: alertSettings });
   type Groups = z.output<typeof groups>;
-  const needOf = (g: Groups, id: ProviderId): ProviderNeed => {
-    const enabled = g.core.PROVIDERS.includes(id);
-    const needs: ProviderNeeds =
-      needsOption === 'enabled' || needsOption === 'none'
-        ? {
-            providers: needsOption === 'none' ? [] : g.core.PROVIDERS,
-            because: (p) => `${p} is in PROVIDERS. Set it, or remove ${p} from PROVIDERS`,
-          }
-        : needsOption;
-    const needed = needs.providers.includes(id);
-    return { active: enabled || needed, needed, because: needs.because(id) };
-  };
-  const providers = (g: Groups, report: (id: ProviderId) => Report) => ({
-    claude: claudeSettings.resolve(g.claude, needOf(g, 'claude'), report('claude')),
-    kimi: kimiSettings.resolve(g.kimi, needOf(g, 'kimi'), report('kimi')),
-  });
-  const accountProblems = (listed: readonly ProviderId[]): string[] => {
-    const problems: string[] = [];
-    const needs = needsOption === 'none' ? [] : needsOption === 'enabled' ? listed : needsOption.providers;
-    const because = (id: ProviderId) =>
-      needsOption === 'enabled' || needsOption === 'none'
-        ? `${id} is in PROVIDERS. Set it, or remove ${id} from PROVIDERS`
-        : needsOption.because(id);
-    const judged = needs.filter((id) => id !== 'kimi' && id !== 'claude');
-    readAccounts(env, judged, because, problems);
-    return problems;
-  };
   const judged = groups.check(
     z.superRefine(
       (g, ctx) => {
-        providers(
-          g,
-          (group) => (key, message) => ctx.addIssue({ code: 'custom', path: [group, key], message }),
-        );
-        // Every other account's settings come from its provider's module (the seed's two default accounts
-        // are judged by their groups above); each problem is one full sentence.
-        for (const problem of accountProblems(g.core.PROVIDERS)) {
+        // Every account's settings are judged by its provider's module; each problem is one full sentence.
+        for (const problem of accountProblems(env, needsOption, g.core.PROVIDERS)) {
           ctx.addIssue({ code: 'custom', path: [], message: problem });
         }
       },
@@ -583,16 +437,10 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
     judged,
     z.transform((g: Groups) => {
       const { core: c, alerts: a } = g;
-      const p = providers(g, () => () => {});
       const dataDir = resolve(baseDir, c.DATA_DIR ?? './data');
       return {
         providers: c.PROVIDERS,
-        moonshot: p.kimi.account,
-        /** Kimi's currency, known even without an API key (import-logs needs it). */
-        moonshotCurrency: p.kimi.currency,
-        claudeDb: p.claude,
         defaultThreshold: c.DEFAULT_THRESHOLD as Amount,
-        claudeStaleAfterMs: c.CLAUDE_STALE_AFTER,
         providerTimeoutMs: c.PROVIDER_TIMEOUT_MS,
         /** Postgres URL for history and settings; `null` → embedded SQLite at `sqlitePath`. */
         databaseUrl: c.DATABASE_URL ?? null,
@@ -651,7 +499,46 @@ export type Config = DeepReadonly<z.output<ReturnType<typeof configSchema>>> & {
    * are complete, each with its provider's module and parsed settings.
    */
   readonly accounts: readonly ConfiguredAccount[];
-};
+} & SeedViews;
+
+/**
+ * The seed's two default accounts as the seed's tools see them (import-logs, claude:record), taken from the
+ * accounts their modules read: nothing here reads a Kimi or Claude setting.
+ */
+export interface SeedViews {
+  /** The `kimi` account's key, host and currency; `null` when it is not configured. */
+  readonly moonshot: {
+    readonly apiKey: string;
+    readonly baseUrl: string;
+    readonly currency: Currency;
+  } | null;
+  /** Kimi's currency, known even without an API key (import-logs reads the seed's log in it). */
+  readonly moonshotCurrency: Currency;
+  /** The `claude` account's database; `null` when it is not configured. */
+  readonly claudeDb: ClaudeDbSettings | null;
+  /** When a reading of the `claude` account counts as stale (`CLAUDE_STALE_AFTER`, default 6 h). */
+  readonly claudeStaleAfterMs: number;
+}
+
+const SIX_HOURS_MS = 6 * 3_600_000;
+
+function seedViews(env: Env, accounts: readonly ConfiguredAccount[]): SeedViews {
+  const settings = (id: string) => accounts.find((a) => a.id === id)?.settings;
+  const kimi = settings('kimi') as HttpAccountSettings | undefined;
+  const claude = settings('claude') as ClaudeAccountSettings | undefined;
+  return {
+    moonshot: kimi ? { apiKey: kimi.apiKey, baseUrl: kimi.baseUrl, currency: kimi.currency } : null,
+    moonshotCurrency: kimi?.currency ?? impliedCurrency(env, 'kimi') ?? 'USD',
+    claudeDb: claude
+      ? {
+          ...Object.fromEntries(Object.entries(claude.db).filter(([key]) => key !== 'ssl')),
+          ssl: claude.sslMode === 'off' ? false : claude.sslMode,
+          describe: claude.describe,
+        }
+      : null,
+    claudeStaleAfterMs: claude?.staleAfterMs ?? SIX_HOURS_MS,
+  };
+}
 
 /** One problem as the user reads it: the variable's name, the value when it may be shown, what is wrong. */
 function problemText(issue: z.core.$ZodIssue): string {
@@ -698,7 +585,7 @@ export function loadConfig(
       ? parsed.data.providers
       : [...new Set([...parsed.data.providers, ...needs.providers])];
   const accounts = readAccounts(env, wanted, () => '', []);
-  return { ...parsed.data, accounts };
+  return { ...parsed.data, accounts, ...seedViews(env, accounts) };
 }
 
 /**

@@ -498,8 +498,9 @@ describe('provider modules: settings and currency rules', () => {
     const { r, problems } = reader('MOONSHOT', undefined, { MOONSHOT_API_KEY: 'sk-your-moonshot-key' });
     expect(KIMI_MODULE.settings(r)).toBeUndefined();
     expect(KIMI_MODULE.exampleValues).toEqual({ API_KEY: 'sk-your-moonshot-key' });
+    // The configuration's words for every example value (the module is the one reader of Kimi's settings).
     expect(problems).toEqual([
-      'MOONSHOT_API_KEY is still the example value from .env.example; it is in PROVIDERS',
+      'MOONSHOT_API_KEY is still the example value from .env.example; replace it with your own (README.md "Configuration")',
     ]);
   });
 

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { CLAUDE_MODULE } from '../../src/adapters/providers/claude.js';
+import { KIMI_MODULE } from '../../src/adapters/providers/kimi.js';
 import type { AccountSettingsReader } from '../../src/adapters/providers/module.js';
 import { accountInfo, accountVariable, parseAccountId } from '../../src/core/accounts.js';
 
-function reader(account: string | undefined, env: Record<string, string>) {
+function reader(
+  account: string | undefined,
+  env: Record<string, string>,
+  prefix = 'CLAUDE',
+  required = true,
+) {
   const problems: string[] = [];
-  const name = (s: string) => accountVariable('CLAUDE', account, s);
+  const name = (s: string) => accountVariable(prefix, account, s);
   const r: AccountSettingsReader = {
     account,
     name,
@@ -13,6 +19,7 @@ function reader(account: string | undefined, env: Record<string, string>) {
     exact: (v) => env[v]?.trim() || undefined,
     problem: (t) => problems.push(t),
     because: 'it is in PROVIDERS',
+    required,
   };
   return { r, problems };
 }
@@ -67,5 +74,68 @@ describe('claude module settings', () => {
       'CLAUDE_OPS_DB_SSL="maybe" must be off, require or verify',
       'CLAUDE_OPS_DB_URL is missing; it is in PROVIDERS',
     ]);
+  });
+});
+
+describe('the seed providers read their own settings', () => {
+  it('GIVEN Claude not required THEN unset settings are no problem, set ones are judged, example values pass', () => {
+    const none = reader(undefined, {}, 'CLAUDE', false);
+    expect(CLAUDE_MODULE.settings(none.r)).toBeUndefined();
+    expect(none.problems).toEqual([]);
+    const bad = reader(
+      undefined,
+      { CLAUDE_DB_SSL: 'Yes', CLAUDE_DB_URL: 'mysql://h/db', SUPABASE_DB_PASSWORD: 'your-db-password' },
+      'CLAUDE',
+      false,
+    );
+    expect(CLAUDE_MODULE.settings(bad.r)).toBeUndefined();
+    expect(bad.problems).toEqual([
+      'CLAUDE_DB_SSL="yes" must be off, require or verify',
+      'CLAUDE_DB_URL is not a valid postgres: or postgresql: URL',
+    ]);
+  });
+
+  it("GIVEN Claude required THEN each of the seed's example values is named, and a Supabase host's port and password are both checked", () => {
+    const examples = reader(undefined, {
+      CLAUDE_DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+      SUPABASE_DB_HOST: 'db.example.supabase.co',
+      SUPABASE_DB_PASSWORD: 'your-db-password',
+    });
+    expect(CLAUDE_MODULE.settings(examples.r)).toBeUndefined();
+    expect(examples.problems.map((p) => p.split(' ')[0])).toEqual([
+      'CLAUDE_DB_URL',
+      'SUPABASE_DB_HOST',
+      'SUPABASE_DB_PASSWORD',
+    ]);
+    const host = reader(undefined, { SUPABASE_DB_HOST: 'db.x.supabase.co', SUPABASE_DB_PORT: '0' });
+    expect(CLAUDE_MODULE.settings(host.r)).toBeUndefined();
+    expect(host.problems).toEqual([
+      'SUPABASE_DB_PORT="0" must be a whole number from 1 to 65535, in plain digits',
+      'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+    ]);
+    const ok = reader(undefined, { SUPABASE_DB_HOST: 'db.x.supabase.co', SUPABASE_DB_PASSWORD: 'pw' });
+    expect(CLAUDE_MODULE.settings(ok.r)).toMatchObject({
+      sslMode: 'require',
+      describe: 'db.x.supabase.co:5432/postgres',
+    });
+  });
+
+  it('GIVEN Kimi without a key THEN its module still tells the currency its host bills in (import-logs needs it)', () => {
+    const cn = reader(undefined, { MOONSHOT_BASE_URL: 'https://api.moonshot.cn' }, 'MOONSHOT', false);
+    expect(KIMI_MODULE.settings(cn.r)).toBeUndefined();
+    expect(cn.problems).toEqual([]);
+    expect(KIMI_MODULE.currencyOf?.(cn.r)).toBe('CNY');
+    expect(
+      KIMI_MODULE.currencyOf?.(
+        reader(
+          undefined,
+          { MOONSHOT_CURRENCY: 'usd', MOONSHOT_BASE_URL: 'https://api.moonshot.cn' },
+          'MOONSHOT',
+        ).r,
+      ),
+    ).toBe('USD');
+    expect(
+      KIMI_MODULE.currencyOf?.(reader(undefined, { MOONSHOT_BASE_URL: 'not a url' }, 'MOONSHOT').r),
+    ).toBe('USD');
   });
 });

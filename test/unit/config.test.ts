@@ -220,10 +220,11 @@ describe('configuration: defaults and values', () => {
   });
 
   it('GIVEN durations below their minimum THEN they are refused; the cache TTL may be 0', () => {
+    // CLAUDE_STALE_AFTER is Claude's module's setting: its problem comes with the accounts', after the rest.
     expect(one({ CLAUDE_STALE_AFTER: '0', ALERT_REPEAT: '0s', BALANCE_CACHE_TTL: '-1s' })).toEqual([
-      'CLAUDE_STALE_AFTER="0" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'BALANCE_CACHE_TTL="-1s" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'ALERT_REPEAT="0s" is not a duration; use e.g. 90s, 15m, 6h or 1d',
+      'CLAUDE_STALE_AFTER="0" is not a duration; use e.g. 90s, 15m, 6h or 1d',
     ]);
   });
 
@@ -276,7 +277,8 @@ describe('configuration: providers', () => {
     ).toBe('USD');
     expect(load({ MOONSHOT_CURRENCY: 'cny' }).moonshotCurrency).toBe('CNY');
     expect(one({ MOONSHOT_CURRENCY: 'eur', MOONSHOT_BASE_URL: 'ftp://api.moonshot.ai' })).toEqual([
-      'MOONSHOT_BASE_URL is not a valid https: or http: URL',
+      // Kimi's module reads its settings as every HTTP provider's module does, in the same words.
+      'MOONSHOT_BASE_URL must be an http(s) URL (got ftp:)',
       'MOONSHOT_CURRENCY="EUR" must be USD or CNY',
     ]);
   });
@@ -403,6 +405,63 @@ describe('configuration: providers', () => {
   });
 });
 
+describe('configuration: the provider modules read every provider setting', () => {
+  it('GIVEN a provider left out of PROVIDERS THEN a value of its default account that is set is still judged, nothing is missing', () => {
+    expect(
+      problems({
+        HOME: '/h',
+        PROVIDERS: 'kimi',
+        MOONSHOT_API_KEY: 'k',
+        CLAUDE_DB_SSL: 'maybe',
+        DEEPSEEK_BASE_URL: 'ftp://api.deepseek.com',
+        DEEPSEEK_THRESHOLD: 'ten',
+      }),
+    ).toEqual([
+      'CLAUDE_DB_SSL="maybe" must be off, require or verify',
+      'DEEPSEEK_BASE_URL must be an http(s) URL (got ftp:)',
+      'DEEPSEEK_THRESHOLD="ten" must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
+    ]);
+    // Complete settings of an unlisted provider are not an account.
+    const c = loadConfig(
+      { HOME: '/h', PROVIDERS: 'kimi', MOONSHOT_API_KEY: 'k', DEEPSEEK_API_KEY: 'sk-d' },
+      at,
+    );
+    expect(c.accounts.map((a) => a.id)).toEqual(['kimi']);
+  });
+
+  it('GIVEN Claude listed THEN its stale limit and TLS mode come from its module, as the seed named them', () => {
+    const c = load({ PROVIDERS: 'claude', CLAUDE_STALE_AFTER: '90m', CLAUDE_DB_SSL: 'verify' });
+    expect(c.claudeStaleAfterMs).toBe(90 * 60_000);
+    expect(c.claudeDb?.ssl).toBe('verify');
+    const claude = c.accounts.find((a) => a.id === 'claude')!.settings as {
+      staleAfterMs: number;
+      db: unknown;
+    };
+    expect(claude.staleAfterMs).toBe(90 * 60_000);
+    expect(claude.db).toMatchObject({ connectionString: base.CLAUDE_DB_URL, ssl: true });
+    // Left out, the limit is the default whatever is set: no Claude reading is judged by it.
+    expect(load({ PROVIDERS: 'kimi', CLAUDE_STALE_AFTER: '90m' }).claudeStaleAfterMs).toBe(6 * 3_600_000);
+  });
+
+  it('GIVEN a named Kimi account THEN the seed views stay those of the default account', () => {
+    const c = load({
+      PROVIDERS: 'kimi,kimi:cn',
+      MOONSHOT_CN_API_KEY: 'sk-cn',
+      MOONSHOT_CN_BASE_URL: 'https://api.moonshot.cn',
+    });
+    expect(c.moonshot).toEqual({
+      apiKey: 'sk-config-SECRET',
+      baseUrl: 'https://api.moonshot.ai',
+      currency: 'USD',
+    });
+    expect(c.moonshotCurrency).toBe('USD');
+    expect(c.accounts.map((a) => [a.id, a.currency])).toEqual([
+      ['kimi', 'USD'],
+      ['kimi:cn', 'CNY'],
+    ]);
+  });
+});
+
 describe('configuration: every problem at once, no secret shown', () => {
   it('GIVEN many bad values THEN one error lists each of them exactly', () => {
     const list = problems({
@@ -422,7 +481,6 @@ describe('configuration: every problem at once, no secret shown', () => {
     expect(list).toEqual([
       'PROVIDERS names unknown provider "gemini"; known: claude, kimi, deepseek, openrouter, siliconflow, novita, stepfun, openai, anthropic',
       'DEFAULT_THRESHOLD="-5" must be a plain number from 0 to 1000000 with at most 2 decimals, e.g. 5 or 12.50',
-      'CLAUDE_STALE_AFTER="soon" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'DATABASE_URL is not a valid postgres: or postgresql: URL',
       'LOG_LEVEL="loud" must be one of fatal, error, warn, info, debug, trace, silent',
       expect.stringMatching(
@@ -432,8 +490,10 @@ describe('configuration: every problem at once, no secret shown', () => {
       'FAILURE_ALERT_AFTER="0" must be a whole number from 1 to 1000, in plain digits',
       'ALERT_WEBHOOK_URL is not a valid https: or http: URL',
       'ALERT_EMAIL_TO is missing; SMTP_URL is set, so say who gets the e-mail',
+      // The accounts' problems, in summary order, each as its provider's module words it; a set but invalid
+      // CLAUDE_DB_URL is no longer also called missing.
+      'CLAUDE_STALE_AFTER="soon" is not a duration; use e.g. 90s, 15m, 6h or 1d',
       'CLAUDE_DB_URL is not a valid postgres: or postgresql: URL',
-      'CLAUDE_DB_URL (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD) is missing; claude is in PROVIDERS. Set it, or remove claude from PROVIDERS',
       'MOONSHOT_API_KEY is missing; kimi is in PROVIDERS. Set it, or remove kimi from PROVIDERS',
     ]);
     expect(list.join('\n')).not.toContain('SECRET');

@@ -79,15 +79,18 @@ export function readBudgetSettings(
   defaultBaseUrl: string,
 ): BudgetAccountSettings | undefined {
   let ok = true;
+  // An account nobody asked for is judged only on the values that are set.
+  const required = env.required !== false;
   const adminKey = env.get('ADMIN_KEY');
   if (adminKey === undefined) {
-    env.problem(`${env.name('ADMIN_KEY')} is missing; ${env.because}`);
+    if (required) env.problem(`${env.name('ADMIN_KEY')} is missing; ${env.because}`);
     ok = false;
   }
   const budgetText = env.get('MONTHLY_BUDGET');
   let budget: Amount | undefined;
   if (budgetText === undefined) {
-    env.problem(`${env.name('MONTHLY_BUDGET')} is missing (USD a month, e.g. 200); ${env.because}`);
+    if (required)
+      env.problem(`${env.name('MONTHLY_BUDGET')} is missing (USD a month, e.g. 200); ${env.because}`);
     ok = false;
   } else {
     const typed = parseTypedAmount(budgetText, { maxDecimals: 2, max: MAX_MONTHLY_BUDGET });

@@ -20,7 +20,7 @@ import { type BalanceProvider, type BalanceReading, isStale } from '../../core/t
 export { isStale } from '../../core/types.js';
 
 import { type Redactor, redactor } from '../../core/redact.js';
-import type { ProviderModule } from './module.js';
+import { EXAMPLE_VALUE_PROBLEM, type ProviderModule } from './module.js';
 import { boundedCheck, errorCode, errorText, type Failure, MAX_REASON } from './shared.js';
 
 /**
@@ -504,15 +504,31 @@ function safeDecode(text: string): string {
   }
 }
 
+/** `CLAUDE_DB_SSL`: plain, TLS without a CA check (libpq's sslmode=require), or TLS checked against system CAs. */
+export type ClaudeSslMode = 'off' | 'require' | 'verify';
+
 /** Claude's account settings: where the table lives and when a reading counts as stale. */
 export interface ClaudeAccountSettings {
   readonly db: ClaudeDbConfig;
+  /** The TLS mode `db.ssl` was made from. */
+  readonly sslMode: ClaudeSslMode;
   /** `host:port/db`, for messages (never the password). */
   readonly describe: string;
   readonly staleAfterMs: number;
 }
 
 const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
+
+/** pg's `ssl` for a mode: `require` is libpq's sslmode=require, encrypted but the certificate not checked. */
+const sslOption = (mode: ClaudeSslMode): boolean | ConnectionOptions =>
+  mode === 'verify' ? true : mode === 'require' ? { rejectUnauthorized: false } : false;
+
+/** Values `.env.example` ships for Claude's settings (the seed's Supabase ones by their exact names). */
+const SEED_EXAMPLE_VALUES: Readonly<Record<string, string>> = {
+  DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
+  SUPABASE_DB_HOST: 'db.example.supabase.co',
+  SUPABASE_DB_PASSWORD: 'your-db-password',
+};
 const DURATION = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/i;
 const DURATION_MS: Readonly<Record<string, number>> = {
   ms: 1,
@@ -532,23 +548,27 @@ export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
   label: 'Claude',
   emoji: '💳',
   envPrefix: 'CLAUDE',
-  exampleValues: {
-    DB_URL: 'postgres://postgres:password@db.example.supabase.co:5432/postgres',
-  },
+  exampleValues: { DB_URL: SEED_EXAMPLE_VALUES.DB_URL! },
   settings(env) {
     let ok = true;
+    const required = env.required !== false;
+    // The seed's variables name the default account's database only.
+    const supabase = (name: string) =>
+      env.account === undefined ? env.exact(`SUPABASE_DB_${name}`) : undefined;
     const sslRaw = env.get('DB_SSL')?.toLowerCase();
-    if (sslRaw !== undefined && !['off', 'require', 'verify'].includes(sslRaw)) {
+    if (sslRaw !== undefined && sslRaw !== 'off' && sslRaw !== 'require' && sslRaw !== 'verify') {
       env.problem(
         `${env.name('DB_SSL')}=${JSON.stringify(sslRaw.slice(0, 20))} must be off, require or verify`,
       );
       ok = false;
     }
-    const ssl = (host: string): boolean | ConnectionOptions => {
-      const mode = sslRaw ?? (SUPABASE_HOST.test(host) ? 'require' : 'off');
-      // `require` is libpq's sslmode=require: encrypted, certificate not checked (Supabase's CA is not public).
-      return mode === 'verify' ? true : mode === 'require' ? { rejectUnauthorized: false } : false;
-    };
+    // Supabase refuses plain connections; a local or self-hosted database usually has no TLS.
+    const sslMode = (host: string): ClaudeSslMode =>
+      sslRaw === 'off' || sslRaw === 'require' || sslRaw === 'verify'
+        ? sslRaw
+        : SUPABASE_HOST.test(host)
+          ? 'require'
+          : 'off';
     const staleRaw = env.get('STALE_AFTER') ?? '6h';
     const staleMatch = DURATION.exec(staleRaw);
     const staleAfterMs = staleMatch
@@ -556,63 +576,76 @@ export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
       : Number.NaN;
     if (!(staleAfterMs > 0)) {
       env.problem(
-        `${env.name('STALE_AFTER')}=${JSON.stringify(staleRaw.slice(0, 20))} must be a duration such as 6h or 90m`,
+        `${env.name('STALE_AFTER')}=${JSON.stringify(staleRaw.slice(0, 20))} is not a duration; use e.g. 90s, 15m, 6h or 1d`,
       );
       ok = false;
     }
     const urlText = env.get('DB_URL');
-    // The seed's variables name the default account's database only.
-    const supabase = (name: string) =>
-      env.account === undefined ? env.exact(`SUPABASE_DB_${name}`) : undefined;
-    if (urlText !== undefined) {
-      if (urlText === CLAUDE_MODULE.exampleValues?.DB_URL) {
-        env.problem(`${env.name('DB_URL')} is still the example value from .env.example; ${env.because}`);
-        return undefined;
+    const host = supabase('HOST');
+    const password = supabase('PASSWORD');
+    if (required) {
+      // A copied .env with claude switched off still runs.
+      for (const [name, value] of [
+        [env.name('DB_URL'), urlText],
+        ['SUPABASE_DB_HOST', host],
+        ['SUPABASE_DB_PASSWORD', password],
+      ] as const) {
+        if (
+          value !== undefined &&
+          value === SEED_EXAMPLE_VALUES[name === env.name('DB_URL') ? 'DB_URL' : name]
+        ) {
+          env.problem(`${name} ${EXAMPLE_VALUE_PROBLEM}`);
+          ok = false;
+        }
       }
-      let url: URL;
+    }
+    if (urlText !== undefined) {
+      let url: URL | undefined;
       try {
         url = new URL(urlText);
       } catch {
-        env.problem(`${env.name('DB_URL')} is not a valid URL`);
-        return undefined;
+        url = undefined;
       }
-      if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-        env.problem(`${env.name('DB_URL')} must be a postgres:// URL (got ${url.protocol})`);
+      if (url === undefined || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+        env.problem(`${env.name('DB_URL')} is not a valid postgres: or postgresql: URL`);
         return undefined;
       }
       if (!ok) return undefined;
+      const mode = sslMode(url.hostname);
       return {
-        db: { connectionString: urlText, ssl: ssl(url.hostname) },
+        db: { connectionString: urlText, ssl: sslOption(mode) },
+        sslMode: mode,
         describe: `${url.hostname}:${url.port || '5432'}${url.pathname}`,
         staleAfterMs,
       };
     }
-    const host = supabase('HOST');
     if (host === undefined) {
-      env.problem(
-        `${env.name('DB_URL')}${env.account === undefined ? ' (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD)' : ''} is missing; ${env.because}`,
-      );
-      return undefined;
-    }
-    const password = supabase('PASSWORD');
-    if (password === undefined) {
-      env.problem(
-        'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
-      );
+      if (required)
+        env.problem(
+          `${env.name('DB_URL')}${env.account === undefined ? ' (or SUPABASE_DB_HOST + SUPABASE_DB_PASSWORD)' : ''} is missing; ${env.because}`,
+        );
       return undefined;
     }
     const portText = supabase('PORT') ?? '5432';
     const port = /^\d{1,5}$/.test(portText) ? Number(portText) : 0;
     if (port < 1 || port > 65535) {
       env.problem(
-        `SUPABASE_DB_PORT=${JSON.stringify(portText.slice(0, 20))} must be a whole number from 1 to 65535`,
+        `SUPABASE_DB_PORT=${JSON.stringify(portText.slice(0, 20))} must be a whole number from 1 to 65535, in plain digits`,
       );
-      return undefined;
+      ok = false;
     }
-    if (!ok) return undefined;
+    if (password === undefined) {
+      env.problem(
+        'SUPABASE_DB_PASSWORD is missing; it is needed with SUPABASE_DB_HOST (or set CLAUDE_DB_URL)',
+      );
+      ok = false;
+    }
+    if (!ok || password === undefined) return undefined;
     const database = supabase('NAME') ?? 'postgres';
+    const mode = sslMode(host);
     return {
-      db: { host, port, user: supabase('USER') ?? 'postgres', password, database, ssl: ssl(host) },
+      db: { host, port, user: supabase('USER') ?? 'postgres', password, database, ssl: sslOption(mode) },
+      sslMode: mode,
       describe: `${host}:${port}/${database}`,
       staleAfterMs,
     };

@@ -12,6 +12,7 @@ import {
 import {
   cnHostIsCny,
   type HttpAccountSettings,
+  httpCurrency,
   httpOptions,
   type ProviderModule,
   readHttpSettings,
@@ -86,5 +87,7 @@ export const KIMI_MODULE: ProviderModule<HttpAccountSettings> = {
   settings: (env) =>
     readHttpSettings(env, 'https://api.moonshot.ai', cnHostIsCny, { API_KEY: 'sk-your-moonshot-key' }),
   currency: (settings) => settings.currency,
+  // The seed's moonshot/balance-log.txt is imported in the currency the configured host bills in, key or not.
+  currencyOf: (env) => httpCurrency(env, 'https://api.moonshot.ai', cnHostIsCny),
   create: (settings, context) => createKimiProvider(httpOptions(settings, context)),
 };

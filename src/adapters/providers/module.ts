@@ -23,7 +23,17 @@ export interface AccountSettingsReader {
   problem(text: string): void;
   /** Why a missing required setting matters, completing "… is missing; <because>". */
   readonly because: string;
+  /**
+   * `false` for an account nobody asked for whose settings are checked anyway (a provider's default account
+   * left out of `PROVIDERS`): a value that is set is still judged, but nothing is missing and no example value
+   * is refused. Absent: required.
+   */
+  readonly required?: boolean;
 }
+
+/** The text that refuses a value `.env.example` ships, after the variable's name. */
+export const EXAMPLE_VALUE_PROBLEM =
+  'is still the example value from .env.example; replace it with your own (README.md "Configuration")';
 
 /** What every check gets besides the account's own settings. */
 export interface CheckContext {
@@ -61,6 +71,11 @@ export interface ProviderModule<Settings = unknown> {
   create(settings: Settings, context: CheckContext): BalanceProvider;
   /** Values `.env.example` ships for this provider, refused by name ("still the example value"). */
   readonly exampleValues?: Readonly<Record<string, string>>;
+  /**
+   * The currency an account's settings imply even when they are incomplete (no key): import-logs reads the
+   * seed's log files in it. Absent: the account's currency is only known from complete settings.
+   */
+  currencyOf?(env: AccountSettingsReader): Currency;
 }
 
 /** Settings every HTTP provider with a bearer key takes: `P_API_KEY`, `P_BASE_URL`, `P_CURRENCY`. */
@@ -96,12 +111,14 @@ export function readHttpSettings(
   exampleValues: Readonly<Record<string, string>> = {},
 ): HttpAccountSettings | undefined {
   let ok = true;
+  const required = env.required !== false;
   const apiKey = env.get('API_KEY');
   if (apiKey === undefined) {
-    env.problem(`${env.name('API_KEY')} is missing; ${env.because}`);
+    if (required) env.problem(`${env.name('API_KEY')} is missing; ${env.because}`);
     ok = false;
   } else if (exampleValues.API_KEY === apiKey) {
-    env.problem(`${env.name('API_KEY')} is still the example value from .env.example; ${env.because}`);
+    // A copied .env with this provider switched off still runs.
+    if (required) env.problem(`${env.name('API_KEY')} ${EXAMPLE_VALUE_PROBLEM}`);
     ok = false;
   }
   const baseUrl = readBaseUrl(env, 'BASE_URL', defaultBaseUrl, 'API_KEY');
@@ -118,6 +135,26 @@ export function readHttpSettings(
     currency: currencySet ? currencyRaw : hostCurrency(new URL(baseUrl)),
     currencySet,
   };
+}
+
+/**
+ * The currency `CURRENCY` and `BASE_URL` imply, whatever else is set or missing (an unreadable value counts as
+ * unset; {@link readHttpSettings} reports it).
+ */
+export function httpCurrency(
+  env: AccountSettingsReader,
+  defaultBaseUrl: string,
+  hostCurrency: (baseUrl: URL) => Currency,
+): Currency {
+  const set = env.get('CURRENCY')?.toUpperCase();
+  if (set === 'USD' || set === 'CNY') return set;
+  let url: URL;
+  try {
+    url = new URL(env.get('BASE_URL') ?? defaultBaseUrl);
+  } catch {
+    url = new URL(defaultBaseUrl);
+  }
+  return hostCurrency(url);
 }
 
 /** USD, or CNY for a host under `.cn`: the rule Moonshot, SiliconFlow and StepFun bill by. */
