@@ -1,6 +1,7 @@
 import cronstrue from 'cronstrue';
 import { type Amount, Big, type Currency, formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
+import type { BalanceReading } from './types.js';
 
 /** `2026-01-29 09:00:00`: a moment in UTC to the second, floored (the balance-log files' timestamp). */
 export function utcTimestamp(date: Date): string {
@@ -68,9 +69,18 @@ export function providerLine(s: ProviderStatus, extra?: string): string {
   const r = s.result;
   // A provider whose balance has parts (Kimi's voucher and cash) says which figure the line shows.
   const hasParts = s.parts?.voucher !== undefined || s.parts?.cash !== undefined;
-  const amount = `${formatMoney(r.available, r.currency)}${hasParts ? ' available' : ''}`;
+  const amount = `${readingFigure(r)}${hasParts ? ' available' : ''}`;
   const available = r.note ? `${amount} (${r.note})` : amount;
   return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;
+}
+
+/**
+ * A reading's figure as every message shows it: `$52.00`, or `≈ $52.00` for an estimate (Claude with an Admin
+ * key), never shown as if it were a measured balance.
+ */
+export function readingFigure(r: Pick<BalanceReading, 'available' | 'currency' | 'estimate'>): string {
+  const money = formatMoney(r.available, r.currency);
+  return r.estimate ? `≈ ${money}` : money;
 }
 
 /**
@@ -201,6 +211,25 @@ export function summaryToJson(summary: Summary, extras: Record<string, unknown> 
               ...(r.note ? { note: r.note } : {}),
               ...(r.details
                 ? { details: Object.fromEntries(Object.entries(r.details).map(([k, v]) => [k, v.toFixed()])) }
+                : {}),
+              ...(r.estimate
+                ? {
+                    estimate: {
+                      anchor: r.estimate.anchor.toFixed(),
+                      anchorAt: r.estimate.anchorAt.toISOString(),
+                      spentSince: r.estimate.spentSince.toFixed(),
+                    },
+                  }
+                : {}),
+              ...(r.budget
+                ? {
+                    budget: {
+                      amount: r.budget.amount.toFixed(),
+                      spent: r.budget.spent.toFixed(),
+                      periodStart: r.budget.periodStart.toISOString(),
+                      periodEnd: r.budget.periodEnd.toISOString(),
+                    },
+                  }
                 : {}),
               asOf: r.asOf === null ? null : r.asOf.toISOString(),
               ageSeconds: s.ageMs === null ? null : Math.round(s.ageMs / 1000),

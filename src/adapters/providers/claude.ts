@@ -14,12 +14,20 @@ import {
 } from 'pg';
 import { formatUtc, oneLine } from '../../core/format.js';
 import { type Amount, amountToText, implausibleReason, parseAmount } from '../../core/money.js';
-import { type BalanceProvider, type BalanceReading, isStale } from '../../core/types.js';
+import { type BalanceProvider, type BalanceReading, type DailySpend, isStale } from '../../core/types.js';
 
 // The staleness rule lives with the reading types (the service applies it); re-exported for callers of this module.
 export { isStale } from '../../core/types.js';
 
 import { type Redactor, redactor } from '../../core/redact.js';
+import {
+  type ClaudeEstimateSettings,
+  type ClaudeEstimator,
+  createClaudeEstimator,
+  estimateNote,
+  fallbackNote,
+  readEstimateSettings,
+} from './claude-estimate.js';
 import { EXAMPLE_VALUE_PROBLEM, type ProviderModule } from './module.js';
 import { boundedCheck, errorCode, errorText, type Failure, MAX_REASON } from './shared.js';
 
@@ -52,6 +60,11 @@ export interface ClaudeProviderOptions extends ClaudeDbConfig {
   /** Readings whose `asOf` is older than this are stale; see {@link isStale}. */
   readonly staleAfterMs: number;
   readonly now?: () => Date;
+  /**
+   * With an Admin key: the reading becomes an estimate, the latest row less the spend the cost report shows
+   * since it (`claude-estimate.ts`); the table figure, saying why, when that fails. Closed with the provider.
+   */
+  readonly estimate?: ClaudeEstimator;
 }
 
 /** The Claude provider, plus the staleness rule bound to its configured `staleAfterMs`. */
@@ -101,7 +114,17 @@ interface Reading {
   /** `null`: the row's `updated_at` is NULL, so the figure's age is unknown. */
   readonly asOf: Date | null;
   readonly warnings?: readonly string[];
+  /** The estimate from this row (the anchor), or why there is none (`fallback`). */
+  readonly estimated?: {
+    readonly spentSince: Amount;
+    readonly days: readonly DailySpend[];
+    readonly at: Date;
+  };
+  readonly fallback?: string;
 }
+
+/** Time kept back from the check's budget for the fallback: the estimate gives up this much before the deadline. */
+const ESTIMATE_MARGIN_MS = 50;
 type Outcome = Reading | Failure;
 
 type Phase = 'connect' | 'query';
@@ -171,7 +194,34 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     }
     client.release();
     const [, , balance, future] = results;
-    return interpretRows(balance?.rows ?? [], futureRows(future?.rows[0]));
+    const table = interpretRows(balance?.rows ?? [], futureRows(future?.rows[0]));
+    if (!table.ok || options.estimate === undefined || state.abandoned) return table;
+    return estimateFrom(table, options.estimate, state);
+  }
+
+  /** The table's reading as the anchor of an estimate; the table figure with the reason when there is none. */
+  async function estimateFrom(
+    table: Reading,
+    estimator: ClaudeEstimator,
+    state: AttemptState,
+  ): Promise<Reading> {
+    const fallback = (reason: string): Reading => ({
+      ...table,
+      fallback: reason,
+      // Logged at warn by the service, so a broken Admin key is noticed.
+      warnings: [...(table.warnings ?? []), `Claude ${fallbackNote(reason)}`],
+    });
+    if (table.asOf === null)
+      return fallback('the latest claude_api_usage row has no updated_at to count from');
+    let at: Date;
+    try {
+      at = now();
+    } catch {
+      at = new Date();
+    }
+    const outcome = await estimator.spendSince(table.asOf, at, state.deadline - ESTIMATE_MARGIN_MS);
+    if (!outcome.ok) return fallback(outcome.reason);
+    return { ...table, estimated: { spentSince: outcome.spentSince, days: outcome.days, at } };
   }
 
   const check = boundedCheck<Reading>('claude', options, {
@@ -192,7 +242,21 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
         },
       };
     },
-    figures: ({ available, asOf, warnings }) => ({ available, asOf, ...(warnings ? { warnings } : {}) }),
+    figures: ({ available, asOf, warnings, estimated, fallback }, checkedAt) => {
+      const base = { ...(warnings ? { warnings } : {}) };
+      if (estimated && asOf !== null) {
+        return {
+          ...base,
+          available: available.minus(estimated.spentSince),
+          // The spend is as of this check, however old the anchor: an estimate is never stale.
+          asOf: checkedAt,
+          note: estimateNote(available, asOf, estimated.spentSince),
+          estimate: { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince },
+          spendByDay: estimated.days,
+        };
+      }
+      return { ...base, available, asOf, ...(fallback ? { note: fallbackNote(fallback) } : {}) };
+    },
   });
 
   return {
@@ -204,7 +268,7 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     async close() {
       if (closed) return;
       closed = true;
-      await pool.end().catch(() => undefined);
+      await Promise.all([pool.end().catch(() => undefined), options.estimate?.close()]);
     },
   };
 }
@@ -515,6 +579,8 @@ export interface ClaudeAccountSettings {
   /** `host:port/db`, for messages (never the password). */
   readonly describe: string;
   readonly staleAfterMs: number;
+  /** The Admin API settings of the live estimate (issue 13), when an Admin key is set. */
+  readonly estimate?: ClaudeEstimateSettings;
 }
 
 const SUPABASE_HOST = /\.supabase\.(co|com)$/i;
@@ -543,7 +609,7 @@ const DURATION_MS: Readonly<Record<string, number>> = {
  * `SUPABASE_DB_HOST`/`_PASSWORD`/`_USER`/`_NAME`/`_PORT`; `CLAUDE_DB_SSL` (off, require, verify; `require` for
  * Supabase hosts by default); `CLAUDE_STALE_AFTER` (default 6h). Account `x` reads `CLAUDE_X_DB_URL`, ….
  */
-export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
+const CLAUDE_TABLE_MODULE: ProviderModule<ClaudeAccountSettings> = {
   id: 'claude',
   label: 'Claude',
   emoji: '💳',
@@ -659,5 +725,26 @@ export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
       staleAfterMs: settings.staleAfterMs,
       accountId: context.accountId,
       ...(context.now ? { now: context.now } : {}),
+      ...(settings.estimate
+        ? {
+            estimate: createClaudeEstimator(settings.estimate, {
+              timeoutMs: context.timeoutMs,
+              ...(context.dispatcher ? { dispatcher: context.dispatcher } : {}),
+            }),
+          }
+        : {}),
     }),
+};
+
+/**
+ * Claude: the table module above, plus the live estimate when `ANTHROPIC_ADMIN_KEY` is set (account `x`:
+ * `CLAUDE_X_ANTHROPIC_ADMIN_KEY`); see `claude-estimate.ts`.
+ */
+export const CLAUDE_MODULE: ProviderModule<ClaudeAccountSettings> = {
+  ...CLAUDE_TABLE_MODULE,
+  settings(env) {
+    const table = CLAUDE_TABLE_MODULE.settings(env);
+    const estimate = readEstimateSettings(env);
+    return table && estimate ? { ...table, estimate } : table;
+  },
 };

@@ -107,6 +107,11 @@ export interface AlertNotification {
     readonly confidence: Confidence;
     readonly basedOn: BasedOn;
   };
+  /**
+   * The figure is an estimate (Claude with an Admin key): what it rests on, `estimated: $150.00 on …, − $98.00
+   * spent since`; messages show it with `≈`, never as a measured balance.
+   */
+  readonly estimate?: string;
   /** `stale`: the reading's age (`null`: unknown, its source gives no time) and the limit. */
   readonly ageMs?: number | null;
   readonly staleAfterMs?: number;
@@ -164,6 +169,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
     currency: result.currency,
     at: now,
     threshold: status.threshold,
+    ...(result.ok && result.estimate && result.note ? { estimate: result.note } : {}),
   };
   const lastKnown = (): Amount | null => (s.lastBalance === null ? null : parseAmount(s.lastBalance));
 
@@ -295,7 +301,7 @@ function runway(
   input: EvaluationInput,
   amount: Amount,
   notes: AlertNotification[],
-  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold'>,
+  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold' | 'estimate'>,
 ): void {
   const f = input.forecast;
   const days = input.settings.runwayDays;

@@ -39,8 +39,13 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
   const bold = (t: string): string => (markdown ? `**${t}**` : t);
   // The seed says "available" for Kimi's figure (a balance with parts) and nothing for Claude's.
   const available = parts.voucher !== undefined || parts.cash !== undefined ? ' available' : '';
+  // An estimate is marked `≈` and says what it rests on.
   const balance = (a: Amount | null): string =>
-    a === null ? 'no balance known yet' : `${bold(money(a))}${available}`;
+    a === null
+      ? 'no balance known yet'
+      : n.estimate
+        ? `${bold(`≈ ${money(a)}`)}${available} (${n.estimate})`
+        : `${bold(money(a))}${available}`;
   const threshold = `(threshold: ${money(n.threshold)})`;
   const since = n.since ?? n.at;
   const lasted = formatDuration(n.at.getTime() - since.getTime());
@@ -95,7 +100,8 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
 export function alertSubject(n: AlertNotification): string {
   const { label } = accountDisplay(n.provider);
   const money = (a: Amount): string => formatMoney(a, n.currency);
-  const figures = n.available === null ? '' : `: ${money(n.available)} (threshold ${money(n.threshold)})`;
+  const figure = (a: Amount): string => (n.estimate ? `≈ ${money(a)}` : money(a));
+  const figures = n.available === null ? '' : `: ${figure(n.available)} (threshold ${money(n.threshold)})`;
   const head: Record<AlertKind, string> = {
     low: `${label} credits low${figures}`,
     reminder: `${label} credits still low${figures}`,
@@ -122,6 +128,7 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
     label: accountDisplay(n.provider).label,
     currency: n.currency,
     available: n.available === null ? null : amountToText(n.available),
+    estimate: n.estimate,
     threshold: amountToText(n.threshold),
     recoverAt: text(n.recoverAt),
     topUp: text(n.topUp),

@@ -1,6 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { type Forecast, formatRunway } from '../../../core/forecast.js';
-import { formatDuration } from '../../../core/format.js';
+import { formatDuration, readingFigure } from '../../../core/format.js';
 import { formatMoney } from '../../../core/money.js';
 import type { ProviderStatus, Summary } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
@@ -30,7 +30,7 @@ function statusBlock(
     const parts = `${named.length > 0 ? ` (${named.join(', ')})` : ''}${r.note ? ` · ${r.note}` : ''}`;
     const emoji = s.state === 'low' ? '⚠️' : s.emoji;
     lines.push(
-      `${emoji} **${s.label}:** ${formatMoney(r.available, r.currency)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,
+      `${emoji} **${s.label}:** ${readingFigure(r)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,
     );
     if (s.provider === 'claude' && s.ageMs === null) {
       // A NULL updated_at: no age to print, and never a date made up for it.
