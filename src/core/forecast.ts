@@ -72,8 +72,25 @@ export interface InsufficientForecast extends ForecastCommon {
   readonly reason: string;
 }
 
+/**
+ * A monthly budget account's forecast (issue 13): the month's projected spend at the month-to-date rate against
+ * the budget, from the reading itself, never from the history (whose rise at each month's start is the budget
+ * resetting, neither a top-up nor spend).
+ */
+export interface BudgetOutlook {
+  readonly amount: Amount;
+  /** Month-to-date spend × the month's length ÷ the time elapsed. */
+  readonly projected: Amount;
+  /** When the month (and the budget) ends: 00:00 UTC on the next month's 1st. */
+  readonly periodEnd: Date;
+  /** `projected > amount`: at this rate the budget runs out before the month ends (at `runsOutAt`). */
+  readonly over: boolean;
+}
+
 interface MeasuredForecast extends ForecastCommon {
   readonly latest: Observation;
+  /** Set for a budget account: the forecast is {@link budgetForecast}'s. */
+  readonly budget?: BudgetOutlook;
   /** Sum of the falls between consecutive observations; top-ups never count against it. */
   readonly spend: Amount;
   readonly ratePerDay: Amount;
@@ -245,6 +262,107 @@ export function forecastFromDigest(
   };
 }
 
+/** What {@link budgetForecast} reads from a budget account's reading. */
+export interface BudgetFacts {
+  readonly available: Amount;
+  readonly budget: {
+    readonly amount: Amount;
+    readonly spent: Amount;
+    readonly periodStart: Date;
+    readonly periodEnd: Date;
+  };
+  /** Days the cost report covered this month (its `spendByDay` entries). */
+  readonly days: number;
+}
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `Dec 31`: the last day of the budget's month (UTC). */
+export function budgetMonthEnd(periodEnd: Date): string {
+  const last = new Date(periodEnd.getTime() - DAY_MS);
+  return `${MONTHS[last.getUTCMonth()]} ${last.getUTCDate()}`;
+}
+
+/**
+ * The forecast of a budget account: the month-to-date spend's rate (spent ÷ time since the month began)
+ * carried to the month's end, `on track for $230.00 of $200.00 by Dec 31`; the budget's runway (`runsOutAt`,
+ * `reachesThresholdAt`) at that rate. Confidence: low in the month's first day, medium up to 3 days, then high.
+ * `insufficient` in the month's first hour (no rate yet).
+ */
+export function budgetForecast(
+  facts: BudgetFacts,
+  opts: { threshold: Amount; currency: Currency; now: Date },
+): Forecast {
+  const { threshold, currency, now } = opts;
+  const { amount, spent, periodStart, periodEnd } = facts.budget;
+  const monthMs = periodEnd.getTime() - periodStart.getTime();
+  const elapsedMs = Math.min(monthMs, Math.max(0, now.getTime() - periodStart.getTime()));
+  const latest: Observation = { asOf: now, available: facts.available };
+  const basedOn: BasedOn = {
+    observations: facts.days,
+    days: elapsedMs / DAY_MS,
+    coverage: 1,
+    fellBack: false,
+  };
+  const confidence: Confidence = elapsedMs < DAY_MS ? 'low' : elapsedMs < 3 * DAY_MS ? 'medium' : 'high';
+  const money = (a: Amount): string => formatMoney(a, currency);
+  const by = `by ${budgetMonthEnd(periodEnd)}`;
+  if (elapsedMs < MIN_SPAN_MS) {
+    return {
+      status: 'insufficient',
+      reason: `the budget's month began ${Math.round(elapsedMs / MINUTE_MS)} min ago`,
+      threshold,
+      basedOn,
+      confidence: 'low',
+      describe: 'not enough history',
+      latest,
+    };
+  }
+  const zero = new Big(0);
+  if (spent.lte(0)) {
+    return {
+      status: 'idle',
+      threshold,
+      basedOn,
+      confidence,
+      describe: `no spend this month (budget ${money(amount)} ${by})`,
+      latest,
+      spend: zero,
+      ratePerDay: zero,
+      topUps: [],
+      budget: { amount, projected: zero, periodEnd, over: false },
+    };
+  }
+  const ratePerDay = spent.times(DAY_MS).div(elapsedMs);
+  const projected = spent.times(monthMs).div(elapsedMs);
+  const over = projected.gt(amount);
+  const daysFor = (left: Amount): number =>
+    left.lte(0) ? 0 : Math.min(left.div(ratePerDay).toNumber(), MAX_RUNWAY_DAYS);
+  const daysToZero = daysFor(facts.available);
+  const belowThreshold = isLow(facts.available, threshold);
+  const daysToThreshold = belowThreshold ? 0 : daysFor(facts.available.minus(threshold));
+  const at = (days: number): Date => new Date(now.getTime() + Math.round(days * DAY_MS));
+  let describe = `on track for ${money(projected)} of ${money(amount)} ${by}`;
+  if (confidence === 'low') describe += ` (${confidenceWords(confidence, basedOn)})`;
+  return {
+    status: 'ok',
+    threshold,
+    basedOn,
+    confidence,
+    describe,
+    latest,
+    spend: spent,
+    ratePerDay,
+    topUps: [],
+    belowThreshold,
+    reachesThresholdAt: belowThreshold ? null : at(daysToThreshold),
+    runsOutAt: at(daysToZero),
+    daysToZero,
+    daysToThreshold,
+    budget: { amount, projected, periodEnd, over },
+  };
+}
+
 /** `$1.25/day`; `<$0.01/day` for a real but sub-cent rate; `n/a` when there is not enough history. */
 export function formatRate(forecast: Forecast, currency: Currency): string {
   if (forecast.status === 'insufficient') return 'n/a';
@@ -322,6 +440,15 @@ export function formatRunway(forecast: Forecast, currency: Currency, now: Date):
   if (forecast.status === 'insufficient') return `not enough history (${forecast.reason})`;
   const rate = formatRate(forecast, currency);
   const evidence = confidenceWords(forecast.confidence, forecast.basedOn);
+  if (forecast.budget) {
+    // A budget's rate and projection come from the month's cost report, not from readings.
+    const basis = `${forecast.confidence} confidence: ${formatSpan(forecast.basedOn.days * DAY_MS)} of this month's costs`;
+    if (forecast.status === 'idle') return `${rate} · ${forecast.describe} · ${basis}`;
+    const out = forecast.budget.over
+      ? ` · budget runs out ~${formatUtc(forecast.runsOutAt)}, before the month ends`
+      : ' · within budget';
+    return `${rate} · ${forecast.describe.replace(/ \(low confidence.*\)$/, '')}${out} · ${basis}`;
+  }
   if (forecast.status === 'idle') {
     const topUps = forecast.topUps.length;
     const topUpNote = topUps > 0 ? ` (${topUps} top-up${topUps === 1 ? '' : 's'})` : '';

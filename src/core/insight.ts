@@ -1,6 +1,7 @@
 import type { HistoryStore, HistoryWindow, StoredReading } from '../adapters/storage/history.js';
 import type { Digest } from './digest.js';
 import {
+  budgetForecast,
   COVERAGE_PARTS,
   computeForecast,
   coverageIsExact,
@@ -165,7 +166,13 @@ export class Insight {
       const { threshold } = s;
       const { currency } = s.result;
       const d = digests.get(s.provider);
-      if (d && coverageIsExact(d) && usableSpan(d)) {
+      if (s.result.ok && s.result.budget) {
+        // A budget account: the month's projected spend from the reading's own cost report (issue 13).
+        const { available, budget, spendByDay } = s.result;
+        entries.push(
+          budgetForecast({ available, budget, days: spendByDay?.length ?? 0 }, { threshold, currency, now }),
+        );
+      } else if (d && coverageIsExact(d) && usableSpan(d)) {
         await loopTurn();
         try {
           entries.push(forecastFromDigest(d, { threshold, currency, now, fellBack: false }));
@@ -288,9 +295,18 @@ export function forecastToJson(f: Forecast): Record<string, unknown> {
     spend: f.spend.toFixed(2),
     topUps: f.topUps.map((t) => ({ at: t.at.toISOString(), amount: t.amount.toFixed(2) })),
   };
-  if (f.status === 'idle') return measured;
+  const budget = f.budget && {
+    budget: {
+      amount: f.budget.amount.toFixed(2),
+      projected: f.budget.projected.toFixed(2),
+      periodEnd: f.budget.periodEnd.toISOString(),
+      over: f.budget.over,
+    },
+  };
+  if (f.status === 'idle') return { ...measured, ...budget };
   return {
     ...measured,
+    ...budget,
     belowThreshold: f.belowThreshold,
     reachesThresholdAt: f.reachesThresholdAt?.toISOString() ?? null,
     runsOutAt: f.runsOutAt.toISOString(),

@@ -1,12 +1,20 @@
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
 import { MAX_COST_PAGES } from '../../src/adapters/providers/cost-report.js';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
+import { formatSummary } from '../../src/core/format.js';
+import { Insight } from '../../src/core/insight.js';
 import { Big } from '../../src/core/money.js';
 import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
+import { createCore } from '../../src/entry/app.js';
+import { runwayClauses } from '../../src/entry/jobs/summary.js';
+import { captureLogs } from '../support/log-capture.js';
 import {
   ANTHROPIC_ERROR,
   anthropicBucket,
@@ -264,5 +272,57 @@ describe('budget accounts: settings', () => {
     expect(text).toContain('ANTHROPIC_MONTHLY_BUDGET="$200" must be a plain number of USD above 0');
     expect(text).toContain('ANTHROPIC_OPS_MONTHLY_BUDGET is missing');
     expect(text).not.toContain('ANTHROPIC_ADMIN_KEY is missing');
+  });
+});
+
+describe('budget accounts: the summary, the forecast and the month reset, end to end', () => {
+  it('GIVEN last month ran down to $2 THEN the new month is whole again: no top-up, only this month spent, on track against the budget', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-budget-'));
+    let now = new Date('2026-11-28T00:00:00Z');
+    // November: $66 a day (cents); December 1st so far: $2.50.
+    handler = ({ query }) => {
+      const from = query.get('starting_at') ?? '';
+      const all = [
+        ...days(1, 30).map((d) => anthropicBucket(d, ['6600'])),
+        anthropicBucket('2026-12-01', ['250']),
+      ].filter((b) => b.starting_at >= from && b.starting_at <= now.toISOString());
+      return { json: anthropicCostReport(all) };
+    };
+    const provider = budget('anthropic', () => now);
+    const { logger, text } = captureLogs('trace');
+    const config = loadConfig(
+      { HOME: dir, DATA_DIR: join(dir, 'data'), BALANCE_LOG_DIR: join(dir, 'logs'), PROVIDERS: 'kimi' },
+      { providerSettings: 'optional' },
+    );
+    const core = await createCore(config, logger, {
+      providers: [provider],
+      sqliteMode: 'inline',
+      now: () => now,
+    });
+    try {
+      // Two readings late in November (the budget nearly spent), then the first of December.
+      for (const at of ['2026-11-28T00:00:00Z', '2026-11-30T12:00:00Z', '2026-12-01T02:00:00Z']) {
+        now = new Date(at);
+        await core.service.checkAll();
+      }
+      now = new Date('2026-12-01T12:00:00Z');
+      const summary = await core.service.checkAll();
+      const status = summary.statuses[0];
+      if (!status?.result.ok) throw new Error('expected a reading');
+      expect(status.result.available.toString()).toBe('197.5');
+      const forecasts = await new Insight(core.history).forecasts(summary, now);
+      const f = forecasts.anthropic;
+      if (f?.status !== 'ok') throw new Error(`expected an ok forecast, got ${f?.status}`);
+      // The rise from $2 to $197.50 is the budget resetting: no top-up, and only December's $2.50 is spend.
+      expect([f.topUps, f.spend.toString(), f.budget?.projected.toFixed(2)]).toEqual([[], '2.5', '155.00']);
+      const post = formatSummary(summary, null, runwayClauses(forecasts));
+      expect(post).toContain(
+        '🔶 **Anthropic:** $197.50 (budget $200.00, $2.50 spent this month) (threshold: $5.00) · on track for $155.00 of $200.00 by Dec 31',
+      );
+      expect(text()).not.toContain(KEY);
+    } finally {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -220,7 +220,7 @@ describe('claude estimate: settings and alerts', () => {
       CLAUDE_OPS_ANTHROPIC_BASE_URL: 'http://127.0.0.1:9/',
     });
     const estimate = (id: string) =>
-      (config.accounts.find((a) => a.id === id)?.settings as { estimate?: unknown }).estimate;
+      (config.accounts.find((a) => a.id === id)?.settings as { estimate?: unknown } | undefined)?.estimate;
     expect(estimate('claude')).toEqual({
       adminKey: 'sk-ant-admin01-default',
       baseUrl: 'https://api.anthropic.com',

@@ -106,7 +106,11 @@ export interface AlertNotification {
     readonly ratePerDay: Amount;
     readonly confidence: Confidence;
     readonly basedOn: BasedOn;
+    /** A budget account: the month's projected spend against the budget, which runs out before the month ends. */
+    readonly budget?: { readonly amount: Amount; readonly projected: Amount; readonly periodEnd: Date };
   };
+  /** `recovered`: a budget account's new month began (its budget reset); never a top-up. */
+  readonly budgetReset?: boolean;
   /**
    * The figure is an estimate (Claude with an Admin key): what it rests on, `estimated: $150.00 on …, − $98.00
    * spent since`; messages show it with `≈`, never as a measured balance.
@@ -197,6 +201,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
   }
 
   let amount: Amount;
+  let budgetReset = false;
   if (fresh) {
     if (s.failingAlerted) {
       notes.push({
@@ -212,7 +217,12 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
     s.failingAlerted = false;
     s.lastFailure = null;
     const before = lastKnown();
-    if (s.balance === 'low' && before !== null && result.available.gt(before)) {
+    // A budget account's first reading of a new month: the rise is the budget resetting, not a top-up.
+    budgetReset =
+      result.budget !== undefined &&
+      s.lastBalanceAt !== null &&
+      Date.parse(s.lastBalanceAt) < result.budget.periodStart.getTime();
+    if (s.balance === 'low' && before !== null && result.available.gt(before) && !budgetReset) {
       s.episodeRise = amountToText(parseAmount(s.episodeRise).plus(result.available.minus(before)));
     }
     s.lastBalance = amountToText(result.available);
@@ -274,6 +284,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
       recoverAt,
       since: new Date(s.balanceSince ?? iso),
       ...(rise.gt(0) ? { topUp: rise } : {}),
+      ...(budgetReset ? { budgetReset } : {}),
     });
     s.balance = 'ok';
     s.balanceSince = iso;
@@ -308,6 +319,33 @@ function runway(
   if (days <= 0 || !f || f.status === 'insufficient') return;
   if (f.status === 'idle') {
     s.runwayWarned = false;
+    return;
+  }
+  if (f.budget) {
+    // A budget account: warned once when, at the month's rate, the budget runs out before the month ends;
+    // re-armed when the projection is back within the budget (a new month, a slower rate).
+    if (!f.budget.over) {
+      s.runwayWarned = false;
+      return;
+    }
+    // Hours into a month, a rate carried to its end says little: no warning before a day of costs.
+    if (s.runwayWarned || f.belowThreshold || f.confidence === 'low') return;
+    s.runwayWarned = true;
+    notes.push({
+      ...common,
+      kind: 'runway',
+      available: amount,
+      runway: {
+        reachesAt: f.reachesThresholdAt ?? f.runsOutAt,
+        days: f.daysToThreshold,
+        zeroAt: f.runsOutAt,
+        zeroDays: f.daysToZero,
+        ratePerDay: f.ratePerDay,
+        confidence: f.confidence,
+        basedOn: f.basedOn,
+        budget: { amount: f.budget.amount, projected: f.budget.projected, periodEnd: f.budget.periodEnd },
+      },
+    });
     return;
   }
   if (f.belowThreshold || f.reachesThresholdAt === null) return;

@@ -1,5 +1,5 @@
 import { accountDisplay } from '../accounts.js';
-import { confidenceWords, runwayPhrase } from '../forecast.js';
+import { budgetMonthEnd, confidenceWords, runwayPhrase } from '../forecast.js';
 import { formatDuration, formatUtc } from '../format.js';
 import { type Amount, amountToText, formatMoney } from '../money.js';
 import type { AlertKind, AlertNotification } from './engine.js';
@@ -26,7 +26,11 @@ function runwayWords(n: AlertNotification, dated: boolean): string {
     runsOutAt: r.zeroAt,
   };
   const low = r.confidence === 'low' ? ` (${confidenceWords(r.confidence, r.basedOn)})` : '';
-  return `${runwayPhrase(facts, n.currency, dated)}${low}`;
+  // A budget: how far over the month's projection goes, then when the budget runs out at this rate.
+  const budget = r.budget
+    ? `on track for ${formatMoney(r.budget.projected, n.currency)} of ${formatMoney(r.budget.amount, n.currency)} by ${budgetMonthEnd(r.budget.periodEnd)} · `
+    : '';
+  return `${budget}${runwayPhrase(facts, n.currency, dated)}${low}`;
 }
 
 /**
@@ -59,9 +63,11 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
         `low since ${formatUtc(since)} (${lasted}) · recovers at ${money(n.recoverAt ?? n.threshold)}`
       );
     case 'recovered': {
-      const how = n.topUp
-        ? `topped up +${money(n.topUp)}`
-        : `back above ${money(n.recoverAt ?? n.threshold)}`;
+      const how = n.budgetReset
+        ? 'the budget reset for the new month'
+        : n.topUp
+          ? `topped up +${money(n.topUp)}`
+          : `back above ${money(n.recoverAt ?? n.threshold)}`;
       return `${emoji} ✅ ${label} credits recovered: ${balance(n.available)} ${threshold} · ${how} · low for ${lasted}`;
     }
     case 'failing': {
@@ -142,7 +148,17 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
       zeroDays: Math.round(n.runway.zeroDays * 100) / 100,
       ratePerDay: amountToText(n.runway.ratePerDay.round(4)),
       confidence: n.runway.confidence,
+      ...(n.runway.budget
+        ? {
+            budget: {
+              amount: amountToText(n.runway.budget.amount),
+              projected: amountToText(n.runway.budget.projected.round(2)),
+              periodEnd: n.runway.budget.periodEnd.toISOString(),
+            },
+          }
+        : {}),
     },
+    budgetReset: n.budgetReset,
     ageMs: n.ageMs,
     at: n.at.toISOString(),
   };
