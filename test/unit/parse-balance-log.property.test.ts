@@ -129,6 +129,23 @@ describe('parse-balance-log: what creditwatch writes, it reads back', () => {
   });
 });
 
+describe("parse-balance-log: Claude's estimate", () => {
+  it("GIVEN an estimated Claude reading THEN the seed's log line keeps the table figure, never the estimate", () => {
+    const line = balanceLogLine({
+      ok: true,
+      provider: 'claude',
+      currency: 'USD',
+      available: new Big(52),
+      asOf: new Date('2026-11-23T10:00:00Z'),
+      checkedAt: new Date('2026-11-23T10:00:00Z'),
+      latencyMs: 3,
+      note: 'estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since',
+      estimate: { anchor: new Big(150), anchorAt: new Date('2026-11-21T12:00:00Z'), spentSince: new Big(98) },
+    });
+    expect(line).toBe('[2026-11-23 10:00:00] Claude: $150.00');
+  });
+});
+
 describe('parse-balance-log: the documented value forms', () => {
   it.each([
     ['$8.07', '8.07'],

@@ -6,12 +6,16 @@ import { formatMoney } from '../../core/money.js';
 import { DEFAULT_STORE_RETRY, PendingWrites, type RetryBackoff } from '../../core/pending-writes.js';
 import type { CheckResult } from '../../core/types.js';
 
-/** The seed's line for a result: Claude's `[ts] Claude: $x`, Moonshot's `ts | Available: … | Voucher: … | Cash: …`. */
+/**
+ * The seed's line for a result: Claude's `[ts] Claude: $x`, Moonshot's `ts | Available: … | Voucher: … | Cash: …`.
+ * Claude's line keeps the table's figure, as the seed's did: an estimate (issue 13) is never written into it as
+ * if it were measured (its anchor is).
+ */
 export function balanceLogLine(r: CheckResult): string {
   const ts = utcTimestamp(r.checkedAt);
   if (r.provider === 'claude') {
     return r.ok
-      ? `[${ts}] Claude: ${formatMoney(r.available, r.currency)}`
+      ? `[${ts}] Claude: ${formatMoney(r.estimate?.anchor ?? r.available, r.currency)}`
       : `[${ts}] Claude: ERROR ${oneLine(r.reason)}`;
   }
   if (!r.ok) return `${ts} | ERROR ${oneLine(r.reason)}`;
