@@ -375,6 +375,7 @@ describe('http providers: the message of an error body', () => {
     ['nothing usable', { error: { message: 42 }, detail: 'x' }, ' without an error message'],
     ['an array', ['Bad key'], ' without an error message'],
     ['a string', 'Bad key', ' without an error message'],
+    ['null', null, ' without an error message'],
   ];
   for (const [name, body, tail] of cases) {
     it(`GIVEN an HTTP 401 body with ${name} THEN the reason is “…${tail}”`, async () => {
