@@ -57,8 +57,8 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
             reason: message ? `${API} returned an error: ${message}` : 'response has no code field',
           };
         }
-        const code =
-          typeof json.code === 'number' ? String(json.code) : clip(JSON.stringify(json.code), redactor);
+        // A JSON number's text is its JSON (`4`), anything else is quoted as JSON (`"0"`).
+        const code = clip(JSON.stringify(json.code), redactor);
         return { ok: false, reason: `${API} returned code ${code}${message ? `: ${message}` : ''}` };
       }
       const data = objectField(json, 'data');
