@@ -435,7 +435,7 @@ describe('provider modules: settings and currency rules', () => {
       openrouter: facts('openrouter', other),
       siliconflow: facts('siliconflow', ['https://api.siliconflow.com', ...other]),
       novita: facts('novita', other),
-      stepfun: facts('stepfun', ['https://api.stepfun.ai', ...other]),
+      stepfun: facts('stepfun', ['https://api.stepfun.ai', 'https://api.ai.example.com', ...other]),
     }).toEqual({
       kimi: {
         label: 'Kimi',
@@ -489,7 +489,7 @@ describe('provider modules: settings and currency rules', () => {
         parts: { voucher: 'voucher', cash: 'cash' },
         baseUrl: 'https://api.stepfun.com',
         currency: 'CNY',
-        currencies: ['USD', 'CNY', 'USD', 'CNY'],
+        currencies: ['USD', 'CNY', 'CNY', 'USD', 'CNY'],
       },
     });
   });
