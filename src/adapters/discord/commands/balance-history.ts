@@ -79,7 +79,15 @@ export async function renderHistory(
   );
   const plotted = reports.filter((r) => r.stats.enough);
   const withSpend = reports.filter((r) => r.spend && (r.stats.enough || r.spend.total.gt(0)));
-  const files: AttachmentBuilder[] = [];
+  // Each chart is rasterised on libuv's thread pool while the next one's SVG is built: the charts are drawn
+  // side by side, not one after the other.
+  const pending: Promise<AttachmentBuilder>[] = [];
+  // A chart that fails is reported by the Promise.all below; until then it must not count as unhandled.
+  const draw = (png: Promise<Buffer>, file: string) => {
+    const attachment = png.then((data) => new AttachmentBuilder(data, { name: file }));
+    attachment.catch(() => {});
+    pending.push(attachment);
+  };
   const currencies = [...new Set([...plotted, ...withSpend].map((r) => r.currency))];
   for (const currency of currencies) {
     // Each chart's SVG is built in a turn of the event loop of its own, after the reports' text.
@@ -93,13 +101,13 @@ export async function renderHistory(
         now.getTime(),
         ...series.flatMap((s) => s.projection?.map((p) => p.at.getTime()) ?? []),
       );
-      const png = await renderBalanceChartAsync(series, {
+      const png = renderBalanceChartAsync(series, {
         title: `Balance, last ${period} (${currency})`,
         currency,
         from: new Date(now.getTime() - PERIODS[period]),
         to: new Date(Math.min(projectedEnd, now.getTime() + PERIODS[period])),
       });
-      files.push(new AttachmentBuilder(png, { name: name('balance') }));
+      draw(png, name('balance'));
     }
     // The balance chart's accounts first, in its order and colours; then accounts with spend but no line.
     const inCurrency = withSpend.filter((r) => r.currency === currency);
@@ -116,13 +124,13 @@ export async function renderHistory(
         DEFAULT_SERIES_COLORS[i % DEFAULT_SERIES_COLORS.length],
       ),
     );
-    const png = await renderSpendChartAsync(bars, {
+    const png = renderSpendChartAsync(bars, {
       title: `Spend per UTC day, last ${bars[0]!.days.length} days (${currency})`,
       currency,
     });
-    files.push(new AttachmentBuilder(png, { name: name('spend') }));
+    draw(png, name('spend'));
   }
-  return { content, files };
+  return { content, files: await Promise.all(pending) };
 }
 
 /**
