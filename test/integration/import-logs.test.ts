@@ -41,7 +41,9 @@ describe('npm run import-logs', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('GIVEN the seed log formats THEN readings are imported, the rest skipped and counted, and a second import adds nothing', async () => {
-    const first = await run(env, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
+    // A store of its own: "already had 0" must not depend on what another test ran against the shared one.
+    const seedEnv = { ...env, DATA_DIR: join(dir, 'seed') };
+    const first = await run(seedEnv, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('claude.txt: imported 3, already had 0, skipped 2');
@@ -55,11 +57,11 @@ describe('npm run import-logs', () => {
     );
     expect(first.stdout).toContain('total: imported 6, already had 0, skipped 4');
 
-    const second = await run(env, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
+    const second = await run(seedEnv, [join(dir, 'claude.txt'), join(dir, 'moonshot.txt')]);
     expect(second.code).toBe(0);
     expect(second.stdout).toContain('total: imported 0, already had 6, skipped 4');
 
-    const db = await openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'data/creditwatch.sqlite') });
+    const db = await openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'seed/creditwatch.sqlite') });
     try {
       const h = new HistoryStore(db);
       const from = new Date('2026-01-29T00:00:00Z');

@@ -21,20 +21,36 @@ interface Backend {
 }
 
 function sqliteBackend(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'cw-contract-'));
+  // Made when the suite opens it, not when the file is collected: a suite a `-t` filter skips runs no
+  // afterAll, and its directory would stay behind.
+  let dir: string | undefined;
   return {
     name: 'embedded SQLite (worker thread, as the bot runs it)',
-    open: () => openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') }),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    open: () => {
+      dir ??= mkdtempSync(join(tmpdir(), 'cw-contract-'));
+      return openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') });
+    },
+    cleanup: async () => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
   };
 }
 
 function sqliteInlineBackend(): Backend {
-  const dir = mkdtempSync(join(tmpdir(), 'cw-contract-'));
+  // Made when the suite opens it, not when the file is collected: a suite a `-t` filter skips runs no
+  // afterAll, and its directory would stay behind.
+  let dir: string | undefined;
   return {
     name: 'embedded SQLite (inline, as `npm run check` runs it)',
-    open: () => openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite'), sqliteMode: 'inline' }),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    open: () => {
+      dir ??= mkdtempSync(join(tmpdir(), 'cw-contract-'));
+      return openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite'), sqliteMode: 'inline' });
+    },
+    cleanup: async () => {
+      if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+      dir = undefined;
+    },
   };
 }
 
@@ -48,6 +64,7 @@ function postgresBackend(): Backend {
     },
     cleanup: async () => {
       await handle?.drop();
+      handle = undefined;
     },
   };
 }
