@@ -1,5 +1,5 @@
 import { type Digest, digestObservations } from './digest.js';
-import { formatUtc } from './format.js';
+import { formatTime, formatUtc, type TimeTarget } from './format.js';
 import type { Amount, Currency } from './money.js';
 import { Big, currencySymbol, formatMoney, isLow } from './money.js';
 
@@ -413,18 +413,20 @@ export interface RunwayFacts {
 /**
  * The one wording of a runway, naming the line each time refers to: `threshold in 25 h · $0 in 3 d`,
  * `below threshold · $0 in 14 h`, `at threshold · $0 in 2 d`, `projected below threshold by now · $0 in 20 h`,
- * or `$0 in 3 d` when the threshold is 0. With `dated`, each time is followed by its UTC moment,
- * `(~2026-12-04 13:00 UTC)`. Durations are counted from `now` and follow {@link formatSpan}.
+ * or `$0 in 3 d` when the threshold is 0. With `dated`, each time is followed by its moment for that
+ * target: `(~2026-12-04 13:00 UTC)` as text, `(~<t:1764853200:f>)` for Discord. Durations are counted from
+ * `now` and follow {@link formatSpan}.
  */
-export function runwayPhrase(f: RunwayFacts, currency: Currency, dated = false): string {
+export function runwayPhrase(f: RunwayFacts, currency: Currency, dated: TimeTarget | false = false): string {
+  const moment = (at: Date): string => (dated ? formatTime(at, dated) : '');
   const when = (days: number, at: Date | null | undefined): string =>
-    `in ${formatSpan(days * DAY_MS)}${dated && at ? ` (~${formatUtc(at)})` : ''}`;
+    `in ${formatSpan(days * DAY_MS)}${dated && at ? ` (~${moment(at)})` : ''}`;
   const zero = `${currencySymbol(currency)}0 ${when(f.daysToZero, f.runsOutAt)}`;
   if (f.belowThreshold) return `below threshold · ${zero}`;
   if (f.available.eq(f.threshold)) return `at threshold · ${zero}`;
   if (f.threshold.lte(0)) return zero;
   if (f.daysToThreshold <= 0) {
-    const since = dated && f.reachesThresholdAt ? ` (~${formatUtc(f.reachesThresholdAt)})` : '';
+    const since = dated && f.reachesThresholdAt ? ` (~${moment(f.reachesThresholdAt)})` : '';
     return `projected below threshold by now${since} · ${zero}`;
   }
   return `threshold ${when(f.daysToThreshold, f.reachesThresholdAt)} · ${zero}`;
@@ -433,10 +435,15 @@ export function runwayPhrase(f: RunwayFacts, currency: Currency, dated = false):
 /**
  * One line explaining the forecast for `/balance` and `/balance-history`, stating the rate once, e.g.
  * `$1.25/day · threshold in 2 d (~2026-12-02 09:00 UTC) · $0 in 6 d (~2026-12-06 13:00 UTC) · high
- * confidence: 160 readings over 6 d`. Times are UTC, floored to the minute; `now` decides whether a
- * projection is past.
+ * confidence: 160 readings over 6 d`. Times are UTC, floored to the minute, or Discord's markup for
+ * `discord`; `now` decides whether a projection is past.
  */
-export function formatRunway(forecast: Forecast, currency: Currency, now: Date): string {
+export function formatRunway(
+  forecast: Forecast,
+  currency: Currency,
+  now: Date,
+  target: TimeTarget = 'text',
+): string {
   if (forecast.status === 'insufficient') return `not enough history (${forecast.reason})`;
   const rate = formatRate(forecast, currency);
   const evidence = confidenceWords(forecast.confidence, forecast.basedOn);
@@ -457,12 +464,12 @@ export function formatRunway(forecast: Forecast, currency: Currency, now: Date):
   const { latest } = forecast;
   let head: string;
   if (latest.available.lte(0)) {
-    head = `out of credit (${formatMoney(latest.available, currency)} as of ${formatUtc(latest.asOf)})`;
+    head = `out of credit (${formatMoney(latest.available, currency)} as of ${formatTime(latest.asOf, target)})`;
   } else if (forecast.runsOutAt.getTime() <= now.getTime()) {
-    const lastReading = `${formatMoney(latest.available, currency)} at ${formatUtc(latest.asOf)}`;
-    head = `projected to have run out ~${formatUtc(forecast.runsOutAt)} (last reading ${lastReading})`;
+    const lastReading = `${formatMoney(latest.available, currency)} at ${formatTime(latest.asOf, target)}`;
+    head = `projected to have run out ~${formatTime(forecast.runsOutAt, target)} (last reading ${lastReading})`;
   } else {
-    head = runwayPhrase({ ...forecast, available: latest.available }, currency, true);
+    head = runwayPhrase({ ...forecast, available: latest.available }, currency, target);
   }
   return `${rate} · ${head} · ${evidence}`;
 }

@@ -19,6 +19,32 @@ export function formatUtc(date: Date, options: { readonly seconds?: boolean } = 
   return `${stamp.slice(0, 16)}${seconds} UTC`;
 }
 
+/**
+ * Where a moment is shown: `discord` (Discord's timestamp markup, which each reader sees in their own time
+ * zone) or `text` (UTC words, for the CLI, logs, webhooks and e-mail).
+ */
+export type TimeTarget = 'discord' | 'text';
+
+/** `at`: the moment (`<t:…:f>`); `ago`: relative (`<t:…:R>`, "in 3 hours"); `at-ago`: both. Text is always UTC. */
+export type TimeStyle = 'at' | 'ago' | 'at-ago';
+
+/**
+ * The one formatter of absolute moments for people: Discord's markup (`<t:1764321600:f>`, floored to the
+ * second, so never after the moment) for `discord`, {@link formatUtc} for `text`.
+ */
+export function formatTime(
+  date: Date,
+  target: TimeTarget,
+  style: TimeStyle = 'at',
+  options: { readonly seconds?: boolean } = {},
+): string {
+  if (target === 'text') return formatUtc(date, options);
+  const unix = Math.floor(date.getTime() / 1000);
+  if (style === 'ago') return `<t:${unix}:R>`;
+  if (style === 'at-ago') return `<t:${unix}:f> (<t:${unix}:R>)`;
+  return `<t:${unix}:f>`;
+}
+
 /** `09:05`: the UTC time of day, to the minute (a chart's hourly ticks). */
 export function utcClock(date: Date): string {
   return utcTimestamp(date).slice(11, 16);

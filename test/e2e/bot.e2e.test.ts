@@ -221,7 +221,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     // The rate once, then the lines it reaches and the confidence it rests on.
     // 46 hours of $0.10 spend over 47 h (the hour of the top-up shows no spend): $2.35/day; $20.30 left.
     expect(reply.content).toMatch(
-      /\n {3}📉 \$2\.35\/day · threshold in 6 d \(~[^)]+ UTC\) · \$0 in 8 d \(~[^)]+ UTC\) · medium confidence: 48 readings over 47 h\n {3}💸 /,
+      /\n {3}📉 \$2\.35\/day · threshold in 6 d \(~<t:\d+:f>\) · \$0 in 8 d \(~<t:\d+:f>\) · medium confidence: 48 readings over 47 h\n {3}💸 /,
     );
     expect((reply.content ?? '').match(/\/day/g)).toHaveLength(1);
     // Spend per UTC day: each $0.10 fall on the day of its later reading, the top-up in none of them.

@@ -11,9 +11,8 @@ import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../suppor
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-/** Printed times are floored to the minute. */
-const utcMinute = (ms: number) =>
-  `${new Date(Math.floor(ms / 60_000) * 60_000).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+/** Times in Discord are its timestamp markup, floored to the second. */
+const utcMinute = (ms: number) => `<t:${Math.floor(ms / 1000)}:f>`;
 
 describe('spend insight end to end: history through the service, forecast through /balance', () => {
   let fake: FakeDiscord;

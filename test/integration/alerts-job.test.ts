@@ -167,7 +167,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     await bot.close();
     bot = await start();
     expect(await bot.alerts.status('kimi')).toMatch(
-      /^alert state: low since \d{4}-\d\d-\d\d \d\d:\d\d UTC \(reminder every 30m\)$/,
+      /^alert state: low since <t:\d+:f> \(reminder every 30m\)$/,
     );
 
     await step([bot], moonshotBalance(4.9, 0, 4.9));

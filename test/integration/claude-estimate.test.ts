@@ -241,7 +241,7 @@ describe('claude estimate: settings and alerts', () => {
       recoverAt: new Big('5.5'),
       estimate: note,
     };
-    expect(alertText(n, true)).toBe(
+    expect(alertText(n, 'discord')).toBe(
       `💳 ⚠️ Claude credits low! **≈ $4.00** (${note}) (threshold: $5.00) · recovers at $5.50`,
     );
     expect(alertSubject(n)).toBe('[creditwatch] Claude credits low: ≈ $4.00 (threshold $5.00)');

@@ -82,7 +82,7 @@ describe('GIVEN the latest Claude row has a NULL updated_at (real Postgres, SQLi
       '💳 ⏳ Claude balance reading has no updated_at: age unknown, treated as stale · alerts judge its last figure, $8.07',
     ]);
     expect(await alerts.status('claude')).toBe(
-      'alert state: stale since 2026-12-01 12:00 UTC (judged by its last figure)',
+      `alert state: stale since <t:${Date.parse('2026-12-01T12:00:00Z') / 1000}:f> (judged by its last figure)`,
     );
   });
 
@@ -117,7 +117,7 @@ describe('GIVEN the latest Claude row has a NULL updated_at (real Postgres, SQLi
     expect(lines[2]).toBe('   ⏳ reading has no updated_at: age unknown, treated as stale');
     expect(lines.find((l) => l.startsWith('   📉 '))).toMatch(/^ {3}📉 not enough history/);
     expect(lines).toContain(
-      '   🔔 alert state: stale since 2026-12-01 12:00 UTC (judged by its last figure)',
+      `   🔔 alert state: stale since <t:${Date.parse('2026-12-01T12:00:00Z') / 1000}:f> (judged by its last figure)`,
     );
     expect(text).not.toMatch(EPOCH_AGE);
   });

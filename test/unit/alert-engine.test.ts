@@ -129,7 +129,7 @@ describe('alert engine: the scripted balance scenario', () => {
 
     const low = s.step('4.80', 5);
     expect(low.map((n) => n.kind)).toEqual(['low']);
-    expect(alertText(low[0]!, true)).toBe(
+    expect(alertText(low[0]!, 'discord')).toBe(
       '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
     );
     expect(s.state?.state).toBe('low');
@@ -145,7 +145,7 @@ describe('alert engine: the scripted balance scenario', () => {
     expect(s.state?.state).toBe('ok');
     // The rises during the episode: 4.70 → 4.90 → 5.20 → 6.00.
     expect(recovered[0]!.topUp?.toFixed(2)).toBe('1.30');
-    expect(alertText(recovered[0]!, true)).toBe(
+    expect(alertText(recovered[0]!, 'discord')).toBe(
       '🌙 ✅ Kimi credits recovered: **$6.00** available (threshold: $5.00) · topped up +$1.30 · low for 20m',
     );
     expect(s.kinds()).toEqual(['low', 'recovered']);
@@ -196,7 +196,7 @@ describe('alert engine: failures', () => {
     expect(failing.map((n) => n.kind)).toEqual(['failing']);
     expect(failing[0]).toMatchObject({ failures: 3, reason: 'HTTP 503 from api.moonshot.ai' });
     expect(failing[0]!.since?.toISOString()).toBe(new Date(T0 + 5 * MINUTE).toISOString());
-    expect(alertText(failing[0]!, false)).toBe(
+    expect(alertText(failing[0]!, 'text')).toBe(
       '🌙 ❌ Kimi balance check failing: HTTP 503 from api.moonshot.ai · 3 failed checks in a row since ' +
         '2026-11-27 10:05 UTC · last known $12.00 · balance alerts are held until it answers',
     );
@@ -205,7 +205,7 @@ describe('alert engine: failures', () => {
     const back = s.step('11', 25);
     expect(back.map((n) => n.kind)).toEqual(['check-recovered']);
     expect(back[0]!.failures).toBe(4);
-    expect(alertText(back[0]!, false)).toBe(
+    expect(alertText(back[0]!, 'text')).toBe(
       '🌙 ✅ Kimi balance check recovered after 4 failed checks (20m): $11.00 available (threshold: $5.00)',
     );
     expect(s.state?.state).toBe('ok');
@@ -262,7 +262,7 @@ describe('alert engine: failures', () => {
     const [n] = s.step(null, 10);
     expect(n?.available).toBeNull();
     expect(s.state?.state).toBe('failing');
-    expect(alertText(n!, false)).toContain('no balance known yet');
+    expect(alertText(n!, 'text')).toContain('no balance known yet');
   });
 });
 
@@ -273,8 +273,13 @@ describe('alert engine: reminders', () => {
     expect(s.step('3.9', 25)).toEqual([]);
     const reminder = s.step('3.8', 30);
     expect(reminder.map((n) => n.kind)).toEqual(['reminder']);
-    expect(alertText(reminder[0]!, true)).toBe(
-      '🌙 ⏰ Kimi credits still low: **$3.80** available (threshold: $5.00) · low since 2026-11-27 10:00 UTC (30m) · ' +
+    expect(alertText(reminder[0]!, 'text')).toBe(
+      '🌙 ⏰ Kimi credits still low: $3.80 available (threshold: $5.00) · low since 2026-11-27 10:00 UTC (30m) · ' +
+        'recovers at $5.50',
+    );
+    // In Discord the moment is its timestamp markup: each reader sees it in their own time zone.
+    expect(alertText(reminder[0]!, 'discord')).toBe(
+      `🌙 ⏰ Kimi credits still low: **$3.80** available (threshold: $5.00) · low since <t:${T0 / 1000}:f> (30m) · ` +
         'recovers at $5.50',
     );
     expect(s.step('3.7', 45)).toEqual([]);
@@ -290,7 +295,7 @@ describe('alert engine: runway warnings', () => {
     const warned = s.step('8', 5, { forecast: forecastIn(2.5, 5) });
     expect(warned.map((n) => n.kind)).toEqual(['runway']);
     // 2.5 days to the threshold and 7.5 to $0, rounded down by the one unit rule.
-    expect(alertText(warned[0]!, false)).toBe(
+    expect(alertText(warned[0]!, 'text')).toBe(
       '🌙 📉 Kimi credits running down: $8.00 available (threshold: $5.00) · $1.00/day · ' +
         'threshold in 2 d (~2026-11-29 22:05 UTC) · $0 in 7 d (~2026-12-04 22:05 UTC)',
     );
@@ -365,9 +370,14 @@ describe('issue 10: the alert and the summary use the same runway words', () => 
 
     expect(forecast.describe).toBe('threshold in 25 h · $0 in 3 d');
     expect(warning?.kind).toBe('runway');
-    expect(alertText(warning!, true)).toBe(
-      '🌙 📉 Kimi credits running down: **$7.50** available (threshold: $5.00) · $2.40/day · ' +
+    expect(alertText(warning!, 'text')).toBe(
+      '🌙 📉 Kimi credits running down: $7.50 available (threshold: $5.00) · $2.40/day · ' +
         'threshold in 25 h (~2026-11-28 11:00 UTC) · $0 in 3 d (~2026-11-30 13:00 UTC)',
+    );
+    const unix = (iso: string) => Date.parse(iso) / 1000;
+    expect(alertText(warning!, 'discord')).toBe(
+      '🌙 📉 Kimi credits running down: **$7.50** available (threshold: $5.00) · $2.40/day · ' +
+        `threshold in 25 h (~<t:${unix('2026-11-28T11:00:00Z')}:f>) · $0 in 3 d (~<t:${unix('2026-11-30T13:00:00Z')}:f>)`,
     );
     expect(alertSubject(warning!)).toBe(`[creditwatch] Kimi credits running down: ${forecast.describe}`);
     expect(alertPayload(warning!).runway).toEqual({
@@ -391,7 +401,7 @@ describe('issue 10: the alert and the summary use the same runway words', () => 
     const [warning] = new Script().step('7.50', 0, { forecast });
 
     expect(forecast.describe).toBe('threshold in 25 h · $0 in 3 d (low confidence: 2 readings over 5 h)');
-    expect(alertText(warning!, false)).toMatch(
+    expect(alertText(warning!, 'text')).toMatch(
       / · \$0 in 3 d \(~[^)]+\) \(low confidence: 2 readings over 5 h\)$/,
     );
     expect(alertSubject(warning!)).toBe(`[creditwatch] Kimi credits running down: ${forecast.describe}`);
@@ -406,7 +416,7 @@ describe('issue 10: the alert and the summary use the same runway words', () => 
     const [failing] = s.step(null, first + 10);
 
     expect(failing?.kind).toBe('failing');
-    expect(alertText(failing!, false)).toContain('3 failed checks in a row since 2026-11-27 20:59 UTC');
+    expect(alertText(failing!, 'text')).toContain('3 failed checks in a row since 2026-11-27 20:59 UTC');
   });
 });
 
@@ -417,32 +427,32 @@ describe('alert engine: top-ups, currencies, staleness and re-judging', () => {
     const [n] = s.step('4', 5, { threshold: '3' });
     expect(n?.kind).toBe('recovered');
     expect(n?.topUp).toBeUndefined();
-    expect(alertText(n!, false)).toContain('back above $3.30');
+    expect(alertText(n!, 'text')).toContain('back above $3.30');
   });
 
   it('GIVEN a CNY account THEN every amount is in yuan', () => {
     const s = new Script();
     const [low] = s.step('4.5', 0, { currency: 'CNY' });
-    expect(alertText(low!, true)).toBe(
+    expect(alertText(low!, 'discord')).toBe(
       '🌙 ⚠️ Kimi credits low! **¥4.50** available (threshold: ¥5.00) · recovers at ¥5.50',
     );
     expect(alertSubject(low!)).toBe('[creditwatch] Kimi credits low: ¥4.50 (threshold ¥5.00)');
     const [up] = s.step('20', 5, { currency: 'CNY' });
-    expect(alertText(up!, false)).toContain('topped up +¥15.50');
+    expect(alertText(up!, 'text')).toContain('topped up +¥15.50');
   });
 
   it('GIVEN a stale Claude reading THEN it is still judged by amount, and the stale notice goes out once per episode', () => {
     const s = new Script();
     const first = s.step('8.07', 0, { provider: 'claude', stale: true });
     expect(first.map((n) => n.kind)).toEqual(['stale']);
-    expect(alertText(first[0]!, true)).toBe(
-      '💳 ⏳ Claude balance reading is stale: 7h old (stale after 6h) · alerts judge its last figure, $8.07',
+    expect(alertText(first[0]!, 'discord')).toBe(
+      `💳 ⏳ Claude balance reading is stale: 7h old (<t:${T0 / 1000 - 7 * 3600}:f>) (stale after 6h) · alerts judge its last figure, $8.07`,
     );
     expect(s.state?.state).toBe('stale');
     expect(s.step('8.07', 5, { provider: 'claude', stale: true })).toEqual([]);
     const low = s.step('4', 10, { provider: 'claude', stale: true });
     expect(low.map((n) => n.kind)).toEqual(['low']);
-    expect(alertText(low[0]!, true)).toBe(
+    expect(alertText(low[0]!, 'discord')).toBe(
       '💳 ⚠️ Claude credits low! **$4.00** (threshold: $5.00) · recovers at $5.50',
     );
     expect(s.state?.state).toBe('low');
@@ -457,7 +467,7 @@ describe('alert engine: top-ups, currencies, staleness and re-judging', () => {
     expect(first.map((n) => n.kind)).toEqual(['stale']);
     const note = first[0]!;
     expect(note.ageMs).toBeNull();
-    expect(alertText(note, true)).toBe(
+    expect(alertText(note, 'discord')).toBe(
       '💳 ⏳ Claude balance reading has no updated_at: age unknown, treated as stale · alerts judge its last figure, $8.07',
     );
     expect(alertSubject(note)).toBe('[creditwatch] Claude balance reading is stale');
@@ -531,20 +541,23 @@ describe('alert messages and state lines', () => {
   it('GIVEN stored states THEN /balance shows the state and since when', () => {
     const s = new Script();
     s.step('4', 0);
-    expect(describeAlertState(s.state!, { repeatMs: DAY })).toBe(
+    expect(describeAlertState(s.state!, { repeatMs: DAY }, 'text')).toBe(
       'alert state: low since 2026-11-27 10:00 UTC (reminder every 24h)',
     );
-    s.step(null, 5);
     expect(describeAlertState(s.state!, { repeatMs: DAY })).toBe(
+      `alert state: low since <t:${T0 / 1000}:f> (reminder every 24h)`,
+    );
+    s.step(null, 5);
+    expect(describeAlertState(s.state!, { repeatMs: DAY }, 'text')).toBe(
       'alert state: low since 2026-11-27 10:00 UTC (reminder every 24h) · 1 failed check in a row',
     );
     s.step(null, 10);
     s.step(null, 15);
-    expect(describeAlertState(s.state!, { repeatMs: DAY })).toBe(
+    expect(describeAlertState(s.state!, { repeatMs: DAY }, 'text')).toBe(
       'alert state: check failing since 2026-11-27 10:05 UTC (3 failed checks in a row; balance alerts held)',
     );
     s.step('9', 20);
-    expect(describeAlertState(s.state!, { repeatMs: DAY })).toBe(
+    expect(describeAlertState(s.state!, { repeatMs: DAY }, 'text')).toBe(
       'alert state: ok since 2026-11-27 10:20 UTC',
     );
   });

@@ -125,7 +125,7 @@ describe('budget alerts: the runway alert and the month reset', () => {
     expect(a.notifications.map((n) => n.kind)).toEqual(['runway']);
     const n = a.notifications[0];
     if (!n) throw new Error('no notification');
-    expect(alertText(n, false)).toBe(
+    expect(alertText(n, 'text')).toBe(
       '🤖 📉 OpenAI credits running down: $85.00 (threshold: $5.00) · $7.42/day · on track for $230.00 of $200.00 by Dec 31 · threshold in 10 d (~2026-12-27 06:46 UTC) · $0 in 11 d (~2026-12-27 22:57 UTC)',
     );
     expect((alertPayload(n).runway as { budget: unknown }).budget).toEqual({
@@ -152,8 +152,8 @@ describe('budget alerts: the runway alert and the month reset', () => {
     expect(reset.notifications.map((n) => n.kind)).toEqual(['recovered']);
     const n = reset.notifications[0];
     expect([n?.topUp, n?.budgetReset]).toEqual([undefined, true]);
-    expect(alertText(n as NonNullable<typeof n>, false)).toContain('the budget reset for the new month');
-    expect(alertText(n as NonNullable<typeof n>, false)).not.toContain('topped up');
+    expect(alertText(n as NonNullable<typeof n>, 'text')).toContain('the budget reset for the new month');
+    expect(alertText(n as NonNullable<typeof n>, 'text')).not.toContain('topped up');
   });
 
   it('GIVEN a rise inside the month while low (a credit) THEN it is a top-up as for any balance', () => {

@@ -247,8 +247,13 @@ describe('forecast: words', () => {
 
   it('GIVEN each case THEN the runway phrase names the line it reaches', () => {
     expect(runwayPhrase(facts, 'USD')).toBe('threshold in 2 d · $0 in 6 d');
-    expect(runwayPhrase(facts, 'CNY', true)).toBe(
+    expect(runwayPhrase(facts, 'CNY', 'text')).toBe(
       'threshold in 2 d (~2026-11-03 00:00 UTC) · ¥0 in 6 d (~2026-11-07 00:00 UTC)',
+    );
+    // For Discord the same moments in its markup, so each reader sees them in their own time zone.
+    const unix = (d: Date) => Math.floor(d.getTime() / 1000);
+    expect(runwayPhrase(facts, 'CNY', 'discord')).toBe(
+      `threshold in 2 d (~<t:${unix(at(48))}:f>) · ¥0 in 6 d (~<t:${unix(at(144))}:f>)`,
     );
     expect(runwayPhrase({ ...facts, available: new Big(5) }, 'USD')).toBe('at threshold · $0 in 6 d');
     expect(runwayPhrase({ ...facts, threshold: new Big(0) }, 'USD')).toBe('$0 in 6 d');
@@ -258,7 +263,7 @@ describe('forecast: words', () => {
     expect(runwayPhrase({ ...facts, daysToThreshold: 0 }, 'USD')).toBe(
       'projected below threshold by now · $0 in 6 d',
     );
-    expect(runwayPhrase({ ...facts, daysToThreshold: 0, reachesThresholdAt: null }, 'USD', true)).toBe(
+    expect(runwayPhrase({ ...facts, daysToThreshold: 0, reachesThresholdAt: null }, 'USD', 'text')).toBe(
       'projected below threshold by now · $0 in 6 d (~2026-11-07 00:00 UTC)',
     );
   });

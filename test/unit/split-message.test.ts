@@ -78,7 +78,7 @@ describe('splitting and capping outgoing text', () => {
     expect(summaryNonce(slot, 12).length).toBeLessThanOrEqual(25);
     expect(summaryNonce(slot, 0)).not.toBe(summaryNonce(slot, 1));
     expect(lateLine('the bot was down', slot)).toBe(
-      '🕒 posted late: the bot was down at 2026-12-01 10:00 UTC',
+      `🕒 posted late: the bot was down at <t:${slot.getTime() / 1000}:f>`,
     );
   });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { formatUtc, utcClock, utcMonthDay, utcTimestamp } from '../../src/core/format.js';
+import { formatTime, formatUtc, utcClock, utcMonthDay, utcTimestamp } from '../../src/core/format.js';
 
 describe('UTC formatting (the one module every caller uses)', () => {
   const at = new Date('2026-01-29T09:05:07.999Z');
@@ -33,5 +33,15 @@ describe('UTC formatting (the one module every caller uses)', () => {
         },
       ),
     );
+  });
+
+  it('GIVEN a target THEN Discord gets its timestamp markup (floored to the second) and text gets UTC', () => {
+    const unix = Math.floor(at.getTime() / 1000);
+    expect(formatTime(at, 'discord')).toBe(`<t:${unix}:f>`);
+    expect(formatTime(at, 'discord', 'ago')).toBe(`<t:${unix}:R>`);
+    expect(formatTime(at, 'discord', 'at-ago')).toBe(`<t:${unix}:f> (<t:${unix}:R>)`);
+    expect(formatTime(at, 'text')).toBe('2026-01-29 09:05 UTC');
+    expect(formatTime(at, 'text', 'at-ago')).toBe('2026-01-29 09:05 UTC');
+    expect(formatTime(at, 'text', 'at', { seconds: true })).toBe('2026-01-29 09:05:07 UTC');
   });
 });

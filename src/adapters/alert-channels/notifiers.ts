@@ -59,7 +59,7 @@ export function discordChannel(
   return {
     name: 'discord',
     async send(n) {
-      const text = alertText(n, true);
+      const text = alertText(n, 'discord');
       if (mentionRoleId !== null && isUrgent(n.kind)) {
         await poster.post(channelId, {
           content: `<@&${mentionRoleId}> ${text}`,
@@ -223,7 +223,7 @@ export function emailChannel(options: EmailOptions): AlertChannel {
           from,
           to: [...options.to],
           subject: alertSubject(n),
-          text: `${alertText(n, false)}\n\n-- \ncreditwatch, ${n.at.toISOString()}\n`,
+          text: `${alertText(n, 'text')}\n\n-- \ncreditwatch, ${n.at.toISOString()}\n`,
         });
       } catch (err) {
         throw new Error(`e-mail via ${url.hostname}: ${scrub((err as Error).message)}`);

@@ -1,6 +1,6 @@
 import { accountDisplay } from '../accounts.js';
 import { budgetMonthEnd, confidenceWords, runwayPhrase } from '../forecast.js';
-import { formatDuration, formatUtc } from '../format.js';
+import { formatDuration, formatTime, type TimeTarget } from '../format.js';
 import { type Amount, amountToText, formatMoney } from '../money.js';
 import type { AlertKind, AlertNotification } from './engine.js';
 
@@ -10,10 +10,10 @@ export function isUrgent(kind: AlertKind): boolean {
 }
 
 /**
- * `threshold in 2 d · $0 in 7 d` (with their UTC moments when `dated`), plus the confidence when it is low:
- * the same words the hourly summary uses for the same forecast.
+ * `threshold in 2 d · $0 in 7 d` (with their moments for `dated`'s target), plus the confidence when it is
+ * low: the same words the hourly summary uses for the same forecast.
  */
-function runwayWords(n: AlertNotification, dated: boolean): string {
+function runwayWords(n: AlertNotification, dated: TimeTarget | false): string {
   const r = n.runway;
   if (!r || n.available === null) return 'threshold soon';
   const facts = {
@@ -34,10 +34,13 @@ function runwayWords(n: AlertNotification, dated: boolean): string {
 }
 
 /**
- * The alert as one message: Discord markdown (`markdown: true`, the seed's emoji and labels, the low alert
- * starting with the seed's `🌙 ⚠️ Kimi credits low!`) or plain text for webhooks and e-mail.
+ * The alert as one message: for `discord`, markdown (the seed's emoji and labels, the low alert starting with
+ * the seed's `🌙 ⚠️ Kimi credits low!`) with moments in Discord's timestamp markup; for `text` (webhooks,
+ * e-mail), plain text with moments in UTC.
  */
-export function alertText(n: AlertNotification, markdown: boolean): string {
+export function alertText(n: AlertNotification, target: TimeTarget): string {
+  const markdown = target === 'discord';
+  const at = (d: Date): string => formatTime(d, target);
   const { label, emoji, parts } = accountDisplay(n.provider);
   const money = (a: Amount): string => formatMoney(a, n.currency);
   const bold = (t: string): string => (markdown ? `**${t}**` : t);
@@ -60,7 +63,7 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
     case 'reminder':
       return (
         `${emoji} ⏰ ${label} credits still low: ${balance(n.available)} ${threshold} · ` +
-        `low since ${formatUtc(since)} (${lasted}) · recovers at ${money(n.recoverAt ?? n.threshold)}`
+        `low since ${at(since)} (${lasted}) · recovers at ${money(n.recoverAt ?? n.threshold)}`
       );
     case 'recovered': {
       const how = n.budgetReset
@@ -75,7 +78,7 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
       const last = n.available === null ? 'no balance known yet' : `last known ${money(n.available)}`;
       return (
         `${emoji} ❌ ${label} balance check failing: ${n.reason ?? 'unknown reason'} · ` +
-        `${count} failed check${count === 1 ? '' : 's'} in a row since ${formatUtc(since)} · ${last} · ` +
+        `${count} failed check${count === 1 ? '' : 's'} in a row since ${at(since)} · ${last} · ` +
         'balance alerts are held until it answers'
       );
     }
@@ -88,14 +91,16 @@ export function alertText(n: AlertNotification, markdown: boolean): string {
     }
     case 'runway': {
       const rate = n.runway ? ` · ${money(n.runway.ratePerDay)}/day` : '';
-      return `${emoji} 📉 ${label} credits running down: ${balance(n.available)} ${threshold}${rate} · ${runwayWords(n, true)}`;
+      return `${emoji} 📉 ${label} credits running down: ${balance(n.available)} ${threshold}${rate} · ${runwayWords(n, target)}`;
     }
     case 'stale': {
       const amount = n.available === null ? '' : ` · alerts judge its last figure, ${money(n.available)}`;
       if (n.ageMs === null) {
         return `${emoji} ⏳ ${label} balance reading has no updated_at: age unknown, treated as stale${amount}`;
       }
-      const age = n.ageMs === undefined ? '' : `: ${formatDuration(n.ageMs)} old`;
+      // The age as of the alert, and (when known) the moment of the reading itself.
+      const readAt = n.ageMs === undefined ? '' : ` (${at(new Date(n.at.getTime() - n.ageMs))})`;
+      const age = n.ageMs === undefined ? '' : `: ${formatDuration(n.ageMs)} old${markdown ? readAt : ''}`;
       const limit = n.staleAfterMs === undefined ? '' : ` (stale after ${formatDuration(n.staleAfterMs)})`;
       return `${emoji} ⏳ ${label} balance reading is stale${age}${limit}${amount}`;
     }
@@ -127,7 +132,7 @@ export function alertSubject(n: AlertNotification): string {
 export function alertPayload(n: AlertNotification): Record<string, unknown> {
   const text = (a: Amount | undefined) => (a === undefined ? undefined : amountToText(a));
   const body: Record<string, unknown> = {
-    text: alertText(n, false),
+    text: alertText(n, 'text'),
     source: 'creditwatch',
     kind: n.kind,
     provider: n.provider,

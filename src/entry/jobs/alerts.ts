@@ -17,7 +17,7 @@ import {
 } from '../../core/alerts/engine.js';
 import type { Config } from '../../core/config.js';
 import type { Forecast } from '../../core/forecast.js';
-import { formatDuration, formatUtc } from '../../core/format.js';
+import { formatDuration, formatTime, type TimeTarget } from '../../core/format.js';
 import type { Insight } from '../../core/insight.js';
 import type { Logger } from '../../core/logger.js';
 import type { ProviderStatus, Summary } from '../../core/service.js';
@@ -52,7 +52,7 @@ export interface Alerts {
   /** The scheduled check (`ALERT_CRON`); `trigger(slot)` runs it for a slot now. */
   readonly job: Job;
   readonly channels: readonly AlertChannel[];
-  /** One line for `/balance`, e.g. `alert state: low since 2026-11-27 10:00 UTC (reminder every 24h)`. */
+  /** One line for `/balance`, e.g. `alert state: low since <t:1764237600:f> (reminder every 24h)`. */
   status(provider: ProviderId): Promise<string | null>;
   /** The stored alert state (this process's copy while the store is unreachable); `null` before the first check. */
   state(provider: ProviderId): Promise<AlertState | null>;
@@ -87,9 +87,13 @@ function interval(ms: number): string {
   return ms % HOUR_MS === 0 && ms <= 3 * DAY_MS ? `${ms / HOUR_MS}h` : formatDuration(ms);
 }
 
-/** The `/balance` line for a stored state. */
-export function describeAlertState(s: AlertState, settings: Pick<AlertSettings, 'repeatMs'>): string {
-  const since = formatUtc(new Date(s.since));
+/** The `/balance` line for a stored state (moments in Discord's markup, or UTC for `text`). */
+export function describeAlertState(
+  s: AlertState,
+  settings: Pick<AlertSettings, 'repeatMs'>,
+  target: TimeTarget = 'discord',
+): string {
+  const since = formatTime(new Date(s.since), target);
   const plural = (n: number) => `${n} failed check${n === 1 ? '' : 's'} in a row`;
   let line: string;
   switch (s.state) {
@@ -111,7 +115,7 @@ export function describeAlertState(s: AlertState, settings: Pick<AlertSettings, 
   const notes: string[] = [];
   if (s.state !== 'failing' && s.consecutiveFailures > 0) notes.push(plural(s.consecutiveFailures));
   if (s.state === 'low' && s.staleSince !== null)
-    notes.push(`reading stale since ${formatUtc(new Date(s.staleSince))}`);
+    notes.push(`reading stale since ${formatTime(new Date(s.staleSince), target)}`);
   if (s.state === 'ok' && s.runwayWarned) notes.push('runway warning sent');
   return notes.length > 0 ? `${line} · ${notes.join(' · ')}` : line;
 }
@@ -251,7 +255,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       const state = await store.load(provider);
       if (state) return describeAlertState(state, settings);
       const next = job.nextRun();
-      return `alert state: not checked yet${next ? ` (next check ${formatUtc(next)})` : ''}`;
+      return `alert state: not checked yet${next ? ` (next check ${formatTime(next, 'discord')})` : ''}`;
     },
     state: (provider) => store.load(provider),
     async reevaluate(provider) {

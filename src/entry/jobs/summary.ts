@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_POST_RETRY, type Poster, PostFailedError } from '../../adapters/discord/poster.js';
 import type { LeaseOutcome, SlotClaims } from '../../adapters/storage/slots.js';
 import type { Forecast } from '../../core/forecast.js';
-import { describeSchedule, formatSummary, formatUtc, splitMessage } from '../../core/format.js';
+import { describeSchedule, formatSummary, formatTime, splitMessage } from '../../core/format.js';
 import type { Insight } from '../../core/insight.js';
 import type { Logger } from '../../core/logger.js';
 import { type RetryPolicy, retry } from '../../core/retry.js';
@@ -89,9 +89,9 @@ export function leaseLength(cron: string, at: Date): number {
   return Math.min(60_000, Math.max(1000, Math.floor(interval / 4)));
 }
 
-/** The line a late post carries under its header: `🕒 posted late: the bot was down at 2026-12-01 10:00 UTC`. */
+/** The line a late post carries under its header: `🕒 posted late: the bot was down at <t:1764583200:f>`. */
 export function lateLine(reason: string, slot: Date): string {
-  return `🕒 posted late: ${reason} at ${formatUtc(slot, { seconds: true })}`;
+  return `🕒 posted late: ${reason} at ${formatTime(slot, 'discord')}`;
 }
 
 /** The summary's text split into messages within Discord's limits, with the late line under the header. */

@@ -1,7 +1,7 @@
 import { AttachmentBuilder, SlashCommandBuilder } from 'discord.js';
 import { accountDisplay } from '../../../core/accounts.js';
 import { formatRunway } from '../../../core/forecast.js';
-import { formatUtc, splitMessage } from '../../../core/format.js';
+import { formatTime, splitMessage } from '../../../core/format.js';
 import type { HistoryReport } from '../../../core/insight.js';
 import { formatMoney } from '../../../core/money.js';
 import { peakDay, type SpendSeries } from '../../../core/spend.js';
@@ -52,15 +52,15 @@ function reportBlock(r: HistoryView, now: Date): string {
   const net = `${s.netChange.gte(0) ? '+' : ''}${money(s.netChange)}`;
   const lines = [
     head,
-    `   first ${money(s.first.amount)} (${formatUtc(s.first.at)}) → last ${money(s.last.amount)} (${formatUtc(s.last.at)})`,
+    `   first ${money(s.first.amount)} (${formatTime(s.first.at, 'discord')}) → last ${money(s.last.amount)} (${formatTime(s.last.at, 'discord')})`,
     `   min ${money(s.min.amount)} · max ${money(s.max.amount)} · net ${net} · spend ${money(s.spend)} · threshold ${money(r.threshold)}`,
   ];
   if (s.topUps.length > 0) {
-    const shown = s.topUps.slice(-5).map((t) => `+${money(t.amount)} ${formatUtc(t.at)}`);
+    const shown = s.topUps.slice(-5).map((t) => `+${money(t.amount)} ${formatTime(t.at, 'discord')}`);
     const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
     lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
   }
-  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now)}`, ...spend);
+  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now, 'discord')}`, ...spend);
   return lines.join('\n');
 }
 

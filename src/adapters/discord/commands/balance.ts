@@ -1,6 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { type Forecast, formatRunway } from '../../../core/forecast.js';
-import { formatDuration, readingFigure } from '../../../core/format.js';
+import { formatDuration, formatTime, readingFigure } from '../../../core/format.js';
 import { formatMoney } from '../../../core/money.js';
 import type { ProviderStatus, Summary } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
@@ -38,13 +38,13 @@ function statusBlock(
     } else if (s.provider === 'claude' && s.ageMs !== null) {
       const limit = s.staleAfterMs === null ? '' : ` (stale after ${formatDuration(s.staleAfterMs)})`;
       lines.push(
-        `   ${s.stale ? '⏳' : '🕒'} reading is ${formatDuration(s.ageMs)} old${s.stale ? `, stale${limit}` : ''}`,
+        `   ${s.stale ? '⏳' : '🕒'} reading is ${formatDuration(s.ageMs)} old${r.asOf ? ` (${formatTime(r.asOf, 'discord')})` : ''}${s.stale ? `, stale${limit}` : ''}`,
       );
     }
   }
   if (forecast) {
     // formatRunway states the rate itself: once per line.
-    lines.push(`   📉 ${formatRunway(forecast, r.currency, now)}`);
+    lines.push(`   📉 ${formatRunway(forecast, r.currency, now, 'discord')}`);
   }
   if (alert) lines.push(`   🔔 ${alert}`);
   return lines.join('\n');

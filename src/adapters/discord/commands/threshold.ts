@@ -1,7 +1,7 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { accountDisplay } from '../../../core/accounts.js';
 import { validateThresholdText } from '../../../core/config.js';
-import { formatUtc } from '../../../core/format.js';
+import { formatTime } from '../../../core/format.js';
 import { formatMoney, parseAmount } from '../../../core/money.js';
 import { UserError } from '../errors.js';
 import { accountFrom, accountOption } from './options.js';
@@ -72,7 +72,7 @@ export default {
             : 'USD';
           const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
           lines.push(
-            `• ${formatUtc(c.changedAt)} ${accountDisplay(c.provider).label}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+            `• ${formatTime(c.changedAt, 'discord')} ${accountDisplay(c.provider).label}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
           );
         }
       }
