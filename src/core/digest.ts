@@ -8,6 +8,20 @@ import { type Amount, Big } from './money.js';
  * changing any figure: spend inside each piece is summed, and the fall (or rise) across each join is
  * computed from the left piece's `last` and the right piece's `first`.
  */
+/**
+ * The one top-up rule: a rise between two consecutive observations is a top-up (never spend). The digests
+ * below, hence the forecast and the history, and the alert engine's top-up notices all use it.
+ */
+export function isTopUp(change: Amount): boolean {
+  return change.gt(0);
+}
+
+/** The top-up between two consecutive balances, or `null` when the balance did not rise. */
+export function topUpBetween(before: Amount, after: Amount): Amount | null {
+  const change = after.minus(before);
+  return isTopUp(change) ? change : null;
+}
+
 export interface Digest {
   readonly first: Observation;
   readonly last: Observation;
@@ -47,7 +61,7 @@ export function digestObservations(sorted: readonly Observation[], readings: num
     if (after.available.gt(max.available)) max = after;
     const change = after.available.minus(before.available);
     if (change.lt(0)) spend = spend.minus(change);
-    else if (change.gt(0)) topUps.push({ at: after.asOf, amount: change });
+    else if (isTopUp(change)) topUps.push({ at: after.asOf, amount: change });
   }
   const marks = sorted.map((o) => o.asOf.getTime());
   return {
@@ -85,7 +99,7 @@ export function joinDigests(parts: readonly (Digest | null)[]): Digest | null {
     let spend = acc.spend.plus(part.spend);
     const change = part.first.available.minus(acc.last.available);
     if (change.lt(0)) spend = spend.minus(change);
-    else if (change.gt(0)) topUps.push({ at: part.first.asOf, amount: change });
+    else if (isTopUp(change)) topUps.push({ at: part.first.asOf, amount: change });
     for (const t of part.topUps) topUps.push(t);
     acc = {
       first: acc.first,

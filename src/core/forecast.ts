@@ -1,4 +1,8 @@
 import { type Digest, digestObservations } from './digest.js';
+
+/** The top-up rule (a rise between consecutive observations), shared with the alert engine. */
+export { isTopUp, topUpBetween } from './digest.js';
+
 import { formatTime, formatUtc, type TimeTarget } from './format.js';
 import type { Amount, Currency } from './money.js';
 import { Big, currencySymbol, formatMoney, isLow } from './money.js';

@@ -19,6 +19,8 @@ export interface ProviderStatus {
   readonly parts?: AccountInfo['parts'];
   readonly result: CheckResult;
   readonly threshold: Amount;
+  /** The critical level in force (`/threshold set … critical:`, default half the threshold); absent: the default. */
+  readonly critical?: Amount;
   readonly state: ProviderState;
   /**
    * Age of the provider's figure (now − asOf); `null` for a failed check and for a reading whose as-of time is
@@ -248,6 +250,7 @@ export class BalanceService {
     const statuses = await Promise.all(
       results.map(async (result): Promise<ProviderStatus> => {
         const threshold = await this.deps.thresholds.get(result.provider);
+        const critical = await this.deps.thresholds.critical(result.provider, threshold);
         const staleAfterMs = this.deps.staleAfterMs[result.provider] ?? null;
         const ageMs = result.ok ? readingAgeMs(result, new Date(now)) : null;
         return {
@@ -255,6 +258,7 @@ export class BalanceService {
           ...accountDisplay(result.provider),
           result,
           threshold,
+          critical,
           state: !result.ok ? 'failed' : isLow(result.available, threshold) ? 'low' : 'ok',
           ageMs,
           // An undated figure is stale even without a limit: nothing says it is recent.

@@ -5,9 +5,20 @@ import type { Logger } from './logger.js';
 import { type Amount, amountToText, parseAmount } from './money.js';
 import type { ProviderId } from './types.js';
 
+/** `low`: the threshold; `critical`: the account's critical level (default half the threshold). */
+export type ThresholdLevel = 'low' | 'critical';
+
+/**
+ * The critical level's key and audit name: `critical:<account>` in the thresholds namespace, and
+ * `<account>#critical` in `threshold_changes.provider` (no schema change; `changes()` splits it again).
+ */
+const CRITICAL_KEY = (provider: ProviderId) => `critical:${provider}`;
+const CRITICAL_AUDIT_SUFFIX = '#critical';
+
 /** One change made with `/threshold`, as recorded in the audit table. */
 export interface ThresholdChange {
   readonly provider: ProviderId;
+  readonly level: ThresholdLevel;
   readonly oldValue: Amount | null;
   readonly newValue: Amount | null;
   readonly changedBy: string;
@@ -61,6 +72,37 @@ export class ThresholdStore {
     return (await this.override(provider)) ?? this.defaultFor(provider);
   }
 
+  /** The critical level set for `provider`, or `null` when it is the default (half the threshold). */
+  async criticalOverride(provider: ProviderId): Promise<Amount | null> {
+    return this.override(CRITICAL_KEY(provider) as ProviderId);
+  }
+
+  /**
+   * The critical level in force for `provider`: the one set, else half of `threshold` (the threshold in force,
+   * read when not given); never above the threshold.
+   */
+  async critical(provider: ProviderId, threshold?: Amount): Promise<Amount> {
+    const low = threshold ?? (await this.get(provider));
+    const set = await this.criticalOverride(provider);
+    const level = set ?? low.div(2);
+    return level.gt(low) ? low : level;
+  }
+
+  /** Sets the critical level; returns the value it replaced (`null` = the default was in force). */
+  async setCritical(
+    provider: ProviderId,
+    value: Amount,
+    changedBy: string,
+    now = new Date(),
+  ): Promise<ThresholdChange> {
+    return this.change(provider, value, changedBy, now, 'critical');
+  }
+
+  /** Removes the critical level so the default (half the threshold) applies again. */
+  async resetCritical(provider: ProviderId, changedBy: string, now = new Date()): Promise<ThresholdChange> {
+    return this.change(provider, null, changedBy, now, 'critical');
+  }
+
   /** Sets an override; returns the value it replaced (`null` = the default was in force). */
   async set(
     provider: ProviderId,
@@ -87,8 +129,10 @@ export class ThresholdStore {
     value: Amount | null,
     changedBy: string,
     changedAt: Date,
+    level: ThresholdLevel = 'low',
   ): Promise<ThresholdChange> {
-    const key = `${this.keyv.namespace ?? 'thresholds'}:${provider}`;
+    const name = level === 'critical' ? CRITICAL_KEY(provider) : provider;
+    const key = `${this.keyv.namespace ?? 'thresholds'}:${name}`;
     const dialect = this.db.dialect;
     const change = await this.db.kysely.transaction().execute(async (trx) => {
       if (dialect === 'postgres') {
@@ -112,11 +156,11 @@ export class ThresholdStore {
           .onConflict((oc) => oc.column('key').doUpdateSet({ value: stored, expires_at: null }))
           .execute();
       }
-      const done: ThresholdChange = { provider, oldValue, newValue: value, changedBy, changedAt };
+      const done: ThresholdChange = { provider, level, oldValue, newValue: value, changedBy, changedAt };
       await trx
         .insertInto('threshold_changes')
         .values({
-          provider,
+          provider: level === 'critical' ? `${provider}${CRITICAL_AUDIT_SUFFIX}` : provider,
           old_value: oldValue === null ? null : amountToText(oldValue),
           new_value: value === null ? null : amountToText(value),
           changed_by: changedBy,
@@ -125,10 +169,11 @@ export class ThresholdStore {
         .execute();
       return done;
     });
-    this.lastKnown.set(provider, value);
+    this.lastKnown.set(name as ProviderId, value);
     this.logger.info(
       {
         provider,
+        level,
         old: change.oldValue?.toFixed(2) ?? 'default',
         new: change.newValue?.toFixed(2) ?? 'default',
         by: changedBy,
@@ -148,7 +193,10 @@ export class ThresholdStore {
       .limit(limit)
       .execute();
     return rows.map((r) => ({
-      provider: r.provider as ProviderId,
+      provider: (r.provider.endsWith(CRITICAL_AUDIT_SUFFIX)
+        ? r.provider.slice(0, -CRITICAL_AUDIT_SUFFIX.length)
+        : r.provider) as ProviderId,
+      level: r.provider.endsWith(CRITICAL_AUDIT_SUFFIX) ? ('critical' as const) : ('low' as const),
       oldValue: r.old_value === null ? null : parseAmount(r.old_value),
       newValue: r.new_value === null ? null : parseAmount(r.new_value),
       changedBy: r.changed_by,

@@ -58,16 +58,17 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN the balance falls below the threshold THEN one alert in the alert channel pings only the mention role', async () => {
+  it('GIVEN the balance falls below the threshold THEN one low alert in the alert channel, pinging nobody', async () => {
     await bot.alerts.job.trigger(new Date('2030-01-01T10:00:00Z'));
     moonshot.setReply(moonshotBalance(4.8, 0, 4.8));
     await bot.alerts.job.trigger(new Date('2030-01-01T10:05:00Z'));
     const alert = await fake.waitForMessage((m) => m.content?.includes('Kimi credits low!') ?? false);
     expect(alert.channelId).toBe(fake.channelId);
     expect(alert.content).toBe(
-      `<@&${role}> 🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50`,
+      '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
     );
-    expect(alert.allowedMentions).toEqual({ parse: [], roles: [role] });
+    // Only critical alerts ping ALERT_MENTION_ROLE_ID.
+    expect(alert.allowedMentions).toEqual({ parse: [], roles: [] });
 
     await bot.alerts.job.trigger(new Date('2030-01-01T10:10:00Z'));
     expect(fake.messages.filter((m) => m.content?.includes('Kimi credits'))).toHaveLength(1);
@@ -95,5 +96,84 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     expect(recovered.allowedMentions).toEqual({ parse: [], roles: [] });
     // Re-judged from the last check: the provider was not asked again.
     expect(moonshot.requests.length).toBe(before);
+  });
+
+  it('GIVEN the balance falls below the critical level THEN one critical alert pings the role; it re-arms above its margin and fires again; a top-up to $36 recovers it', async () => {
+    const kimi = () =>
+      fake.messages.filter((m) => m.kind === 'create' && /Kimi (credits|topped)/.test(m.content ?? ''));
+    const before = kimi().length;
+    // The threshold is $4.00 now (previous test): critical at half of it, $2.00, re-armed at $2.20.
+    moonshot.setReply(moonshotBalance(1.5, 0, 1.5));
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:00:00Z'));
+    const critical = await fake.waitForMessage((m) => m.content?.includes('critically low') ?? false);
+    expect(critical.content).toBe(
+      `<@&${role}> 🌙 🚨 Kimi credits critically low! **$1.50** available (critical: $2.00, threshold: $4.00) · recovers at $4.40`,
+    );
+    expect(critical.allowedMentions).toEqual({ parse: [], roles: [role] });
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:05:00Z'));
+    expect(kimi().length).toBe(before + 1);
+
+    moonshot.setReply(moonshotBalance(2.3, 0, 2.3));
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:10:00Z'));
+    await fake.waitForMessage((m) => m.content === '💰 Kimi topped up +$0.80 (now $2.30)');
+    expect(await bot.alerts.state('kimi')).toMatchObject({ state: 'low', balance: 'low' });
+
+    moonshot.setReply(moonshotBalance(1.9, 0, 1.9));
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:15:00Z'));
+    const again = await fake.waitFor(
+      () => kimi().filter((m) => m.content?.includes('critically low')).length === 2,
+      5000,
+      'a second critical alert',
+    );
+    expect(again).toBe(true);
+
+    moonshot.setReply(moonshotBalance(36, 0, 36));
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:20:00Z'));
+    const recovered = await fake.waitForMessage(
+      (m) => m.content?.includes('Kimi credits recovered') ?? false,
+    );
+    expect(recovered.allowedMentions).toEqual({ parse: [], roles: [] });
+    await fake.waitForMessage((m) => m.content === '💰 Kimi topped up +$34.10 (now $36.00)');
+    await bot.alerts.job.trigger(new Date('2030-01-01T11:25:00Z'));
+    // Every message this test made: critical, top-up, critical, recovered, top-up, and nothing twice.
+    expect(
+      kimi()
+        .slice(before)
+        .map((m) => m.content?.match(/critically low|topped up|recovered/)?.[0]),
+    ).toEqual(['critically low', 'topped up', 'critically low', 'recovered', 'topped up']);
+    for (const m of fake.messages) expect((m.content ?? '').length).toBeLessThanOrEqual(2000);
+  });
+
+  it('GIVEN /threshold set with critical THEN an admin sets the critical level, a member cannot, and /threshold show lists it', async () => {
+    const member = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('critical', 3)])],
+    });
+    expect((await member.final()).content).toContain('You need the Manage Server permission');
+    const set = fake.sendCommand({
+      name: 'threshold',
+      options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('critical', 3)])],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await set.final()).content).toBe(
+      '✅ Kimi critical level set to $3.00 (was half the threshold). The next post and alert check use it.',
+    );
+    const above = fake.sendCommand({
+      name: 'threshold',
+      options: [
+        subcommand('set', [
+          stringOption('account', 'kimi'),
+          numberOption('amount', 2),
+          numberOption('critical', 3),
+        ]),
+      ],
+      permissions: Permission.ManageGuild,
+    });
+    expect((await above.final()).content).toContain('must not be above the threshold');
+    const show = fake.sendCommand({ name: 'threshold', options: [subcommand('show')] });
+    const shown = (await show.final()).content ?? '';
+    expect(shown).toContain('🌙 **Kimi:** $4.00 · critical $3.00');
+    expect(shown).toMatch(/• <t:\d+:f> Kimi critical level: default → \$3\.00 by /);
+    expect((await bot.alerts.state('kimi'))?.critical).toBe('3');
   });
 });

@@ -315,7 +315,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     const reply = await set.final();
     expect(reply.ephemeral).toBe(true);
     expect(reply.content).toBe(
-      '✅ Kimi threshold set to $7.50 (was $5.00 (default)). The next post and alert check use it.',
+      '✅ Kimi threshold set to $7.50 (was $5.00 (default)). Critical level in force: $3.75. The next post and alert check use it.',
     );
     expect((await bot.core.thresholds.get('kimi')).toFixed(2)).toBe('7.50');
     // The cached reading is judged again at once: /balance shows the new threshold without a new check
@@ -373,7 +373,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
       permissions: Permission.ManageGuild,
     });
     const reply = await handle.final();
-    expect(reply.content).toContain('🌙 **Kimi:** $7.50\n');
+    expect(reply.content).toContain('🌙 **Kimi:** $7.50 · critical $3.75 (half)\n');
     expect(reply.content).toContain('💳 **Claude:** $5.00 (default)');
     expect(reply.content).toContain('Recent changes:');
   });

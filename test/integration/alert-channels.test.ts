@@ -28,6 +28,8 @@ const LOW: AlertNotification = {
   currency: 'USD',
   at: new Date('2026-11-27T10:00:00Z'),
   threshold: parseAmount('5'),
+  critical: parseAmount('2.50'),
+  episode: 1,
   available: parseAmount('4.80'),
   recoverAt: parseAmount('5.50'),
 };
@@ -235,17 +237,24 @@ describe('alert channels', () => {
   });
 
   describe('discord', () => {
-    it('GIVEN ALERT_MENTION_ROLE_ID THEN urgent alerts ping that role only, and good news pings nobody', async () => {
+    it('GIVEN ALERT_MENTION_ROLE_ID THEN critical alerts ping that role only; low alerts and good news ping nobody', async () => {
       const poster = new RecordingPoster();
       const discord = discordChannel(poster, CHANNEL, ROLE);
+      await discord.send({ ...LOW, kind: 'critical', cause: 'level', available: parseAmount('2') });
       await discord.send(LOW);
       await discord.send(RECOVERED);
       expect(poster.posts).toEqual([
         {
           channelId: CHANNEL,
           message: {
-            content: `<@&${ROLE}> 🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50`,
+            content: `<@&${ROLE}> 🌙 🚨 Kimi credits critically low! **$2.00** available (critical: $2.50, threshold: $5.00) · recovers at $5.50`,
             mentionRoleIds: [ROLE],
+          },
+        },
+        {
+          channelId: CHANNEL,
+          message: {
+            content: '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
           },
         },
         {

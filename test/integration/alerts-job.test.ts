@@ -154,8 +154,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
       {
         channelId: ALERT_CHANNEL,
         message: {
-          content: `<@&${ROLE}> 🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50`,
-          mentionRoleIds: [ROLE],
+          content: '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
         },
       },
     ]);
@@ -170,17 +169,22 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
       /^alert state: low since <t:\d+:f> \(reminder every 30m\)$/,
     );
 
+    // Each rise is announced once as a top-up; inside the recovery margin the level says nothing.
     await step([bot], moonshotBalance(4.9, 0, 4.9));
-    expect(drain([bot]).kinds).toEqual([]);
+    expect(drain([bot]).kinds).toEqual(['topup']);
     await step([bot], moonshotBalance(5.2, 0, 5.2));
-    expect(drain([bot]).kinds).toEqual([]);
+    expect(drain([bot]).kinds).toEqual(['topup']);
 
     await step([bot], moonshotBalance(6, 0, 6));
     const recovered = drain([bot]);
-    expect(recovered.kinds).toEqual(['recovered']);
-    expect(recovered.mails).toEqual(['[creditwatch] Kimi credits recovered: $6.00 (threshold $5.00)']);
+    expect(recovered.kinds).toEqual(['recovered', 'topup']);
+    expect(recovered.mails).toEqual([
+      '[creditwatch] Kimi credits recovered: $6.00 (threshold $5.00)',
+      '[creditwatch] Kimi topped up +$0.80 (now $6.00)',
+    ]);
     expect(recovered.discord).toEqual([
       '🌙 ✅ Kimi credits recovered: **$6.00** available (threshold: $5.00) · topped up +$1.30 · low for 20m',
+      '💰 Kimi topped up +$0.80 (now $6.00)',
     ]);
     expect(await bot.alerts.status('kimi')).toMatch(/^alert state: ok since /);
   });
@@ -196,7 +200,8 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
     const failing = drain([bot]);
     expect(failing.kinds).toEqual(['failing']);
     expect(failing.mails).toEqual(['[creditwatch] Kimi balance check failing']);
-    expect(failing.discord[0]).toMatch(/^<@&\d+> 🌙 ❌ Kimi balance check failing: .*HTTP 503/);
+    // A failing check is not critical: it pings nobody.
+    expect(failing.discord[0]).toMatch(/^🌙 ❌ Kimi balance check failing: .*HTTP 503/);
     expect(await bot.alerts.status('kimi')).toMatch(
       /^alert state: check failing since .*\(3 failed checks in a row/,
     );
@@ -291,7 +296,8 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
         expect(d.discord).toHaveLength(d.kinds.length);
         seen.push(...d.kinds.map((k) => `${amount}:${k}`));
       }
-      expect(seen).toEqual(['4.8:low', '6:recovered']);
+      // Each top-up is announced once too, by one of the two.
+      expect(seen).toEqual(['4.8:low', '4.9:topup', '5.2:topup', '6:recovered', '6:topup']);
 
       // A threshold change re-evaluated by both at once (no slot to claim) still alerts once.
       await a.core.thresholds.set('kimi', parseAmount('7'), 'test');

@@ -237,6 +237,8 @@ describe('claude estimate: settings and alerts', () => {
       currency: 'USD' as const,
       at: NOW,
       threshold: new Big(5),
+      critical: new Big('2.5'),
+      episode: 1,
       available: new Big(4),
       recoverAt: new Big('5.5'),
       estimate: note,

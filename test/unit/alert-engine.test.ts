@@ -75,7 +75,12 @@ function status(available: string | null, minutes: number, o: StepOptions = {}):
 class Script {
   state: AlertState | null = null;
   readonly sent: AlertNotification[] = [];
-  constructor(private readonly settings: AlertSettings = SETTINGS) {}
+  /** Top-up notices, kept apart unless `withTopUps` (the level scenarios are about levels). */
+  readonly topUps: AlertNotification[] = [];
+  constructor(
+    private readonly settings: AlertSettings = SETTINGS,
+    private readonly withTopUps = false,
+  ) {}
 
   step(
     available: string | null,
@@ -91,8 +96,10 @@ class Script {
     // Every state must survive a round trip through the store (JSON) unchanged.
     this.state = JSON.parse(JSON.stringify(next)) as AlertState;
     expect(this.state).toEqual(next);
-    this.sent.push(...notifications);
-    return notifications;
+    const shown = notifications.filter((n) => this.withTopUps || n.kind !== 'topup');
+    this.topUps.push(...notifications.filter((n) => n.kind === 'topup'));
+    this.sent.push(...shown);
+    return shown;
   }
 
   kinds(): string[] {
@@ -182,7 +189,7 @@ describe('alert engine: the first evaluation', () => {
   it('GIVEN no previous state AND an ok balance THEN nothing is sent', () => {
     const s = new Script();
     expect(s.step('30', 0)).toEqual([]);
-    expect(s.state).toMatchObject({ state: 'ok', balance: 'ok', seq: 1, version: 1 });
+    expect(s.state).toMatchObject({ state: 'ok', balance: 'ok', seq: 1, version: 2 });
   });
 });
 
@@ -533,6 +540,9 @@ describe('alert messages and state lines', () => {
       currency: 'USD',
       available: '4.8',
       threshold: '5',
+      critical: '2.5',
+      severity: 'normal',
+      episode: 1,
       recoverAt: '5.5',
       at: '2026-11-27T10:00:00.000Z',
     });

@@ -31,7 +31,31 @@ const stored = (): Record<string, unknown> => ({
   staleNotified: false,
   runwayWarned: true,
   updatedAt: '2026-11-27T10:30:00.000Z',
+  critical: '2.5',
+  zeroWarned: false,
+  episode: 3,
+  episodeKind: 'low',
+  acknowledgedBy: 'ana.finance (100000000000000001)',
+  acknowledgedAt: '2026-11-27T10:20:00.000Z',
+  snoozedUntil: '2026-11-28T10:20:00.000Z',
+  snoozedBy: 'ops.admin (100000000000000002)',
 });
+
+/** The same state as a creditwatch with one alert level wrote it (version 1). */
+const storedV1 = (): Record<string, unknown> => {
+  const {
+    critical: _c,
+    zeroWarned: _z,
+    episode: _e,
+    episodeKind: _k,
+    acknowledgedBy: _ab,
+    acknowledgedAt: _aa,
+    snoozedUntil: _su,
+    snoozedBy: _sb,
+    ...v1
+  } = stored();
+  return { ...v1, version: 1 };
+};
 
 describe('stored alert state (schema of every field)', () => {
   it('GIVEN a state as the engine writes it THEN it is read back field for field, for its own provider only', () => {
@@ -67,11 +91,51 @@ describe('stored alert state (schema of every field)', () => {
     ['staleNotified', null],
     ['runwayWarned', 1],
     ['updatedAt', undefined],
+    ['critical', '-'],
+    ['zeroWarned', 'no'],
+    ['episode', -2],
+    ['episodeKind', 'panic'],
+    ['acknowledgedBy', 7],
+    ['acknowledgedAt', 'now'],
+    ['snoozedUntil', 'tomorrow'],
+    ['snoozedBy', false],
   ])('GIVEN a stored %s of %j THEN the state is refused, naming the field', (field, value) => {
     const state = { ...stored(), [field]: value };
     const problem = readAlertState(state, 'kimi');
     expect(typeof problem).toBe('string');
     expect(problem).toMatch(new RegExp(`^${field}: `));
+  });
+
+  it('GIVEN a version 1 state (one level) THEN it loads, upgraded: default critical level, its episode open, nothing acknowledged or snoozed', () => {
+    expect(readAlertState(storedV1(), 'kimi')).toEqual({
+      ...stored(),
+      critical: '2.5',
+      zeroWarned: false,
+      episode: 0,
+      episodeKind: 'low',
+      acknowledgedBy: null,
+      acknowledgedAt: null,
+      snoozedUntil: null,
+      snoozedBy: null,
+    });
+    // A version 1 state is still checked field by field, and for its provider.
+    expect(readAlertState({ ...storedV1(), balance: 'critical' }, 'kimi')).toMatch(/^balance: /);
+    expect(readAlertState(storedV1(), 'claude')).toBe('state of kimi, not claude');
+    const ok = readAlertState({ ...storedV1(), state: 'ok', balance: 'ok' }, 'kimi');
+    expect(ok).toMatchObject({ version: ALERT_STATE_VERSION, episodeKind: null, balance: 'ok' });
+  });
+
+  it('GIVEN a version 1 state in the store THEN the AlertStore loads it without a warning', async () => {
+    const keyv = new Keyv<string>();
+    await keyv.set('kimi', JSON.stringify(storedV1()));
+    const logs = captureLogs();
+    const store = new AlertStore(keyv, logs.logger);
+    expect(await store.load('kimi')).toMatchObject({
+      version: ALERT_STATE_VERSION,
+      critical: '2.5',
+      state: 'low',
+    });
+    expect(logs.text()).not.toMatch(/"level":(40|50)/);
   });
 
   it('GIVEN a field missing, or not an object at all THEN it is refused', () => {

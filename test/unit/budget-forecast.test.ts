@@ -146,7 +146,8 @@ describe('budget alerts: the runway alert and the month reset', () => {
   it('GIVEN a budget low on Nov 30 THEN the reset on Dec 1 (while still Nov 30 in Los Angeles) is a recovery by reset, never a top-up', () => {
     const nov30 = new Date('2026-11-30T20:00:00Z');
     const low = step(null, status('198', nov30, NOV), nov30);
-    expect(low.notifications.map((n) => n.kind)).toEqual(['low']);
+    // $2 left is below the critical level too (half the threshold): one critical alert (issue 15).
+    expect(low.notifications.map((n) => n.kind)).toEqual(['critical']);
     const dec1 = new Date('2026-12-01T02:00:00Z');
     const reset = step(low.next, status('2.5', dec1, DEC), dec1);
     expect(reset.notifications.map((n) => n.kind)).toEqual(['recovered']);
@@ -165,6 +166,8 @@ describe('budget alerts: the runway alert and the month reset', () => {
     expect(back.notifications.map((n) => [n.kind, n.topUp?.toString(), n.budgetReset])).toEqual([
       ['recovered', '47', undefined],
       ['runway', undefined, undefined],
+      // The credit is announced as a top-up too (issue 15), after the recovery it caused.
+      ['topup', '47', undefined],
     ]);
   });
 });

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Transporter } from 'nodemailer';
 import type { Dispatcher } from 'undici';
 import type { AlertNotification } from '../../core/alerts/engine.js';
-import { alertPayload, alertSubject, alertText, isUrgent } from '../../core/alerts/messages.js';
+import { alertPayload, alertSubject, alertText, pings } from '../../core/alerts/messages.js';
 import type { Logger } from '../../core/logger.js';
 import { redactor } from '../../core/redact.js';
 import { isRetryableStatus, retry } from '../../core/retry.js';
@@ -48,8 +48,8 @@ export async function sendToAll(
 }
 
 /**
- * Discord, through the same {@link Poster} as the summaries (stdout in a dry run). Alerts that call for
- * action start with the mention of `mentionRoleId` and allow pinging that role only.
+ * Discord, through the same {@link Poster} as the summaries (stdout in a dry run). Critical alerts start with
+ * the mention of `mentionRoleId` and allow pinging that role only; every other alert pings nobody.
  */
 export function discordChannel(
   poster: Poster,
@@ -60,7 +60,7 @@ export function discordChannel(
     name: 'discord',
     async send(n) {
       const text = alertText(n, 'discord');
-      if (mentionRoleId !== null && isUrgent(n.kind)) {
+      if (mentionRoleId !== null && pings(n)) {
         await poster.post(channelId, {
           content: `<@&${mentionRoleId}> ${text}`,
           mentionRoleIds: [mentionRoleId],

@@ -63,7 +63,7 @@ function ago(at: Date, now: Date): string {
 
 function alertLine(s: AlertState | null): string | null {
   if (!s || s.state === 'ok' || s.state === 'unknown') return null;
-  const word = { low: 'low', stale: 'stale', failing: 'check failing' }[s.state];
+  const word = { low: 'low', critical: 'critically low', stale: 'stale', failing: 'check failing' }[s.state];
   return `${word} since ${time(new Date(s.since))}`;
 }
 

@@ -1,19 +1,25 @@
-import type { BasedOn, Confidence, Forecast } from '../forecast.js';
+import { type BasedOn, type Confidence, type Forecast, topUpBetween } from '../forecast.js';
 import { type Amount, amountToText, Big, type Currency, isLow, parseAmount } from '../money.js';
 import type { ProviderStatus } from '../service.js';
 import type { ProviderId } from '../types.js';
 
-/** Bumped when {@link AlertState} changes shape; a stored state of another version is discarded. */
-export const ALERT_STATE_VERSION = 1;
+/**
+ * Bumped when {@link AlertState} changes shape. Version 1 (one level) is still read and upgraded
+ * (`state.ts`); a stored state of any other version is discarded.
+ */
+export const ALERT_STATE_VERSION = 2;
 
-/** What a provider's balance was last judged to be. Held (not changed) while its check is failing. */
-export type BalanceLevel = 'ok' | 'low';
+/**
+ * What a provider's balance was last judged to be: `ok`, `low` (below its threshold) or `critical` (below its
+ * critical level). Held (not changed) while its check is failing.
+ */
+export type BalanceLevel = 'ok' | 'low' | 'critical';
 
 /**
  * The headline state shown in `/balance`: `failing` (after the failure alert) wins over `low`, which wins
  * over `stale` (a Claude reading older than its limit), which wins over `ok`. `unknown` until a check answers.
  */
-export type AlertHeadline = 'unknown' | 'ok' | 'low' | 'stale' | 'failing';
+export type AlertHeadline = 'unknown' | 'ok' | 'low' | 'critical' | 'stale' | 'failing';
 
 /**
  * One provider's persisted alert state. Plain JSON (times as ISO 8601, amounts as decimal text), so it
@@ -32,6 +38,8 @@ export interface AlertState {
   readonly currency: Currency;
   /** The threshold of the last evaluation. */
   readonly threshold: string;
+  /** The critical level of the last evaluation (at most the threshold). */
+  readonly critical: string;
   /** `null` until the first successful reading. */
   readonly balance: BalanceLevel | null;
   readonly balanceSince: string | null;
@@ -57,6 +65,21 @@ export interface AlertState {
   readonly staleNotified: boolean;
   /** The runway warning went out in the current ok episode. */
   readonly runwayWarned: boolean;
+  /** The "runs out within 24 h" critical alert went out (armed again once the forecast is past 48 h). */
+  readonly zeroWarned: boolean;
+  /**
+   * Numbers the alert episodes: every alert that starts one (low, critical, failing, runway, stale) and every
+   * recovery that ends one moves it on. Buttons name the episode they belong to.
+   */
+  readonly episode: number;
+  /** The kind of alert that opened the current episode, `null` once it has ended (a recovery). */
+  readonly episodeKind: AlertKind | null;
+  /** Who acknowledged the current episode (`name (id)`) and when: no reminders for it after that. */
+  readonly acknowledgedBy: string | null;
+  readonly acknowledgedAt: string | null;
+  /** Until when non-critical alerts are held back for this account, and who snoozed them. */
+  readonly snoozedUntil: string | null;
+  readonly snoozedBy: string | null;
   readonly updatedAt: string;
 }
 
@@ -72,7 +95,22 @@ export interface AlertSettings {
   readonly runwayDays: number;
 }
 
-export type AlertKind = 'low' | 'reminder' | 'recovered' | 'failing' | 'check-recovered' | 'runway' | 'stale';
+export type AlertKind =
+  | 'low'
+  | 'critical'
+  | 'reminder'
+  | 'recovered'
+  | 'failing'
+  | 'check-recovered'
+  | 'runway'
+  | 'stale'
+  | 'topup';
+
+/** Why a `critical` alert fired: the balance fell below the critical level, or it runs out within 24 h. */
+export type CriticalCause = 'level' | 'runs-out';
+
+/** A forecast reaching $0 within this many days is critical. */
+export const CRITICAL_RUNWAY_DAYS = 1;
 
 /** Something worth telling people, with every fact the messages need. */
 export interface AlertNotification {
@@ -82,11 +120,19 @@ export interface AlertNotification {
   /** When the evaluation that raised it ran. */
   readonly at: Date;
   readonly threshold: Amount;
+  /** The critical level in force (at most the threshold). */
+  readonly critical: Amount;
+  /** `critical`: what made it critical. */
+  readonly cause?: CriticalCause;
+  /** `reminder`: the level it is still at. */
+  readonly level?: Exclude<BalanceLevel, 'ok'>;
+  /** The episode this notification opened or belongs to (the buttons name it). */
+  readonly episode: number;
   /** The balance now; for `failing`, the last known one (`null` if there never was one). */
   readonly available: Amount | null;
   /** `low`, `reminder`, `recovered`: the level a low balance must reach to recover. */
   readonly recoverAt?: Amount;
-  /** `recovered`: total of the rises during the low episode, when there were any. */
+  /** `recovered`: total of the rises during the low episode, when there were any; `topup`: this rise. */
   readonly topUp?: Amount;
   /** Start of the episode: low since (`reminder`, `recovered`), failing since, stale since. */
   readonly since?: Date;
@@ -131,6 +177,24 @@ export interface EvaluationInput {
 export interface Evaluation {
   readonly next: AlertState;
   readonly notifications: AlertNotification[];
+  /** Notifications held back by a snooze (non-critical ones while `snoozedUntil` is ahead). */
+  readonly snoozed: AlertNotification[];
+}
+
+/** Critical alerts (and reminders of a critical balance) go out even when snoozed, and only they ping. */
+export function isCritical(n: Pick<AlertNotification, 'kind' | 'level'>): boolean {
+  return n.kind === 'critical' || (n.kind === 'reminder' && n.level === 'critical');
+}
+
+/** Kinds that open an episode (and get buttons); recoveries end one; reminders and top-ups do neither. */
+export function opensEpisode(kind: AlertKind): boolean {
+  return kind !== 'reminder' && kind !== 'topup' && kind !== 'recovered' && kind !== 'check-recovered';
+}
+
+/** The critical level in force: the one given (default half the threshold), never above the threshold. */
+export function criticalLevel(threshold: Amount, critical: Amount | undefined): Amount {
+  const level = critical ?? threshold.div(2);
+  return level.gt(threshold) ? threshold : level;
 }
 
 type Draft = { -readonly [K in keyof AlertState]: AlertState[K] };
@@ -144,19 +208,25 @@ export function recoveryLevel(threshold: Amount, margin: number): Amount {
  * The alert state machine: pure, no I/O, no clock but `now`. Given the previous state (or `null` the
  * first time) and one provider's judged status, returns the next state and what to notify.
  *
- * - ok → low (`available < threshold`) notifies `low`; so does the first evaluation when it is low.
- * - low → ok only when `available ≥ threshold × (1 + recoveryMargin)`, notifying `recovered` (with the
- *   top-ups seen during the episode); in between the state stays low and says nothing.
- * - While low, a `reminder` every `repeatMs` after the last low alert or reminder.
+ * - Two levels, each firing once per crossing: ok → low (`available < threshold`) notifies `low`; falling
+ *   below the critical level (from ok or low) notifies `critical`. The first evaluation does the same.
+ * - Recovery has hysteresis: critical → low only at `critical × (1 + recoveryMargin)` (silently: the balance
+ *   is still low; the critical alert is armed again), low/critical → ok only at `threshold × (1 +
+ *   recoveryMargin)`, notifying `recovered` (with the top-ups seen during the episode).
+ * - While low or critical, a `reminder` every `repeatMs` after the last alert or reminder, unless the episode
+ *   was acknowledged.
  * - `failureAfter` consecutive failed checks notify `failing` once; the next successful check notifies
  *   `check-recovered`. A failed check never changes the balance level, and while `failing` the balance
- *   notifications (low, reminder, runway) are held until the provider answers again.
+ *   notifications (low, critical, reminder, runway) are held until the provider answers again.
  * - While ok, `runway` once per ok episode when the forecast reaches the threshold within `runwayDays`;
  *   it re-arms on recovery from low, or once the forecast moves beyond twice that window (a top-up).
+ * - A forecast reaching $0 within 24 h notifies `critical` (cause `runs-out`) once, re-armed past 48 h.
+ * - A rise between two consecutive readings (the forecast's top-up rule) notifies `topup`.
  * - A stale reading is still judged by its amount; the first stale evaluation of an episode notifies
  *   `stale`, and freshness coming back clears it silently.
  * - A result not newer than the last one evaluated (a re-judgement after a threshold change) counts as no
- *   check at all: the last known balance is judged against the current threshold, nothing else moves.
+ *   check at all: the last known balance is judged against the current levels, nothing else moves.
+ * - While `snoozedUntil` is ahead, only critical notifications are returned; the rest are in `snoozed`.
  */
 export function evaluate(prev: AlertState | null, input: EvaluationInput): Evaluation {
   const { status, now, settings } = input;
@@ -167,15 +237,19 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
   s.updatedAt = iso;
   s.currency = result.currency;
   s.threshold = amountToText(status.threshold);
-  const notes: AlertNotification[] = [];
+  const critical = criticalLevel(status.threshold, status.critical);
+  s.critical = amountToText(critical);
+  const notes: Omit<AlertNotification, 'episode'>[] = [];
   const common = {
     provider: status.provider,
     currency: result.currency,
     at: now,
     threshold: status.threshold,
     ...(result.ok && result.estimate && result.note ? { estimate: result.note } : {}),
+    critical,
   };
   const lastKnown = (): Amount | null => (s.lastBalance === null ? null : parseAmount(s.lastBalance));
+  const finish = (): Evaluation => finishEvaluation(s, prev, notes, now);
 
   const fresh = prev?.lastCheckedAt == null || result.checkedAt.getTime() > Date.parse(prev.lastCheckedAt);
   if (fresh) s.lastCheckedAt = result.checkedAt.toISOString();
@@ -197,11 +271,13 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
         });
       }
     }
-    return { next: withHeadline(s, prev), notifications: notes };
+    return finish();
   }
 
   let amount: Amount;
   let budgetReset = false;
+  // Announced after the level's own notification (the recovery it may have caused comes first).
+  let topUp: Omit<AlertNotification, 'episode'> | null = null;
   if (fresh) {
     if (s.failingAlerted) {
       notes.push({
@@ -222,8 +298,12 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
       result.budget !== undefined &&
       s.lastBalanceAt !== null &&
       Date.parse(s.lastBalanceAt) < result.budget.periodStart.getTime();
-    if (s.balance === 'low' && before !== null && result.available.gt(before) && !budgetReset) {
-      s.episodeRise = amountToText(parseAmount(s.episodeRise).plus(result.available.minus(before)));
+    const rise = before === null || budgetReset ? null : topUpBetween(before, result.available);
+    if (rise !== null) {
+      if (s.balance === 'low' || s.balance === 'critical') {
+        s.episodeRise = amountToText(parseAmount(s.episodeRise).plus(rise));
+      }
+      topUp = { ...common, kind: 'topup', available: result.available, topUp: rise };
     }
     s.lastBalance = amountToText(result.available);
     s.lastBalanceAt = result.asOf === null ? null : result.asOf.toISOString();
@@ -256,63 +336,175 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
   } else {
     // Re-judging an old result: the newest thing known is the stored balance, if any.
     const known = lastKnown();
-    if (known === null || s.failingAlerted) return { next: withHeadline(s, prev), notifications: notes };
+    if (known === null || s.failingAlerted) return finish();
     amount = known;
   }
 
   const recoverAt = recoveryLevel(status.threshold, settings.recoveryMargin);
-  const low = isLow(amount, status.threshold);
-  if (s.balance !== 'low') {
-    if (low) {
-      s.balance = 'low';
+  const criticalRecoverAt = recoveryLevel(critical, settings.recoveryMargin);
+  const level = nextLevel(s.balance, amount, status.threshold, critical, recoverAt, criticalRecoverAt);
+  const was = s.balance;
+  if (level === 'ok') {
+    if (was === 'low' || was === 'critical') {
+      const rise = parseAmount(s.episodeRise);
+      notes.push({
+        ...common,
+        kind: 'recovered',
+        available: amount,
+        recoverAt,
+        since: new Date(s.balanceSince ?? iso),
+        ...(rise.gt(0) ? { topUp: rise } : {}),
+        ...(budgetReset ? { budgetReset } : {}),
+      });
       s.balanceSince = iso;
-      s.lastNotifiedAt = iso;
+      s.lastNotifiedAt = null;
       s.reminders = 0;
       s.episodeRise = '0';
-      notes.push({ ...common, kind: 'low', available: amount, recoverAt });
-    } else {
-      if (s.balance === null) s.balanceSince = iso;
-      s.balance = 'ok';
-      runway(s, input, amount, notes, common);
+      s.runwayWarned = false;
+      s.zeroWarned = false;
+    } else if (was === null) {
+      s.balanceSince = iso;
     }
-  } else if (amount.gte(recoverAt)) {
-    const rise = parseAmount(s.episodeRise);
-    notes.push({
-      ...common,
-      kind: 'recovered',
-      available: amount,
-      recoverAt,
-      since: new Date(s.balanceSince ?? iso),
-      ...(rise.gt(0) ? { topUp: rise } : {}),
-      ...(budgetReset ? { budgetReset } : {}),
-    });
     s.balance = 'ok';
+    if (!runsOut(s, input, amount, notes, common)) runway(s, input, amount, notes, common);
+  } else if (level === 'critical' && was !== 'critical') {
+    if (was !== 'low') {
+      s.balanceSince = iso;
+      s.episodeRise = '0';
+    }
+    s.balance = 'critical';
+    s.lastNotifiedAt = iso;
+    s.reminders = 0;
+    notes.push({ ...common, kind: 'critical', cause: 'level', available: amount, recoverAt });
+  } else if (level === 'low' && was !== 'low' && was !== 'critical') {
+    s.balance = 'low';
     s.balanceSince = iso;
-    s.lastNotifiedAt = null;
+    s.lastNotifiedAt = iso;
     s.reminders = 0;
     s.episodeRise = '0';
-    s.runwayWarned = false;
-    runway(s, input, amount, notes, common);
-  } else if (s.lastNotifiedAt !== null && now.getTime() - Date.parse(s.lastNotifiedAt) >= settings.repeatMs) {
-    s.lastNotifiedAt = iso;
-    s.reminders += 1;
-    notes.push({
-      ...common,
-      kind: 'reminder',
-      available: amount,
-      recoverAt,
-      since: new Date(s.balanceSince ?? iso),
-    });
+    notes.push({ ...common, kind: 'low', available: amount, recoverAt });
+    runsOut(s, input, amount, notes, common);
+  } else {
+    // Still low or critical (or back from critical to low, which re-arms the critical alert silently).
+    s.balance = level;
+    if (level === 'low') runsOut(s, input, amount, notes, common);
+    const acknowledged = s.acknowledgedAt !== null && s.episodeKind !== null;
+    if (
+      !acknowledged &&
+      s.lastNotifiedAt !== null &&
+      now.getTime() - Date.parse(s.lastNotifiedAt) >= settings.repeatMs
+    ) {
+      s.lastNotifiedAt = iso;
+      s.reminders += 1;
+      notes.push({
+        ...common,
+        kind: 'reminder',
+        level,
+        available: amount,
+        recoverAt,
+        since: new Date(s.balanceSince ?? iso),
+      });
+    }
   }
-  return { next: withHeadline(s, prev), notifications: notes };
+  if (topUp) notes.push(topUp);
+  return finish();
+}
+
+/** The level after this reading, with hysteresis on the way up. */
+function nextLevel(
+  was: BalanceLevel | null,
+  amount: Amount,
+  threshold: Amount,
+  critical: Amount,
+  recoverAt: Amount,
+  criticalRecoverAt: Amount,
+): BalanceLevel {
+  if (was === 'critical') {
+    if (amount.gte(recoverAt)) return 'ok';
+    return amount.gte(criticalRecoverAt) ? 'low' : 'critical';
+  }
+  if (isLow(amount, critical)) return 'critical';
+  if (was === 'low') return amount.gte(recoverAt) ? 'ok' : 'low';
+  return isLow(amount, threshold) ? 'low' : 'ok';
+}
+
+/** Numbers episodes, applies the snooze and returns the evaluation. */
+function finishEvaluation(
+  s: Draft,
+  prev: AlertState | null,
+  notes: readonly Omit<AlertNotification, 'episode'>[],
+  now: Date,
+): Evaluation {
+  const numbered: AlertNotification[] = [];
+  for (const n of notes) {
+    if (opensEpisode(n.kind) || n.kind === 'recovered' || n.kind === 'check-recovered') {
+      s.episode += 1;
+      s.episodeKind = opensEpisode(n.kind) ? n.kind : null;
+      s.acknowledgedAt = null;
+      s.acknowledgedBy = null;
+    }
+    numbered.push({ ...n, episode: s.episode });
+  }
+  if (s.snoozedUntil !== null && Date.parse(s.snoozedUntil) <= now.getTime()) {
+    s.snoozedUntil = null;
+    s.snoozedBy = null;
+  }
+  const snoozing = s.snoozedUntil !== null;
+  const notifications = numbered.filter((n) => !snoozing || isCritical(n));
+  const snoozed = numbered.filter((n) => snoozing && !isCritical(n));
+  return { next: withHeadline(s, prev), notifications, snoozed };
+}
+
+/**
+ * `critical` (cause `runs-out`) once when the forecast reaches $0 within {@link CRITICAL_RUNWAY_DAYS};
+ * armed again once it is past twice that. Returns whether it fired.
+ */
+function runsOut(
+  s: Draft,
+  input: EvaluationInput,
+  amount: Amount,
+  notes: Omit<AlertNotification, 'episode'>[],
+  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold' | 'critical' | 'estimate'>,
+): boolean {
+  const f = input.forecast;
+  // A budget account's runway is the month's budget (`runway` below), not a balance running out.
+  if (f?.status !== 'ok' || f.budget || amount.lte(0)) return false;
+  if (f.daysToZero > 2 * CRITICAL_RUNWAY_DAYS) {
+    s.zeroWarned = false;
+    return false;
+  }
+  if (s.zeroWarned || f.daysToZero > CRITICAL_RUNWAY_DAYS) return false;
+  s.zeroWarned = true;
+  // It says more than a runway warning would: that one is not sent as well.
+  s.runwayWarned = true;
+  notes.push({
+    ...common,
+    kind: 'critical',
+    cause: 'runs-out',
+    available: amount,
+    runway: runwayFacts(f),
+  });
+  return true;
+}
+
+function runwayFacts(f: Extract<Forecast, { status: 'ok' }>): NonNullable<AlertNotification['runway']> {
+  return {
+    reachesAt: f.reachesThresholdAt ?? f.runsOutAt,
+    days: f.daysToThreshold,
+    zeroAt: f.runsOutAt,
+    zeroDays: f.daysToZero,
+    ratePerDay: f.ratePerDay,
+    confidence: f.confidence,
+    basedOn: f.basedOn,
+  };
 }
 
 function runway(
   s: Draft,
   input: EvaluationInput,
   amount: Amount,
-  notes: AlertNotification[],
-  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold' | 'estimate'>,
+  notes: Omit<AlertNotification, 'episode'>[],
+  common: Pick<AlertNotification, 'provider' | 'currency' | 'at' | 'threshold' | 'critical' | 'estimate'>,
 ): void {
   const f = input.forecast;
   const days = input.settings.runwayDays;
@@ -356,20 +548,7 @@ function runway(
   }
   if (s.runwayWarned || f.daysToThreshold > days) return;
   s.runwayWarned = true;
-  notes.push({
-    ...common,
-    kind: 'runway',
-    available: amount,
-    runway: {
-      reachesAt: f.reachesThresholdAt,
-      days: f.daysToThreshold,
-      zeroAt: f.runsOutAt,
-      zeroDays: f.daysToZero,
-      ratePerDay: f.ratePerDay,
-      confidence: f.confidence,
-      basedOn: f.basedOn,
-    },
-  });
+  notes.push({ ...common, kind: 'runway', available: amount, runway: runwayFacts(f) });
 }
 
 function initialState(status: ProviderStatus, iso: string): Draft {
@@ -382,6 +561,7 @@ function initialState(status: ProviderStatus, iso: string): Draft {
     since: iso,
     currency: status.result.currency,
     threshold: amountToText(status.threshold),
+    critical: amountToText(criticalLevel(status.threshold, status.critical)),
     balance: null,
     balanceSince: null,
     lastBalance: null,
@@ -397,6 +577,13 @@ function initialState(status: ProviderStatus, iso: string): Draft {
     staleSince: null,
     staleNotified: false,
     runwayWarned: false,
+    zeroWarned: false,
+    episode: 0,
+    episodeKind: null,
+    acknowledgedBy: null,
+    acknowledgedAt: null,
+    snoozedUntil: null,
+    snoozedBy: null,
     updatedAt: iso,
   };
 }
@@ -405,6 +592,7 @@ function withHeadline(s: Draft, prev: AlertState | null): AlertState {
   let state: AlertHeadline;
   let since: string | null;
   if (s.failingAlerted) [state, since] = ['failing', s.failingSince];
+  else if (s.balance === 'critical') [state, since] = ['critical', s.balanceSince];
   else if (s.balance === 'low') [state, since] = ['low', s.balanceSince];
   else if (s.staleSince !== null) [state, since] = ['stale', s.staleSince];
   else if (s.balance === 'ok') [state, since] = ['ok', s.updatedAt];

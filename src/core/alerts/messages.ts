@@ -1,12 +1,18 @@
 import { accountDisplay } from '../accounts.js';
-import { budgetMonthEnd, confidenceWords, runwayPhrase } from '../forecast.js';
+import { budgetMonthEnd, confidenceWords, formatSpan, runwayPhrase } from '../forecast.js';
 import { formatDuration, formatTime, type TimeTarget } from '../format.js';
-import { type Amount, amountToText, formatMoney } from '../money.js';
-import type { AlertKind, AlertNotification } from './engine.js';
+import { type Amount, amountToText, currencySymbol, formatMoney } from '../money.js';
 
-/** Kinds that call for someone to act, so they may ping `ALERT_MENTION_ROLE_ID`; good news never pings. */
-export function isUrgent(kind: AlertKind): boolean {
-  return kind !== 'recovered' && kind !== 'check-recovered';
+const DAY_MS = 86_400_000;
+
+import { type AlertKind, type AlertNotification, isCritical } from './engine.js';
+
+/**
+ * Whether the alert pings `ALERT_MENTION_ROLE_ID`: critical alerts only (below the critical level, running
+ * out within 24 h, and reminders while critical). A low alert, a failure or a recovery pings nobody.
+ */
+export function pings(n: Pick<AlertNotification, 'kind' | 'level'>): boolean {
+  return isCritical(n);
 }
 
 /**
@@ -54,17 +60,33 @@ export function alertText(n: AlertNotification, target: TimeTarget): string {
         ? `${bold(`≈ ${money(a)}`)}${available} (${n.estimate})`
         : `${bold(money(a))}${available}`;
   const threshold = `(threshold: ${money(n.threshold)})`;
+  const levels = `(critical: ${money(n.critical)}, threshold: ${money(n.threshold)})`;
   const since = n.since ?? n.at;
   const lasted = formatDuration(n.at.getTime() - since.getTime());
 
   switch (n.kind) {
     case 'low':
       return `${emoji} ⚠️ ${label} credits low! ${balance(n.available)} ${threshold} · recovers at ${money(n.recoverAt ?? n.threshold)}`;
-    case 'reminder':
+    case 'critical': {
+      if (n.cause === 'runs-out') {
+        const rate = n.runway ? ` · ${money(n.runway.ratePerDay)}/day` : '';
+        const zero = n.runway
+          ? ` · ${currencySymbol(n.currency)}0 in ${formatSpan(n.runway.zeroDays * DAY_MS)} (~${at(n.runway.zeroAt)})`
+          : '';
+        return `${emoji} 🚨 ${label} credits run out within 24 h: ${balance(n.available)} ${threshold}${rate}${zero}`;
+      }
+      return `${emoji} 🚨 ${label} credits critically low! ${balance(n.available)} ${levels} · recovers at ${money(n.recoverAt ?? n.threshold)}`;
+    }
+    case 'reminder': {
+      const still = n.level === 'critical' ? 'still critically low' : 'still low';
+      const shown = n.level === 'critical' ? levels : threshold;
       return (
-        `${emoji} ⏰ ${label} credits still low: ${balance(n.available)} ${threshold} · ` +
+        `${emoji} ⏰ ${label} credits ${still}: ${balance(n.available)} ${shown} · ` +
         `low since ${at(since)} (${lasted}) · recovers at ${money(n.recoverAt ?? n.threshold)}`
       );
+    }
+    case 'topup':
+      return `💰 ${label} topped up +${money(n.topUp ?? n.threshold)} (now ${money(n.available ?? n.threshold)})`;
     case 'recovered': {
       const how = n.budgetReset
         ? 'the budget reset for the new month'
@@ -115,6 +137,11 @@ export function alertSubject(n: AlertNotification): string {
   const figures = n.available === null ? '' : `: ${figure(n.available)} (threshold ${money(n.threshold)})`;
   const head: Record<AlertKind, string> = {
     low: `${label} credits low${figures}`,
+    critical:
+      n.cause === 'runs-out'
+        ? `${label} credits run out within 24 h: ${runwayWords(n, false)}`
+        : `${label} credits critically low${figures}`,
+    topup: `${label} topped up +${n.topUp ? money(n.topUp) : ''}${n.available ? ` (now ${money(n.available)})` : ''}`,
     reminder: `${label} credits still low${figures}`,
     recovered: `${label} credits recovered${figures}`,
     failing: `${label} balance check failing`,
@@ -141,6 +168,11 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
     available: n.available === null ? null : amountToText(n.available),
     estimate: n.estimate,
     threshold: amountToText(n.threshold),
+    critical: amountToText(n.critical),
+    severity: isCritical(n) ? 'critical' : 'normal',
+    cause: n.cause,
+    level: n.level,
+    episode: n.episode,
     recoverAt: text(n.recoverAt),
     topUp: text(n.topUp),
     since: n.since?.toISOString(),

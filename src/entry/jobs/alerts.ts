@@ -103,6 +103,9 @@ export function describeAlertState(
     case 'low':
       line = `alert state: low since ${since} (reminder every ${interval(settings.repeatMs)})`;
       break;
+    case 'critical':
+      line = `alert state: critically low since ${since} (reminder every ${interval(settings.repeatMs)})`;
+      break;
     case 'stale':
       line = `alert state: stale since ${since} (judged by its last figure)`;
       break;
@@ -114,7 +117,7 @@ export function describeAlertState(
   }
   const notes: string[] = [];
   if (s.state !== 'failing' && s.consecutiveFailures > 0) notes.push(plural(s.consecutiveFailures));
-  if (s.state === 'low' && s.staleSince !== null)
+  if ((s.state === 'low' || s.state === 'critical') && s.staleSince !== null)
     notes.push(`reading stale since ${formatTime(new Date(s.staleSince), target)}`);
   if (s.state === 'ok' && s.runwayWarned) notes.push('runway warning sent');
   return notes.length > 0 ? `${line} · ${notes.join(' · ')}` : line;
@@ -161,7 +164,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
   ) => {
     const provider = status.provider;
     const prev = await store.load(provider);
-    const { next, notifications } = evaluate(prev, {
+    const { next, notifications, snoozed } = evaluate(prev, {
       status,
       ...(forecast ? { forecast } : {}),
       now: at,
@@ -171,6 +174,12 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     await store.save(next);
     if (prev?.state !== next.state) {
       log.info({ provider, from: prev?.state ?? 'none', to: next.state }, 'alert state changed');
+    }
+    for (const n of snoozed) {
+      log.info(
+        { provider, kind: n.kind, until: next.snoozedUntil },
+        'alert held back: the account is snoozed',
+      );
     }
     for (const n of notifications) {
       const origin = prev ? `${prev.createdAt}#${prev.seq}` : `new@${runKey}`;

@@ -23,13 +23,19 @@ export default {
       .addSubcommand((s) =>
         s
           .setName('set')
-          .setDescription("Set an account's threshold, in its currency")
+          .setDescription("Set an account's threshold and/or critical level, in its currency")
           .addStringOption((o) => accountOption(o, accounts, 'Account', true))
           .addNumberOption((o) =>
             o
               .setName('amount')
-              .setDescription('Alert when the balance is below this (0 to 1,000,000, at most 2 decimals)')
-              .setRequired(true)
+              .setDescription('Low alert when the balance is below this (0 to 1,000,000, at most 2 decimals)')
+              .setMinValue(0)
+              .setMaxValue(1_000_000),
+          )
+          .addNumberOption((o) =>
+            o
+              .setName('critical')
+              .setDescription('Critical alert (pings) below this; default half the threshold')
               .setMinValue(0)
               .setMaxValue(1_000_000),
           ),
@@ -54,13 +60,18 @@ export default {
 
     if (sub === 'show') {
       await defer();
-      const lines = ['**Thresholds** (a balance below its threshold is low)'];
+      const lines = [
+        '**Thresholds** (a balance below its threshold is low; below its critical level, critical: that alert pings)',
+      ];
       for (const p of ctx.service.providerIds) {
         const currency = ctx.service.currencyOf(p);
         const override = await store.override(p);
-        const value = formatMoney(override ?? store.defaultFor(p), currency);
+        const low = override ?? store.defaultFor(p);
+        const value = formatMoney(low, currency);
+        const criticalSet = await store.criticalOverride(p);
+        const critical = formatMoney(await store.critical(p, low), currency);
         lines.push(
-          `${accountDisplay(p).emoji} **${accountDisplay(p).label}:** ${value}${override ? '' : ' (default)'}`,
+          `${accountDisplay(p).emoji} **${accountDisplay(p).label}:** ${value}${override ? '' : ' (default)'} · critical ${critical}${criticalSet ? '' : ' (half)'}`,
         );
       }
       const changes = await store.changes(5);
@@ -71,8 +82,9 @@ export default {
             ? ctx.service.currencyOf(c.provider)
             : 'USD';
           const fmt = (a: typeof c.oldValue) => (a === null ? 'default' : formatMoney(a, currency));
+          const what = c.level === 'critical' ? ' critical level' : '';
           lines.push(
-            `• ${formatTime(c.changedAt, 'discord')} ${accountDisplay(c.provider).label}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
+            `• ${formatTime(c.changedAt, 'discord')} ${accountDisplay(c.provider).label}${what}: ${fmt(c.oldValue)} → ${fmt(c.newValue)} by ${c.changedBy}`,
           );
         }
       }
@@ -85,31 +97,65 @@ export default {
     const currency = ctx.service.currencyOf(provider);
     const label = accountDisplay(provider).label;
     if (sub === 'set') {
-      const amount = interaction.options.getNumber('amount', true);
       // Discord enforces min/max; decimals, NaN and crafted payloads are ours to refuse.
-      const text = Number.isFinite(amount) ? String(amount) : 'not a number';
-      const problem = validateThresholdText(text);
-      if (problem) throw new UserError(`Threshold not changed: ${text.slice(0, 30)} ${problem}.`);
+      const typed = (name: 'amount' | 'critical', what: string) => {
+        const value = interaction.options.getNumber(name);
+        if (value === null) return null;
+        const text = Number.isFinite(value) ? String(value) : 'not a number';
+        const problem = validateThresholdText(text);
+        if (problem) throw new UserError(`${what} not changed: ${text.slice(0, 30)} ${problem}.`);
+        return parseAmount(text);
+      };
+      const amount = typed('amount', 'Threshold');
+      const critical = typed('critical', 'Critical level');
+      if (amount === null && critical === null)
+        throw new UserError('Nothing changed: give an amount (the threshold), a critical level, or both.');
+      if (amount && critical?.gt(amount))
+        throw new UserError(
+          `Nothing changed: the critical level (${formatMoney(critical, currency)}) must not be above the threshold (${formatMoney(amount, currency)}).`,
+        );
       await defer();
-      const change = await store.set(provider, parseAmount(text), who(interaction.user), ctx.now());
+      const by = who(interaction.user);
+      const said: string[] = [];
+      if (amount !== null) {
+        const change = await store.set(provider, amount, by, ctx.now());
+        const old =
+          change.oldValue === null
+            ? `${formatMoney(store.defaultFor(provider), currency)} (default)`
+            : formatMoney(change.oldValue, currency);
+        said.push(`${label} threshold set to ${formatMoney(amount, currency)} (was ${old})`);
+      }
+      if (critical !== null) {
+        const change = await store.setCritical(provider, critical, by, ctx.now());
+        const old = change.oldValue === null ? 'half the threshold' : formatMoney(change.oldValue, currency);
+        said.push(`${label} critical level set to ${formatMoney(critical, currency)} (was ${old})`);
+      }
       await ctx.service.rejudgeCached();
       await ctx.onThresholdChanged?.(provider);
-      const old =
-        change.oldValue === null
-          ? `${formatMoney(store.defaultFor(provider), currency)} (default)`
-          : formatMoney(change.oldValue, currency);
-      await reply(
-        `✅ ${label} threshold set to ${formatMoney(parseAmount(text), currency)} (was ${old}). The next post and alert check use it.`,
-      );
+      const inForce = await store.critical(provider);
+      const note =
+        critical === null
+          ? ` Critical level in force: ${formatMoney(inForce, currency)}.`
+          : critical.gt(await store.get(provider))
+            ? ` It is above the threshold, so the threshold (${formatMoney(inForce, currency)}) is used.`
+            : '';
+      await reply(`✅ ${said.join('; ')}.${note} The next post and alert check use it.`);
       return;
     }
     await defer();
     const change = await store.reset(provider, who(interaction.user), ctx.now());
+    // The critical level is reset (and audited) only when one was set.
+    const criticalChange =
+      (await store.criticalOverride(provider)) === null
+        ? { oldValue: null }
+        : await store.resetCritical(provider, who(interaction.user), ctx.now());
     await ctx.service.rejudgeCached();
     await ctx.onThresholdChanged?.(provider);
     const old = change.oldValue === null ? 'the default already' : formatMoney(change.oldValue, currency);
+    const criticalWas =
+      criticalChange.oldValue === null ? '' : ` (was ${formatMoney(criticalChange.oldValue, currency)})`;
     await reply(
-      `✅ ${label} threshold reset to the default ${formatMoney(store.defaultFor(provider), currency)} (was ${old}).`,
+      `✅ ${label} threshold reset to the default ${formatMoney(store.defaultFor(provider), currency)} (was ${old}); critical level: half of it${criticalWas}.`,
     );
   },
 } satisfies Command;
