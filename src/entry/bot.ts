@@ -87,6 +87,11 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       logger,
       now,
       alertStatus: (provider) => alerts?.status(provider) ?? Promise.resolve(null),
+      alertAct: (action, provider, episode, by, at) =>
+        alerts
+          ? alerts.act(action, provider, episode, by, at)
+          : Promise.resolve({ outcome: 'ended', state: null }),
+      alertState: (provider) => alerts?.state(provider) ?? Promise.resolve(null),
       onThresholdChanged: async (provider) => {
         // Not awaited: the reply to /threshold must go out within Discord's 3 s, and sending alerts may retry.
         void alerts?.reevaluate(provider);

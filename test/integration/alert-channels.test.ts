@@ -10,6 +10,7 @@ import {
   webhookChannel,
 } from '../../src/adapters/alert-channels/notifiers.js';
 import type { OutgoingMessage, Poster } from '../../src/adapters/discord/poster.js';
+import { alertButtonRows } from '../../src/core/alerts/buttons.js';
 import type { AlertNotification } from '../../src/core/alerts/engine.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
@@ -249,12 +250,14 @@ describe('alert channels', () => {
           message: {
             content: `<@&${ROLE}> 🌙 🚨 Kimi credits critically low! **$2.00** available (critical: $2.50, threshold: $5.00) · recovers at $5.50`,
             mentionRoleIds: [ROLE],
+            components: alertButtonRows('kimi', 1),
           },
         },
         {
           channelId: CHANNEL,
           message: {
             content: '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
+            components: alertButtonRows('kimi', 1),
           },
         },
         {

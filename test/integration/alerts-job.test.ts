@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OutgoingMessage, Poster } from '../../src/adapters/discord/poster.js';
+import { alertButtonRows } from '../../src/core/alerts/buttons.js';
 import { loadConfig } from '../../src/core/config.js';
 import { Insight } from '../../src/core/insight.js';
 import { createLogger, type Logger } from '../../src/core/logger.js';
@@ -155,6 +156,7 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
         channelId: ALERT_CHANNEL,
         message: {
           content: '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
+          components: alertButtonRows('kimi', 1),
         },
       },
     ]);

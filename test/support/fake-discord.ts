@@ -296,6 +296,20 @@ export interface SendCommandOptions {
   readonly resolved?: JsonObject;
 }
 
+/**
+ * Options for {@link FakeDiscord.clickButton}: a member clicking a button on a message the bot posted
+ * (INTERACTION_CREATE of type 3, MESSAGE_COMPONENT, with `data: { custom_id, component_type: 2 }` and the
+ * `message` the button is on, as Discord documents it). The user, roles and permissions work as in
+ * {@link SendCommandOptions}.
+ */
+export interface ClickButtonOptions
+  extends Pick<SendCommandOptions, 'user' | 'roles' | 'permissions' | 'locale'> {
+  /** The id of a message the bot created (see {@link FakeDiscord.messages}). */
+  readonly messageId: string;
+  /** The button's `custom_id`; any string may be sent (a crafted one, one no button carries). */
+  readonly customId: string;
+}
+
 /** What {@link FakeDiscord.sendCommand} returns: the interaction plus promises for its responses. */
 export interface InteractionHandle {
   readonly id: string;
@@ -443,6 +457,14 @@ export interface FakeDiscord {
   dropGatewayConnection(code?: number | 'terminate'): Promise<void>;
   /** Dispatches an INTERACTION_CREATE for a slash command (or autocomplete) and returns its handle. */
   sendCommand(options: SendCommandOptions): InteractionHandle;
+  /**
+   * Dispatches an INTERACTION_CREATE for a button click (type 3) on a message the bot created. Discord allows
+   * the callback types 4, 5, 6 (deferred update) and 7 (update the message: recorded as an `edit` of that
+   * channel message in {@link FakeDiscord.messages}) and 9.
+   */
+  clickButton(options: ClickButtonOptions): InteractionHandle;
+  /** The current state of a channel message the bot created (after edits and button updates). */
+  channelMessage(messageId: string): JsonObject | null;
   /** The next requests matching `matcher` get `responses`, one each, in order (queued after earlier ones). */
   failNext(matcher: RequestMatcher, responses: readonly InjectedResponse[]): void;
   /**
@@ -862,6 +884,48 @@ function validateEmbeds(embeds: readonly JsonObject[]): ApiError | null {
   return null;
 }
 
+/**
+ * Discord's documented limits on message components: at most 5 action rows (type 1), each with 1–5
+ * buttons (type 2); a button has a `custom_id` of 1–100 characters (or a `url` for style 5) and a label of
+ * at most 80.
+ */
+function validateComponents(components: unknown): ApiError | null {
+  if (components === undefined || components === null) return null;
+  if (!Array.isArray(components)) return formError(['components'], 'BASE_TYPE_BAD_TYPE', 'Must be an array.');
+  if (components.length > 5)
+    return formError(['components'], 'BASE_TYPE_MAX_LENGTH', 'Must be 5 or fewer in length.');
+  for (const [i, row] of components.entries()) {
+    if (!isObject(row) || row.type !== 1)
+      return formError(
+        ['components', i, 'type'],
+        'COMPONENT_TYPE_INVALID',
+        'Top-level components must be action rows.',
+      );
+    const buttons = Array.isArray(row.components) ? row.components : [];
+    if (buttons.length === 0 || buttons.length > 5)
+      return formError(
+        ['components', i, 'components'],
+        'BASE_TYPE_BAD_LENGTH',
+        'Must be between 1 and 5 in length.',
+      );
+    for (const [j, b] of buttons.entries()) {
+      const path = ['components', i, 'components', j];
+      if (!isObject(b) || b.type !== 2)
+        return formError([...path, 'type'], 'COMPONENT_TYPE_INVALID', 'Not a button.');
+      const id = b.custom_id;
+      if (b.style !== 5 && (typeof id !== 'string' || id.length < 1 || id.length > 100))
+        return formError(
+          [...path, 'custom_id'],
+          'BASE_TYPE_BAD_LENGTH',
+          'Must be between 1 and 100 in length.',
+        );
+      if (typeof b.label === 'string' && b.label.length > 80)
+        return formError([...path, 'label'], 'BASE_TYPE_MAX_LENGTH', 'Must be 80 or fewer in length.');
+    }
+  }
+  return null;
+}
+
 /** Discord: `nonce` is an integer or a string of at most 25 characters. */
 function validateNonce(nonce: unknown): ApiError | null {
   if (nonce === undefined || nonce === null) return null;
@@ -881,6 +945,8 @@ function validateMessage(body: JsonObject, files: readonly RecordedFile[], isEdi
   if (files.length > 10)
     return formError(['files'], 'BASE_TYPE_MAX_LENGTH', 'Must be 10 or fewer in length.');
   if (files.some((f) => f.size > MAX_UPLOAD_BYTES)) return apiError(413, 'Request entity too large', 40005);
+  const componentError = validateComponents(body.components);
+  if (componentError) return componentError;
   const components = Array.isArray(body.components) ? body.components : [];
   const stickers = Array.isArray(body.sticker_ids) ? body.sticker_ids : [];
   const empty =
@@ -1069,7 +1135,7 @@ interface Session {
 interface InteractionState {
   readonly id: string;
   readonly token: string;
-  readonly type: 2 | 4;
+  readonly type: 2 | 3 | 4;
   readonly payload: JsonObject;
   readonly createdAt: number;
   readonly channelId: string;
@@ -2085,7 +2151,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         `callback arrived ${receivedAt - state.createdAt} ms after dispatch (deadline ${deadlineMs} ms)`,
       );
     }
-    const allowed = state.type === 4 ? [8] : [4, 5, 9];
+    const allowed = state.type === 4 ? [8] : state.type === 3 ? [4, 5, 6, 7, 9] : [4, 5, 9];
     if (!allowed.includes(type)) {
       return refuse(
         formError(['type'], 'INTERACTION_RESPONSE_TYPE_INVALID', 'Interaction response type is invalid'),
@@ -2104,6 +2170,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (type === 4) {
       const error = validateMessage(data ?? {}, ctx.files, false);
       if (error) return refuse(error, `invalid reply: ${JSON.stringify(error.body)}`);
+    }
+    if (type === 7) {
+      const error = validateMessage(data ?? {}, ctx.files, true) ?? validateComponents(data?.components);
+      if (error) return refuse(error, `invalid update: ${JSON.stringify(error.body)}`);
     }
     const status = withResponse ? 200 : 204;
     state.callback = record(status);
@@ -2125,7 +2195,31 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       state.original = message;
       state.messages.set(id, message);
     }
-    if (type === 5) state.deferred = true;
+    if (type === 6 || type === 7) {
+      // The message the button is on: an update edits it in place (type 7); a deferred update (6) only
+      // acknowledges, and @original is that message.
+      const target = isObject(state.payload.message) ? String(state.payload.message.id) : '';
+      const previous = channelMessages.get(target);
+      if (previous && type === 7) {
+        const updated = buildMessage({
+          id: target,
+          channelId: String(previous.channel_id),
+          body: data ?? {},
+          files: ctx.files,
+          flags: numOr(previous.flags, 0),
+          webhookId: null,
+          interaction: null,
+          previous,
+        });
+        channelMessages.set(target, updated);
+        messages.push(
+          recordMessage('edit', target, String(previous.channel_id), data ?? {}, ctx.files, updated),
+        );
+        message = updated;
+      }
+      if (type === 6) state.deferred = true;
+      else state.final = toReply('callback', target, data ?? {}, ctx.files, receivedAt);
+    } else if (type === 5) state.deferred = true;
     else
       state.final = toReply('callback', message ? String(message.id) : '', data ?? {}, ctx.files, receivedAt);
     if (!withResponse) return noContent;
@@ -2509,12 +2603,25 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   // ---- interactions ----
-  const sendCommand = (input: SendCommandOptions): InteractionHandle => {
+  const clickButton = (input: ClickButtonOptions): InteractionHandle => {
+    const message = channelMessages.get(input.messageId);
+    if (!message) throw new Error(`fake-discord: no channel message ${input.messageId} to click on`);
+    const { messageId: _m, customId: _c, ...who } = input;
+    return sendCommand(
+      { ...who, name: '', channelId: String(message.channel_id) },
+      { custom_id: input.customId, message },
+    );
+  };
+
+  const sendCommand = (
+    input: SendCommandOptions,
+    component?: { readonly custom_id: string; readonly message: JsonObject },
+  ): InteractionHandle => {
     if (closed) throw new Error('fake-discord is closed');
     const live = [...sessions.values()].filter((s) => !s.invalidated);
     if (live.length === 0) throw new Error('fake-discord: no gateway session to deliver the interaction to');
     const kind = input.kind ?? 'command';
-    const interactionType: 2 | 4 = kind === 'autocomplete' ? 4 : 2;
+    const interactionType: 2 | 3 | 4 = component ? 3 : kind === 'autocomplete' ? 4 : 2;
     const userInput = input.user ?? { id: FAKE_DEFAULTS.userId, username: 'ana.finance', globalName: 'Ana' };
     const user = userObject(userInput, false);
     const memberRoles = input.roles ?? [];
@@ -2538,14 +2645,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const token = Buffer.from(`interaction:${id}:${randomBytes(48).toString('base64url')}`).toString(
       'base64url',
     );
-    const data: JsonObject = {
-      id: commandId,
-      name: input.name,
-      type: commandType,
-      ...(input.options ? { options: input.options } : {}),
-      ...(input.resolved ? { resolved: input.resolved } : {}),
-      ...(registered && registered === guildCommand && inGuild ? { guild_id: gid } : {}),
-    };
+    const data: JsonObject = component
+      ? { custom_id: component.custom_id, component_type: 2 }
+      : {
+          id: commandId,
+          name: input.name,
+          type: commandType,
+          ...(input.options ? { options: input.options } : {}),
+          ...(input.resolved ? { resolved: input.resolved } : {}),
+          ...(registered && registered === guildCommand && inGuild ? { guild_id: gid } : {}),
+        };
     const locale = input.locale ?? 'en-US';
     let channel: ChannelState;
     let payload: JsonObject;
@@ -2575,6 +2684,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         id,
         locale,
         member: { ...memberObject(user, memberRoles), permissions: memberPerms.toString() },
+        ...(component ? { message: component.message } : {}),
         token,
         type: interactionType,
         version: 1,
@@ -2622,7 +2732,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     };
     interactionsById.set(id, state);
     interactionsByToken.set(token, state);
-    const label = `/${input.name} (${id})`;
+    const label = component ? `button ${component.custom_id.slice(0, 40)} (${id})` : `/${input.name} (${id})`;
     const handle: InteractionHandle = {
       id,
       token,
@@ -2678,7 +2788,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     commands: (scope) => commandStore.get(scope === 'global' ? 'global' : scope.guildId) ?? [],
     dispatch,
     dropGatewayConnection,
-    sendCommand,
+    sendCommand: (options) => sendCommand(options),
+    clickButton,
+    channelMessage: (messageId) => channelMessages.get(messageId) ?? null,
     failNext: (matcher, responses) => {
       for (const response of responses) failures.push({ matcher, response });
     },

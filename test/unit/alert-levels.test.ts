@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { accountDisplay } from '../../src/core/accounts.js';
 import {
+  alertButtonId,
+  alertButtonRows,
+  hasButtons,
+  parseAlertButtonId,
+} from '../../src/core/alerts/buttons.js';
+import {
   type AlertNotification,
   type AlertSettings,
   type AlertState,
@@ -12,6 +18,7 @@ import type { OkForecast } from '../../src/core/forecast.js';
 import { DISCORD_CONTENT_LIMIT } from '../../src/core/format.js';
 import { parseAmount } from '../../src/core/money.js';
 import type { ProviderStatus } from '../../src/core/service.js';
+import type { ProviderId } from '../../src/core/types.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -227,5 +234,48 @@ describe('alert engine: top-up notices, acknowledgements and snoozes', () => {
     ];
     expect(new Set(all.map((n) => n.kind))).toEqual(new Set(['low', 'critical', 'recovered', 'topup']));
     for (const n of all) expect(alertText(n, 'discord').length).toBeLessThan(DISCORD_CONTENT_LIMIT);
+  });
+});
+
+describe('alert button ids', () => {
+  it('GIVEN ids creditwatch makes THEN they parse back; crafted ones are refused', () => {
+    const enabled = ['kimi', 'kimi:cn'] as ProviderId[];
+    for (const action of ['ack', 'snooze', 'refresh'] as const) {
+      const id = alertButtonId(action, 'kimi:cn', 12);
+      expect(id.length).toBeLessThanOrEqual(100);
+      expect(parseAlertButtonId(id, enabled)).toEqual({ action, provider: 'kimi:cn', episode: 12 });
+    }
+    for (const crafted of [
+      'alert|ack|claude|1',
+      'alert|ack|kimi|-1',
+      'alert|ack|kimi|01',
+      'alert|ack|kimi|1.5',
+      'alert|nuke|kimi|1',
+      'alert|ack|kimi|1|x',
+      'alert|ack|__proto__|1',
+      `alert|ack|kimi|${'1'.repeat(12)}`,
+      `alert|ack|kimi|1${' '.repeat(100)}`,
+      '',
+    ]) {
+      expect(parseAlertButtonId(crafted, enabled)).toBeNull();
+    }
+  });
+
+  it('GIVEN alerts of each kind THEN those of an episode carry one row of three buttons, the others none', () => {
+    expect(hasButtons({ kind: 'low' })).toBe(true);
+    expect(hasButtons({ kind: 'critical' })).toBe(true);
+    expect(hasButtons({ kind: 'reminder' })).toBe(true);
+    expect(hasButtons({ kind: 'topup' })).toBe(false);
+    expect(hasButtons({ kind: 'recovered' })).toBe(false);
+    const [row] = alertButtonRows('kimi', 3, { acknowledged: true }) as {
+      type: number;
+      components: { label: string; disabled?: boolean }[];
+    }[];
+    expect(row?.type).toBe(1);
+    expect(row?.components.map((b) => [b.label, b.disabled ?? false])).toEqual([
+      ['Acknowledge', true],
+      ['Snooze 24h', false],
+      ['Refresh', false],
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { Transporter } from 'nodemailer';
 import type { Dispatcher } from 'undici';
+import { alertButtonRows, hasButtons } from '../../core/alerts/buttons.js';
 import type { AlertNotification } from '../../core/alerts/engine.js';
 import { alertPayload, alertSubject, alertText, pings } from '../../core/alerts/messages.js';
 import type { Logger } from '../../core/logger.js';
@@ -60,13 +61,16 @@ export function discordChannel(
     name: 'discord',
     async send(n) {
       const text = alertText(n, 'discord');
+      // Every alert of an episode carries its buttons: Acknowledge, Snooze 24h, Refresh.
+      const buttons = hasButtons(n) ? { components: alertButtonRows(n.provider, n.episode) } : {};
       if (mentionRoleId !== null && pings(n)) {
         await poster.post(channelId, {
           content: `<@&${mentionRoleId}> ${text}`,
           mentionRoleIds: [mentionRoleId],
+          ...buttons,
         });
       } else {
-        await poster.post(channelId, { content: text });
+        await poster.post(channelId, { content: text, ...buttons });
       }
     },
   };

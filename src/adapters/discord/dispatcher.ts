@@ -1,16 +1,22 @@
 import {
+  type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Interaction,
   MessageFlags,
   PermissionFlagsBits,
   type RepliableInteraction,
 } from 'discord.js';
+import { parseAlertButtonId } from '../../core/alerts/buttons.js';
+import { handleAlertButton } from './buttons.js';
 import { ACCOUNT_OPTION, accountSuggestions } from './commands/options.js';
 import type { Command, CommandContext, Guard, Guards } from './commands/types.js';
 import { BENIGN_DISCORD_CODES, discordErrorCode, UserError } from './errors.js';
 
 /** Admin: Manage Server, or one of `ADMIN_ROLE_IDS`, in a guild. Checked at run time whatever Discord's defaults say. */
-export function isAdmin(interaction: ChatInputCommandInteraction, adminRoleIds: readonly string[]): boolean {
+export function isAdmin(
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  adminRoleIds: readonly string[],
+): boolean {
   if (!interaction.inGuild()) return false;
   if (interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild)) return true;
   const roles = interaction.member.roles;
@@ -72,6 +78,28 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
               : [],
           );
         }
+        return;
+      }
+      if (interaction.isButton()) {
+        // Alert buttons: in a server only; Snooze needs an admin like /threshold set; Acknowledge and Refresh
+        // are open to members. The handler validates the custom_id and logs every click.
+        if (!interaction.inGuild()) {
+          await respond(interaction, 'Alert buttons only work in a server.');
+          return;
+        }
+        const parsed = parseAlertButtonId(interaction.customId, ctx.service.providerIds);
+        if (parsed?.action === 'snooze' && !isAdmin(interaction, ctx.config.adminRoleIds)) {
+          log.info(
+            { customId: interaction.customId, user: interaction.user.id, guard: 'admin' },
+            'refused by guard',
+          );
+          await respond(
+            interaction,
+            'You need the Manage Server permission (or an admin role) to snooze alerts. Nothing was changed.',
+          );
+          return;
+        }
+        await handleAlertButton(interaction, ctx, log);
         return;
       }
       if (!interaction.isChatInputCommand()) {

@@ -9,6 +9,8 @@ import { isRetryableStatus, type RetryPolicy, retry } from '../../core/retry.js'
 export interface OutgoingMessage {
   readonly content: string;
   readonly files?: readonly { readonly name: string; readonly data: Buffer }[];
+  /** Message components (Discord's JSON: action rows of buttons), e.g. an alert's buttons. */
+  readonly components?: readonly unknown[];
   /** The only roles this message may ping (alerts' ALERT_MENTION_ROLE_ID); none by default. */
   readonly mentionRoleIds?: readonly string[];
   /**
@@ -117,6 +119,7 @@ export class DiscordPoster implements Poster {
       nonce,
       enforce_nonce: true,
       allowed_mentions: { parse: [], roles: [...(message.mentionRoleIds ?? [])] },
+      ...(message.components ? { components: message.components } : {}),
     };
     const files = message.files?.map((f) => ({ name: f.name, data: f.data }));
     const policy =

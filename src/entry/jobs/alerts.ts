@@ -9,6 +9,7 @@ import {
 } from '../../adapters/alert-channels/notifiers.js';
 import type { Poster } from '../../adapters/discord/poster.js';
 import { AlertStore } from '../../adapters/storage/alert-store.js';
+import { type AlertAction, type AlertActResult, SNOOZE_MS } from '../../core/alerts/buttons.js';
 import {
   type AlertNotification,
   type AlertSettings,
@@ -61,6 +62,18 @@ export interface Alerts {
    * providers. Never rejects: a failure is logged and the next scheduled check catches up.
    */
   reevaluate(provider?: ProviderId): Promise<void>;
+  /**
+   * A button click on an alert of `episode`: acknowledge it (no more reminders for it) or snooze the account
+   * for {@link SNOOZE_MS} (no non-critical alerts). Saved in the shared alert state, in turn with the
+   * evaluations of this process; `ended` when that episode is over (or never was).
+   */
+  act(
+    action: Exclude<AlertAction, 'refresh'>,
+    provider: ProviderId,
+    episode: number,
+    by: string,
+    at: Date,
+  ): Promise<AlertActResult>;
   /** Stops the schedule, waits for work in progress, closes the channels. */
   close(graceMs?: number): Promise<void>;
 }
@@ -120,6 +133,12 @@ export function describeAlertState(
   if ((s.state === 'low' || s.state === 'critical') && s.staleSince !== null)
     notes.push(`reading stale since ${formatTime(new Date(s.staleSince), target)}`);
   if (s.state === 'ok' && s.runwayWarned) notes.push('runway warning sent');
+  if (s.acknowledgedAt !== null && s.acknowledgedBy !== null && s.episodeKind !== null)
+    notes.push(`acknowledged by ${s.acknowledgedBy} ${formatTime(new Date(s.acknowledgedAt), target)}`);
+  if (s.snoozedUntil !== null)
+    notes.push(
+      `snoozed until ${formatTime(new Date(s.snoozedUntil), target)} (critical alerts still go out)`,
+    );
   return notes.length > 0 ? `${line} · ${notes.join(' · ')}` : line;
 }
 
@@ -267,6 +286,24 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       return `alert state: not checked yet${next ? ` (next check ${formatTime(next, 'discord')})` : ''}`;
     },
     state: (provider) => store.load(provider),
+    act(action, provider, episode, by, at) {
+      return serialized(async (): Promise<AlertActResult> => {
+        const state = await store.load(provider);
+        if (!state || state.episode !== episode || state.episodeKind === null)
+          return { outcome: 'ended', state };
+        const iso = at.toISOString();
+        if (action === 'ack') {
+          if (state.acknowledgedAt !== null) return { outcome: 'already', state };
+          const next: AlertState = { ...state, acknowledgedBy: by, acknowledgedAt: iso, updatedAt: iso };
+          await store.save(next);
+          return { outcome: 'done', state: next };
+        }
+        const until = new Date(at.getTime() + SNOOZE_MS).toISOString();
+        const next: AlertState = { ...state, snoozedUntil: until, snoozedBy: by, updatedAt: iso };
+        await store.save(next);
+        return { outcome: 'done', state: next };
+      });
+    },
     async reevaluate(provider) {
       try {
         const at = now();

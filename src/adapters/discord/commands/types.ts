@@ -5,6 +5,8 @@ import type {
   SlashCommandOptionsOnlyBuilder,
   SlashCommandSubcommandsOnlyBuilder,
 } from 'discord.js';
+import type { AlertAction, AlertActResult } from '../../../core/alerts/buttons.js';
+import type { AlertState } from '../../../core/alerts/engine.js';
 import type { Config } from '../../../core/config.js';
 import type { Insight } from '../../../core/insight.js';
 import type { Logger } from '../../../core/logger.js';
@@ -22,6 +24,16 @@ export interface CommandContext {
   readonly alertStatus?: (provider: ProviderId) => Promise<string | null>;
   /** Called after `/threshold` changes a provider's threshold, so alerts re-evaluate at once. */
   readonly onThresholdChanged?: (provider: ProviderId) => Promise<void>;
+  /** The alert buttons' Acknowledge and Snooze (absent when alerts are not running). */
+  readonly alertAct?: (
+    action: Exclude<AlertAction, 'refresh'>,
+    provider: ProviderId,
+    episode: number,
+    by: string,
+    at: Date,
+  ) => Promise<AlertActResult>;
+  /** The stored alert state of an account (Refresh says whether the alert's episode has ended). */
+  readonly alertState?: (provider: ProviderId) => Promise<AlertState | null>;
 }
 
 export interface CommandDataOptions {
