@@ -91,6 +91,8 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         alerts
           ? alerts.act(action, provider, episode, by, at)
           : Promise.resolve({ outcome: 'ended', state: null }),
+      alertSnooze: (provider, until, by, at) =>
+        alerts ? alerts.snooze(provider, until, by, at) : Promise.resolve(null),
       alertState: (provider) => alerts?.state(provider) ?? Promise.resolve(null),
       onThresholdChanged: async (provider) => {
         // Not awaited: the reply to /threshold must go out within Discord's 3 s, and sending alerts may retry.

@@ -11,6 +11,8 @@ import {
   Permission,
   type RecordedMessage,
   startFakeDiscord,
+  stringOption,
+  subcommand,
 } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 
@@ -264,5 +266,55 @@ describe('alert buttons through the bot against a fake Discord (real discord.js 
       );
     }
     expect(await bot.alerts.state('kimi')).toMatchObject({ acknowledgedAt: null, snoozedUntil: null });
+  });
+
+  it('GIVEN /alerts THEN members see the status; snooze and unsnooze are admin-only and change what goes out', async () => {
+    await lowAlert();
+    const status = await fake
+      .sendCommand({ name: 'alerts', options: [subcommand('status')], user: MEMBER })
+      .final();
+    expect(status.ephemeral).toBe(true);
+    expect(status.content).toMatch(
+      /^\*\*Alerts\*\* .*\n🌙 \*\*Kimi:\*\* low since <t:\d+:f> \(reminder every 24h\)/,
+    );
+
+    const snooze = (user: typeof MEMBER, duration: string, admin: boolean) =>
+      fake
+        .sendCommand({
+          name: 'alerts',
+          options: [
+            subcommand('snooze', [stringOption('account', 'kimi'), stringOption('duration', duration)]),
+          ],
+          user,
+          ...(admin ? { permissions: Permission.ManageGuild } : {}),
+        })
+        .final();
+    expect((await snooze(MEMBER, '2h', false)).content).toContain('You need the Manage Server permission');
+    expect((await snooze(ADMIN, 'forever', true)).content).toContain('is not a duration from 1m to 30d');
+    const until = Math.floor((clock + 2 * HOUR) / 1000);
+    expect((await snooze(ADMIN, '2h', true)).content).toBe(
+      `🔕 Kimi snoozed for 2h, until <t:${until}:f> (<t:${until}:R>): only critical alerts until then.`,
+    );
+    const shown = await fake.sendCommand({ name: 'alerts', options: [subcommand('status')] }).final();
+    expect(shown.content).toContain(`snoozed until <t:${until}:f> (critical alerts still go out)`);
+
+    const before = fake.messages.length;
+    await check(4.9);
+    expect(fake.messages.slice(before).filter((m) => m.kind === 'create')).toEqual([]);
+    const unsnooze = await fake
+      .sendCommand({
+        name: 'alerts',
+        options: [subcommand('unsnooze', [stringOption('account', 'kimi')])],
+        user: ADMIN,
+        permissions: Permission.ManageGuild,
+      })
+      .final();
+    expect(unsnooze.content).toBe('🔔 Kimi is not snoozed any more: every alert goes out again.');
+    await check(5.0);
+    await fake.waitFor(
+      () => fake.messages.slice(before).find((m) => m.content === '💰 Kimi topped up +$0.10 (now $5.00)'),
+      5000,
+      'the top-up notice after unsnooze',
+    );
   });
 });

@@ -79,7 +79,7 @@ describe('the bot as a process', () => {
       contexts?: number[] | null;
     }[];
     const byName = Object.fromEntries(body.map((c) => [c.name, c]));
-    expect(Object.keys(byName).sort()).toEqual(['balance', 'balance-history', 'threshold']);
+    expect(Object.keys(byName).sort()).toEqual(['alerts', 'balance', 'balance-history', 'threshold']);
     const choices = [
       { name: 'Claude', value: 'claude' },
       { name: 'Kimi', value: 'kimi' },

@@ -74,6 +74,8 @@ export interface Alerts {
     by: string,
     at: Date,
   ): Promise<AlertActResult>;
+  /** `/alerts snooze|unsnooze`: snoozes `provider` until `until` (`null` ends it); `null` without a state. */
+  snooze(provider: ProviderId, until: Date | null, by: string, at: Date): Promise<AlertState | null>;
   /** Stops the schedule, waits for work in progress, closes the channels. */
   close(graceMs?: number): Promise<void>;
 }
@@ -286,6 +288,24 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       return `alert state: not checked yet${next ? ` (next check ${formatTime(next, 'discord')})` : ''}`;
     },
     state: (provider) => store.load(provider),
+    snooze(provider, until, by, at) {
+      return serialized(async () => {
+        const state = await store.load(provider);
+        if (!state) return null;
+        const next: AlertState = {
+          ...state,
+          snoozedUntil: until === null ? null : until.toISOString(),
+          snoozedBy: until === null ? null : by,
+          updatedAt: at.toISOString(),
+        };
+        await store.save(next);
+        log.info(
+          { provider, until: next.snoozedUntil, by },
+          until === null ? 'alerts unsnoozed' : 'alerts snoozed',
+        );
+        return next;
+      });
+    },
     act(action, provider, episode, by, at) {
       return serialized(async (): Promise<AlertActResult> => {
         const state = await store.load(provider);

@@ -32,6 +32,16 @@ export interface CommandContext {
     by: string,
     at: Date,
   ) => Promise<AlertActResult>;
+  /**
+   * `/alerts snooze|unsnooze`: snoozes the account until `until` (`null`: ends the snooze); the state after it,
+   * or `null` when the account has none yet.
+   */
+  readonly alertSnooze?: (
+    provider: ProviderId,
+    until: Date | null,
+    by: string,
+    at: Date,
+  ) => Promise<AlertState | null>;
   /** The stored alert state of an account (Refresh says whether the alert's episode has ended). */
   readonly alertState?: (provider: ProviderId) => Promise<AlertState | null>;
 }
