@@ -51,7 +51,7 @@ describe('the bot as a process', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN a guild id THEN deploy-commands looks up the application and registers all three commands in the guild', async () => {
+  it('GIVEN a guild id THEN deploy-commands looks up the application and registers all four commands in the guild', async () => {
     const r = await runNode(
       DEPLOY,
       env({
@@ -62,7 +62,9 @@ describe('the bot as a process', () => {
     );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Registered 3 commands (/balance, /balance-history, /threshold) in guild');
+    expect(r.stdout).toContain(
+      'Registered 4 commands (/alerts, /balance, /balance-history, /threshold) in guild',
+    );
     expect(fake.requests.some((q) => q.method === 'GET' && q.path === '/applications/@me')).toBe(true);
     const reg = fake.registrations.at(-1)!;
     expect(reg.scope).toBe('guild');
@@ -96,7 +98,10 @@ describe('the bot as a process', () => {
     expect(threshold.contexts).toEqual([0]);
     expect(threshold.options?.map((o) => o.name)).toEqual(['set', 'show', 'reset']);
     const amount = threshold.options?.[0]?.options?.find((o) => o.name === 'amount');
-    expect(amount).toMatchObject({ min_value: 0, max_value: 1_000_000, required: true });
+    // Both optional: `/threshold set` takes the threshold, the critical level, or both (one is required at run time).
+    expect(amount).toMatchObject({ min_value: 0, max_value: 1_000_000, required: false });
+    const critical = threshold.options?.[0]?.options?.find((o) => o.name === 'critical');
+    expect(critical).toMatchObject({ min_value: 0, max_value: 1_000_000, required: false });
   });
 
   it('GIVEN no guild id and an application id THEN deploy-commands registers globally without a lookup', async () => {
@@ -121,8 +126,8 @@ describe('the bot as a process', () => {
     const accountOptions = body.flatMap((c) =>
       c.options.flatMap((o) => [o, ...(o.options ?? [])]).filter((o) => o.name === 'account'),
     );
-    // /balance, /balance-history, /threshold set and /threshold reset.
-    expect(accountOptions).toHaveLength(4);
+    // /balance, /balance-history, /threshold set, /threshold reset, /alerts snooze and /alerts unsnooze.
+    expect(accountOptions).toHaveLength(6);
     for (const o of accountOptions) {
       expect(o.choices).toEqual([
         { name: 'Kimi', value: 'kimi' },

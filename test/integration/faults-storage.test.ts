@@ -289,7 +289,7 @@ describe('storage faults: no reading lost, alerts and posts carry on', () => {
     expect(logs()).toMatch(/ENOSPC/);
   });
 
-  it('GIVEN the store down when a balance falls to $1 THEN the low alert goes out during the outage, once, and the state is saved when the store answers', async () => {
+  it('GIVEN the store down when a balance falls to $1 THEN the (critical) low-balance alert goes out during the outage, once, and the state is saved when the store answers', async () => {
     clockMs = Date.parse('2026-12-01T10:00:00Z');
     const { db, proxy, url } = await pgBehindForwarder();
     const scripted = scriptedProviders(clock);
@@ -321,8 +321,11 @@ describe('storage faults: no reading lost, alerts and posts carry on', () => {
     await proxy.cut();
     scripted.values.kimi = '1.00';
     await step();
-    // Sent while the store is still down (the slot and alert-sent claims both fail).
-    expect(poster.posts.map((p) => p.message.content)).toEqual([expect.stringContaining('Kimi credits low')]);
+    // Sent while the store is still down (the slot and alert-sent claims both fail). $1 is below the critical
+    // level too (half the $5 threshold), so the one alert is the critical one.
+    expect(poster.posts.map((p) => p.message.content)).toEqual([
+      expect.stringContaining('Kimi credits critically low'),
+    ]);
     await step();
     expect(poster.posts).toHaveLength(1);
     await proxy.restore();
@@ -335,7 +338,7 @@ describe('storage faults: no reading lost, alerts and posts carry on', () => {
     );
     // keyv wraps the value: {"value": "<our JSON>"}.
     const stored = JSON.parse(JSON.parse(state.rows[0]?.value ?? '{}').value ?? '{}');
-    expect(stored).toMatchObject({ provider: 'kimi', state: 'low' });
+    expect(stored).toMatchObject({ provider: 'kimi', state: 'critical' });
   });
 
   it('GIVEN the store unreachable at start THEN the bot starts, posts, keeps retrying and writes the buffered readings once the store answers', async () => {
