@@ -50,7 +50,8 @@ export function createSiliconFlowProvider(options: SiliconFlowProviderOptions): 
         const code =
           json.code === undefined
             ? 'no code'
-            : `code ${typeof json.code === 'number' ? json.code : clip(JSON.stringify(json.code), redactor)}`;
+            : // A number's JSON text is its text: one way for every type of code.
+              `code ${clip(JSON.stringify(json.code), redactor)}`;
         const status =
           json.status === true
             ? ''
