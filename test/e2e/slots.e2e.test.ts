@@ -171,7 +171,7 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     const before = fake.messages.length;
     // The poster is the one retry layer (its REST client does not retry): a short backoff keeps the retry
     // within the 2 s slot.
-    const { bot } = await start(
+    const { bot, lines } = await start(
       { SUMMARY_CRON: cron },
       { rest: { timeout: 1000 }, postRetry: { attempts: 3, baseDelayMs: 100, maxDelayMs: 400 } },
     );
@@ -182,15 +182,22 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
       'five scheduled posts',
     );
     await toMidInterval(cron, 2000);
-    const t1 = Date.now();
+    const due = slotsBetween(cron, t0, Date.now());
+    // On a loaded machine the post of the slot just before t1 can still be in flight: wait for it, then stop.
+    const settled = () => fake.messages.slice(before).filter(isSummary).length + unposted(lines()).length;
+    await fake.waitFor(() => settled() >= due.length, 10_000, 'every due slot posted or logged');
+    const t2 = Date.now();
     await bot.stop(5000);
-    const due = slotsBetween(cron, t0, t1);
     const posts = fake.messages.slice(before).filter(isSummary);
+    const missing = unposted(lines());
+    // Every slot due by t1 was posted once or logged with why; one more may have fired while we waited.
+    expect(posts.length + missing.length).toBeGreaterThanOrEqual(due.length);
+    expect(posts.length + missing.length).toBeLessThanOrEqual(slotsBetween(cron, t0, t2).length);
+    expect(posts.length).toBeGreaterThanOrEqual(5);
     // The timed-out create was retried (by the summary's retry) with the same nonce and folded into the first message.
     const creates = fake.requests.filter(
       (r) => r.method === 'POST' && MESSAGES_PATH.test(r.path) && r.time >= t0,
     );
-    expect(posts.length).toBe(due.length);
     expect(creates.length).toBeGreaterThan(posts.length);
     expect(new Set(posts.map(nonceOf)).size).toBe(posts.length);
     for (const m of posts) expect(String(nonceOf(m)).length).toBeLessThanOrEqual(25);
