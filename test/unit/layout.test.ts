@@ -104,4 +104,21 @@ describe('src/ layout', () => {
     );
     expect(bad).toEqual([]);
   });
+
+  it('GIVEN packages only some set-ups need (pg, nodemailer, undici) THEN no file imports them statically, so a bot without them never loads them', () => {
+    const lazy = ['pg', 'nodemailer', 'undici'];
+    const pattern = /^(?:import|export)\s+(type\s+)?[^;]*?\sfrom\s+'([^'.][^']*)'/gms;
+    const bad = files.flatMap((f) =>
+      [...readFileSync(f, 'utf8').matchAll(pattern)]
+        .filter((m) => m[1] === undefined && lazy.includes(m[2] as string))
+        .map((m) => `${relative(SRC, f)} -> ${m[2]}`),
+    );
+    const loaded = files.filter((f) => /\bimport\(\s*'pg'\s*\)/.test(readFileSync(f, 'utf8')));
+    // Sanity: the rule reads the files (pg is loaded, dynamically, by the store and the Claude module).
+    expect(loaded.map((f) => relative(SRC, f)).sort()).toEqual([
+      'adapters/providers/claude.ts',
+      'adapters/storage/db.ts',
+    ]);
+    expect(bad).toEqual([]);
+  });
 });

@@ -1,16 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import type { ConnectionOptions } from 'node:tls';
-import {
-  Client,
-  type ClientConfig,
-  type CustomTypesConfig,
-  DatabaseError,
+import type {
+  ClientConfig,
+  CustomTypesConfig,
   Pool,
-  type PoolClient,
-  type PoolConfig,
-  type QueryConfig,
-  type QueryResult,
-  types,
+  PoolClient,
+  PoolConfig,
+  QueryConfig,
+  QueryResult,
 } from 'pg';
 import { formatUtc, oneLine } from '../../core/format.js';
 import { type Amount, amountToText, implausibleReason, parseAmount } from '../../core/money.js';
@@ -148,24 +145,32 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
   }
   const now = options.now ?? (() => new Date());
   const facts = describeTarget(options);
-  const pool = new Pool({
-    ...clientConfig(options),
-    max: 2,
-    connectionTimeoutMillis: timeoutMs,
-    idleTimeoutMillis: 30_000,
-    allowExitOnIdle: true,
-    keepAlive: true,
-  } satisfies PoolConfig);
-  // Without a listener, an idle client losing its connection would crash the process; the next check
-  // reports the problem on its own.
-  pool.on('error', () => undefined);
-  // pg-pool listens only while a client is idle: a connection dropped during the query (restart, failover,
-  // pg_terminate_backend, a reset) would emit an unhandled 'error'. The query itself rejects with the cause.
-  pool.on('connect', (client) => client.on('error', () => undefined));
+  // The pool (and pg itself) is made at the first check, so an account list without Claude never loads pg.
+  let pool: Promise<Pool> | null = null;
+  const makePool = async (): Promise<Pool> => {
+    const pg = await loadPg();
+    const made = new pg.Pool({
+      ...clientConfig(options, pg),
+      max: 2,
+      connectionTimeoutMillis: timeoutMs,
+      idleTimeoutMillis: 30_000,
+      allowExitOnIdle: true,
+      keepAlive: true,
+    } satisfies PoolConfig);
+    // Without a listener, an idle client losing its connection would crash the process; the next check
+    // reports the problem on its own.
+    made.on('error', () => undefined);
+    // pg-pool listens only while a client is idle: a connection dropped during the query (restart, failover,
+    // pg_terminate_backend, a reset) would emit an unhandled 'error'. The query itself rejects with the cause.
+    made.on('connect', (client) => client.on('error', () => undefined));
+    return made;
+  };
   let closed = false;
 
   async function attempt(state: AttemptState): Promise<Outcome> {
-    const client: PoolClient = await pool.connect();
+    pool ??= makePool();
+    const { DatabaseError } = await loadPg();
+    const client: PoolClient = await (await pool).connect();
     const budgetMs = Math.ceil(state.deadline - performance.now());
     if (state.abandoned || budgetMs <= 0) {
       client.release();
@@ -268,7 +273,8 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     async close() {
       if (closed) return;
       closed = true;
-      await Promise.all([pool.end().catch(() => undefined), options.estimate?.close()]);
+      const ending = pool?.then((p) => p.end()).catch(() => undefined);
+      await Promise.all([ending, options.estimate?.close()]);
     },
   };
 }
@@ -292,8 +298,9 @@ export async function recordClaudeBalance(
 
   const timeoutMs = config.timeoutMs ?? 10_000;
   const facts = describeTarget(config);
-  const client = new Client({
-    ...clientConfig(config),
+  const pg = await loadPg();
+  const client = new pg.Client({
+    ...clientConfig(config, pg),
     connectionTimeoutMillis: timeoutMs,
     query_timeout: timeoutMs,
   } satisfies ClientConfig);
@@ -342,15 +349,18 @@ const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS claude_api_usage (
   updated_at timestamptz NOT NULL DEFAULT now()
 )`;
 
+type Pg = typeof import('pg').default;
+let pgModule: Promise<Pg> | null = null;
+/** pg, loaded once on first use. */
+function loadPg(): Promise<Pg> {
+  pgModule ??= import('pg').then((m) => m.default);
+  return pgModule;
+}
+
+// Postgres type OIDs (pg_type.oid; fixed for built-in types).
+const OID = { INT8: 20, INT2: 21, INT4: 23, FLOAT4: 700, FLOAT8: 701, TIMESTAMP: 1114, NUMERIC: 1700 } as const;
 // Number-like columns come back as the exact text Postgres sent, never through a float.
-const RAW_TEXT_OIDS = new Set<number>([
-  types.builtins.NUMERIC,
-  types.builtins.FLOAT4,
-  types.builtins.FLOAT8,
-  types.builtins.INT2,
-  types.builtins.INT4,
-  types.builtins.INT8,
-]);
+const RAW_TEXT_OIDS = new Set<number>([OID.NUMERIC, OID.FLOAT4, OID.FLOAT8, OID.INT2, OID.INT4, OID.INT8]);
 
 /**
  * A `timestamp` (without time zone) is read as UTC. pg's own parser reads it in the process's local zone, so
@@ -365,17 +375,19 @@ export function parseTimestampAsUtc(value: string): Date {
   return new Date(`${match[1]}T${match[2]}${fraction}Z`);
 }
 
-const TYPES: CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (format === 'binary') return types.getTypeParser(oid, format);
-    if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
-    if (oid === types.builtins.TIMESTAMP) return parseTimestampAsUtc;
-    return types.getTypeParser(oid, 'text');
-  }) as CustomTypesConfig['getTypeParser'],
-};
+function typeParsers({ types }: Pg): CustomTypesConfig {
+  return {
+    getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+      if (format === 'binary') return types.getTypeParser(oid, format);
+      if (RAW_TEXT_OIDS.has(oid)) return (value: string) => value;
+      if (oid === OID.TIMESTAMP) return parseTimestampAsUtc;
+      return types.getTypeParser(oid, 'text');
+    }) as CustomTypesConfig['getTypeParser'],
+  };
+}
 
-function clientConfig(config: ClaudeDbConfig): ClientConfig {
-  const out: ClientConfig = { types: TYPES, application_name: 'creditwatch' };
+function clientConfig(config: ClaudeDbConfig, pg: Pg): ClientConfig {
+  const out: ClientConfig = { types: typeParsers(pg), application_name: 'creditwatch' };
   if (config.connectionString !== undefined) out.connectionString = config.connectionString;
   if (config.host !== undefined) out.host = config.host;
   if (config.port !== undefined) out.port = config.port;

@@ -15,7 +15,7 @@ import {
   SqliteDialect,
   sql,
 } from 'kysely';
-import pg from 'pg';
+import type { PoolClient } from 'pg';
 import { backfillRollups } from './history.js';
 import type { HourlyRollupTable } from './rollups.js';
 import { openSqliteInline, SqliteThreadDialect } from './sqlite-worker.js';
@@ -284,7 +284,10 @@ function positiveMs(name: string, value: number): number {
  */
 export type UnreachableListener = (error: unknown) => void;
 
+type Pg = typeof import('pg').default;
+
 function boundedPool(
+  pg: Pg,
   url: string,
   bounds: Required<PostgresBounds>,
   onUnreachable: UnreachableListener,
@@ -311,14 +314,14 @@ function boundedPool(
   pool.on('connect', (client) => client.on('error', () => {}));
   return {
     connect: async () => {
-      let client: pg.PoolClient;
+      let client: PoolClient;
       try {
         client = await pool.connect();
       } catch (error) {
         if (!(error instanceof pg.DatabaseError)) onUnreachable(error);
         throw error;
       }
-      return new GuardedClient(client, onUnreachable);
+      return new GuardedClient(pg, client, onUnreachable);
     },
     end: () => pool.end(),
   };
@@ -328,7 +331,8 @@ function boundedPool(
 class GuardedClient implements PostgresPoolClient {
   private broken = false;
   constructor(
-    private readonly client: pg.PoolClient,
+    private readonly pg: Pg,
+    private readonly client: PoolClient,
     private readonly onUnreachable: UnreachableListener,
   ) {}
 
@@ -343,7 +347,7 @@ class GuardedClient implements PostgresPoolClient {
     return this.client.query(what, [...parameters]).then(
       (result) => result as unknown as PostgresQueryResult<R>,
       (error: unknown) => {
-        if (!(error instanceof pg.DatabaseError)) {
+        if (!(error instanceof this.pg.DatabaseError)) {
           this.broken = true;
           this.onUnreachable(error);
         }
@@ -388,10 +392,12 @@ export async function openDatabase(opts: {
         opts.postgres?.queryTimeoutMs ?? DEFAULT_POSTGRES_BOUNDS.queryTimeoutMs,
       ),
     };
+    // pg is loaded only for a Postgres store: a bot on the embedded store never pays its ~16 MB (RSS).
+    const pg = (await import('pg')).default;
     db = {
       kysely: new Kysely<Database>({
         dialect: new PostgresDialect({
-          pool: boundedPool(opts.databaseUrl, bounds, opts.onUnreachable ?? (() => undefined)),
+          pool: boundedPool(pg, opts.databaseUrl, bounds, opts.onUnreachable ?? (() => undefined)),
         }),
       }),
       dialect: 'postgres',
