@@ -245,13 +245,68 @@ interface Prepared {
   readonly threshold: number | undefined;
 }
 
+/** Legend rows of a chart: each row's baseline and the indices of the labels on it (drawn right-aligned). */
+export interface LegendRow {
+  readonly baseline: number;
+  readonly items: readonly number[];
+}
+
+/**
+ * The one legend layout of both charts: the labels on the title's line when title and legend fit side by side,
+ * else in rows under the title, each filled left to right. An entry is a 12-unit colour bar, a 4-unit gap and
+ * the label; entries are 10 units apart. `headerBottom` is where the header ends.
+ */
+export function legendRows(
+  labels: readonly string[],
+  at: {
+    readonly title: string;
+    readonly titleBaseline: number;
+    readonly width: number;
+    readonly margin: number;
+    readonly scale: number;
+    readonly fontSize: number;
+    readonly titleSize: number;
+  },
+): { readonly legend: LegendRow[]; readonly headerBottom: number } {
+  const { regular, bold } = chartFonts();
+  const { scale: s, fontSize, titleSize } = at;
+  const cap = regular.capHeight * fontSize;
+  const itemWidths = labels.map((label) => 16 * s + regular.measure(label, fontSize));
+  const available = at.width - 2 * at.margin;
+  const oneLine = itemWidths.reduce((sum, w, i) => sum + w + (i > 0 ? 10 * s : 0), 0);
+  let headerBottom = at.titleBaseline + Math.ceil(0.24 * titleSize);
+  const legend: LegendRow[] = [];
+  if (labels.length > 0 && bold.measure(at.title, titleSize) + 16 * s + oneLine <= available) {
+    legend.push({ baseline: at.titleBaseline, items: labels.map((_, i) => i) });
+    return { legend, headerBottom };
+  }
+  const rows: number[][] = [];
+  let used = 0;
+  itemWidths.forEach((w, i) => {
+    const last = rows[rows.length - 1];
+    if (last === undefined || used + 10 * s + w > available) {
+      rows.push([i]);
+      used = w;
+    } else {
+      last.push(i);
+      used += 10 * s + w;
+    }
+  });
+  for (const items of rows) {
+    headerBottom += Math.ceil(4 * s + cap);
+    legend.push({ baseline: headerBottom, items });
+    headerBottom += Math.ceil(0.24 * fontSize);
+  }
+  return { legend, headerBottom };
+}
+
 interface FullLayout extends ChartLayout {
   readonly prepared: readonly Prepared[];
   readonly titleSize: number;
   /** Baseline of the title. */
   readonly titleBaseline: number;
   /** Each legend row: its baseline and the series indices on it, drawn right-aligned. */
-  readonly legend: readonly { readonly baseline: number; readonly items: readonly number[] }[];
+  readonly legend: readonly LegendRow[];
   /** Baseline of the time labels. */
   readonly xLabelBaseline: number;
 }
@@ -286,33 +341,10 @@ function computeLayout(series: readonly ChartSeries[], options: ChartOptions): F
 
   // Header: the title on the left; the legend to its right when both fit on one line, else in rows below.
   const titleBaseline = margin + Math.ceil(bold.ascender * titleSize);
-  // An entry is a 12-unit colour bar, a 4-unit gap and the label.
-  const itemWidths = series.map((x) => 16 * s + regular.measure(x.label, fontSize));
-  const rows: number[][] = [];
-  const available = width - 2 * margin;
-  const oneLine = itemWidths.reduce((sum, w, i) => sum + w + (i > 0 ? 10 * s : 0), 0);
-  let headerBottom = titleBaseline + Math.ceil(0.24 * titleSize);
-  const legend: { baseline: number; items: number[] }[] = [];
-  if (series.length > 0 && bold.measure(options.title, titleSize) + 16 * s + oneLine <= available) {
-    legend.push({ baseline: titleBaseline, items: series.map((_, i) => i) });
-  } else {
-    let used = 0;
-    itemWidths.forEach((w, i) => {
-      const last = rows[rows.length - 1];
-      if (last === undefined || used + 10 * s + w > available) {
-        rows.push([i]);
-        used = w;
-      } else {
-        last.push(i);
-        used += 10 * s + w;
-      }
-    });
-    for (const items of rows) {
-      headerBottom += Math.ceil(4 * s + cap);
-      legend.push({ baseline: headerBottom, items });
-      headerBottom += Math.ceil(0.24 * fontSize);
-    }
-  }
+  const { legend, headerBottom } = legendRows(
+    series.map((x) => x.label),
+    { title: options.title, titleBaseline, width, margin, scale: s, fontSize, titleSize },
+  );
 
   let first = Number.POSITIVE_INFINITY;
   let last = Number.NEGATIVE_INFINITY;

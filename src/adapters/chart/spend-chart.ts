@@ -8,6 +8,7 @@ import {
   svgElement as el,
   GRID_COLOR,
   LABEL_COLOR,
+  legendRows,
   MAX_PLOTTED_VALUE,
   niceTicks,
   normalizeColor,
@@ -89,32 +90,15 @@ export function spendChartSvg(series: readonly SpendBars[], options: SpendChartO
   // Shaded days get a legend entry of their own.
   const labels = [...series.map((x) => x.label), ...(observed.every(Boolean) ? [] : ['no readings'])];
   const swatches = [...colors, UNOBSERVED_COLOR];
-  const itemWidths = labels.map((label) => 16 * s + regular.measure(label, fontSize));
-  const available = width - 2 * margin;
-  const oneLine = itemWidths.reduce((sum, w, i) => sum + w + (i > 0 ? 10 * s : 0), 0);
-  let headerBottom = titleBaseline + Math.ceil(0.24 * titleSize);
-  const legend: { baseline: number; items: number[] }[] = [];
-  if (labels.length > 0 && bold.measure(options.title, titleSize) + 16 * s + oneLine <= available) {
-    legend.push({ baseline: titleBaseline, items: labels.map((_, i) => i) });
-  } else {
-    const rows: number[][] = [];
-    let used = 0;
-    itemWidths.forEach((w, i) => {
-      const last = rows[rows.length - 1];
-      if (last === undefined || used + 10 * s + w > available) {
-        rows.push([i]);
-        used = w;
-      } else {
-        last.push(i);
-        used += 10 * s + w;
-      }
-    });
-    for (const items of rows) {
-      headerBottom += Math.ceil(4 * s + cap);
-      legend.push({ baseline: headerBottom, items });
-      headerBottom += Math.ceil(0.24 * fontSize);
-    }
-  }
+  const { legend, headerBottom } = legendRows(labels, {
+    title: options.title,
+    titleBaseline,
+    width,
+    margin,
+    scale: s,
+    fontSize,
+    titleSize,
+  });
   for (const row of legend) {
     let x = width - margin;
     for (const i of [...row.items].reverse()) {
