@@ -1,5 +1,6 @@
 import type { AccountSettingsReader, ProviderModule } from '../adapters/providers/module.js';
 import { PROVIDER_MODULES, providerModule } from '../adapters/providers/registry.js';
+import type { FigureKind } from './digest.js';
 import { type Amount, Big, type Currency, parseTypedAmount } from './money.js';
 
 /**
@@ -58,6 +59,15 @@ export function accountVariable(prefix: string, name: string | undefined, settin
   return name === undefined
     ? `${prefix}_${setting}`
     : `${prefix}_${name.toUpperCase().replaceAll('-', '_')}_${setting}`;
+}
+
+/**
+ * Whether the account's figure is a balance or what is left of a monthly budget, from its provider's module
+ * (`openai:team` is a budget); an id no module declares is a balance.
+ */
+export function figureKind(id: AccountId): FigureKind {
+  const parsed = parseAccountId(id);
+  return (parsed ? providerModule(parsed.provider)?.figure : undefined) ?? 'balance';
 }
 
 /** What a post needs to show an account: `{ label: 'Kimi (cn)', emoji: '🌙', parts }`. */

@@ -16,6 +16,28 @@ export function isTopUp(change: Amount): boolean {
   return change.gt(0);
 }
 
+/**
+ * What an account's figure is, for the rule above: a `balance` carries over from one observation to the next; a
+ * `monthly-budget` (the `openai` and `anthropic` accounts: what is left of a budget this UTC month) starts again
+ * at 00:00 UTC on each month's 1st.
+ */
+export type FigureKind = 'balance' | 'monthly-budget';
+
+/** The UTC calendar month holding `ms`, as a count of months (2026-12 and 2027-01 are one apart). */
+const utcMonthNumber = (ms: number): number => {
+  const d = new Date(ms);
+  return d.getUTCFullYear() * 12 + d.getUTCMonth();
+};
+
+/**
+ * True when the change between two consecutive observations (times in epoch ms) is a monthly budget resetting:
+ * they lie in different UTC months. That change is neither a top-up nor spend (the two figures are of different
+ * months' budgets); every digest and join below skips it. Always false for a balance.
+ */
+export function isBudgetReset(kind: FigureKind, beforeMs: number, afterMs: number): boolean {
+  return kind === 'monthly-budget' && utcMonthNumber(beforeMs) !== utcMonthNumber(afterMs);
+}
+
 /** The top-up between two consecutive balances, or `null` when the balance did not rise. */
 export function topUpBetween(before: Amount, after: Amount): Amount | null {
   const change = after.minus(before);
@@ -46,8 +68,15 @@ export interface Digest {
   readonly grainMs: number;
 }
 
-/** The digest of distinct observations already sorted by `asOf`; null when there are none. */
-export function digestObservations(sorted: readonly Observation[], readings: number): Digest | null {
+/**
+ * The digest of distinct observations already sorted by `asOf`; null when there are none. `kind` decides whether
+ * a change across a month's 1st is a budget reset (see {@link isBudgetReset}).
+ */
+export function digestObservations(
+  sorted: readonly Observation[],
+  readings: number,
+  kind: FigureKind = 'balance',
+): Digest | null {
   const first = sorted[0];
   if (!first) return null;
   let min = first;
@@ -59,6 +88,7 @@ export function digestObservations(sorted: readonly Observation[], readings: num
     const after = sorted[i]!;
     if (after.available.lt(min.available)) min = after;
     if (after.available.gt(max.available)) max = after;
+    if (isBudgetReset(kind, before.asOf.getTime(), after.asOf.getTime())) continue;
     const change = after.available.minus(before.available);
     if (change.lt(0)) spend = spend.minus(change);
     else if (isTopUp(change)) topUps.push({ at: after.asOf, amount: change });
@@ -80,9 +110,10 @@ export function digestObservations(sorted: readonly Observation[], readings: num
 
 /**
  * Joins digests of consecutive, non-overlapping runs (in time order; nulls are empty runs). The
- * movement between one run's last observation and the next run's first counts like any other.
+ * movement between one run's last observation and the next run's first counts like any other (a budget's reset
+ * not at all, as in {@link digestObservations}).
  */
-export function joinDigests(parts: readonly (Digest | null)[]): Digest | null {
+export function joinDigests(parts: readonly (Digest | null)[], kind: FigureKind = 'balance'): Digest | null {
   let acc: Digest | null = null;
   // One list grown in place: joining thousands of hourly pieces must not copy it each time.
   let topUps: TopUp[] = [];
@@ -97,9 +128,11 @@ export function joinDigests(parts: readonly (Digest | null)[]): Digest | null {
     }
     for (const m of part.marks) marks.push(m);
     let spend = acc.spend.plus(part.spend);
-    const change = part.first.available.minus(acc.last.available);
-    if (change.lt(0)) spend = spend.minus(change);
-    else if (isTopUp(change)) topUps.push({ at: part.first.asOf, amount: change });
+    if (!isBudgetReset(kind, acc.last.asOf.getTime(), part.first.asOf.getTime())) {
+      const change = part.first.available.minus(acc.last.available);
+      if (change.lt(0)) spend = spend.minus(change);
+      else if (isTopUp(change)) topUps.push({ at: part.first.asOf, amount: change });
+    }
     for (const t of part.topUps) topUps.push(t);
     acc = {
       first: acc.first,

@@ -1,4 +1,4 @@
-import { type Digest, digestObservations } from './digest.js';
+import { type Digest, digestObservations, type FigureKind } from './digest.js';
 
 /** The top-up rule (a rise between consecutive observations), shared with the alert engine. */
 export { isTopUp, topUpBetween } from './digest.js';
@@ -130,6 +130,8 @@ export interface ForecastInput {
   readonly now: Date;
   /** Trailing window the rate is measured over. Default 7. */
   readonly windowDays?: number;
+  /** A monthly budget's reset on the 1st is neither a top-up nor spend (`digest.ts`). Default `balance`. */
+  readonly kind?: FigureKind;
 }
 
 /**
@@ -168,7 +170,12 @@ export function computeForecast(input: ForecastInput): Forecast {
     (o) => o.asOf.getTime() <= now.getTime() + CLOCK_SKEW_MS,
   );
   const { basis, fellBack } = chooseBasis(known, now, windowDays);
-  return forecastFromDigest(digestObservations(basis, basis.length), { threshold, currency, now, fellBack });
+  return forecastFromDigest(digestObservations(basis, basis.length, input.kind), {
+    threshold,
+    currency,
+    now,
+    fellBack,
+  });
 }
 
 /**

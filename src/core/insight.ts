@@ -1,4 +1,5 @@
 import type { HistoryStore, HistoryWindow, StoredReading } from '../adapters/storage/history.js';
+import { figureKind } from './accounts.js';
 import type { Digest } from './digest.js';
 import {
   budgetForecast,
@@ -94,7 +95,14 @@ export class Insight {
       new Date(now.getTime() - this.lookbackDays * DAY_MS),
       now,
     );
-    return computeForecast({ points: toPoints(rows), threshold, currency, now, windowDays: this.windowDays });
+    return computeForecast({
+      points: toPoints(rows),
+      threshold,
+      currency,
+      now,
+      windowDays: this.windowDays,
+      kind: figureKind(provider),
+    });
   }
 
   /**

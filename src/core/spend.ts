@@ -1,3 +1,4 @@
+import { figureKind } from './accounts.js';
 import { type Digest, digestObservations, joinDigests } from './digest.js';
 import type { Observation } from './forecast.js';
 import { type Amount, Big, type Currency } from './money.js';
@@ -49,7 +50,8 @@ export function periodDays(now: Date, count: number): number[] {
  * Spend per UTC day from the balance's history, by the one rule every spend figure follows (`digest.ts`): a
  * fall between two consecutive observations is spend, a rise is a top-up and never spend. A fall counts on the
  * day of its later observation — so a fall across midnight (or across a gap of days without readings) lands on
- * the day the lower balance was seen, as a top-up is dated at its later observation. Each day's spend is
+ * the day the lower balance was seen, as a top-up is dated at its later observation; a monthly budget's reset (the
+ * change across a month's 1st) is neither. Each day's spend is
  * `joinDigests([the observation before it, the day]).spend`, so the days sum exactly to the spend of the whole
  * period joined after `before`.
  */
@@ -59,6 +61,7 @@ export function spendFromDigests(
   days: readonly number[],
   input: DayDigests,
 ): SpendSeries {
+  const kind = figureKind(provider);
   let previous: Digest | null = input.before ? digestObservations([input.before], 1) : null;
   let total = new Big(0);
   const out: SpendDay[] = [];
@@ -67,7 +70,7 @@ export function spendFromDigests(
     let amount = new Big(0);
     if (digest) {
       const previousLast = previous ? digestObservations([previous.last], 1) : null;
-      amount = joinDigests([previousLast, digest])!.spend;
+      amount = joinDigests([previousLast, digest], kind)!.spend;
       previous = digest;
     }
     total = total.plus(amount);

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { renderHistory } from '../../src/adapters/discord/commands/balance-history.js';
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
 import { MAX_COST_PAGES } from '../../src/adapters/providers/cost-report.js';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
@@ -320,6 +321,73 @@ describe('budget accounts: the summary, the forecast and the month reset, end to
         '🔶 **Anthropic:** $197.50 (budget $200.00, $2.50 spent this month) (threshold: $5.00) · on track for $155.00 of $200.00 by Dec 31',
       );
       expect(text()).not.toContain(KEY);
+    } finally {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('GIVEN readings either side of the 1st THEN /balance-history and the spend per day count the reset as neither a top-up nor spend; a credit inside the month still is a top-up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-budget-'));
+    let now = new Date('2026-11-29T00:00:00Z');
+    // What is left: $20 on Nov 29, $2 on Nov 30, $197.50 on Dec 1 (the reset), $190 at 06:00, $195 at 08:00 (a
+    // $5 credit), $185 at 10:00.
+    const left = new Map([
+      ['2026-11-29T00:00:00Z', '18000'],
+      ['2026-11-30T20:00:00Z', '19800'],
+      ['2026-12-01T02:00:00Z', '250'],
+      ['2026-12-01T06:00:00Z', '1000'],
+      ['2026-12-01T08:00:00Z', '500'],
+      ['2026-12-01T10:00:00Z', '1500'],
+    ]);
+    handler = () => ({
+      json: anthropicCostReport([
+        anthropicBucket(now.toISOString().slice(0, 10), [
+          left.get(now.toISOString().replace('.000', '')) ?? '0',
+        ]),
+      ]),
+    });
+    const provider = budget('anthropic', () => now);
+    const config = loadConfig(
+      { HOME: dir, DATA_DIR: join(dir, 'data'), BALANCE_LOG_DIR: join(dir, 'logs'), PROVIDERS: 'kimi' },
+      { providerSettings: 'optional' },
+    );
+    const core = await createCore(config, captureLogs('warn').logger, {
+      providers: [provider],
+      sqliteMode: 'inline',
+      now: () => now,
+    });
+    try {
+      for (const at of left.keys()) {
+        now = new Date(at);
+        const r = (await core.service.checkAll()).statuses[0]?.result;
+        expect(r?.ok).toBe(true);
+      }
+      now = new Date('2026-12-01T12:00:00Z');
+      const insight = new Insight(core.history);
+      // 24 h reads raw readings, 7 d joins hourly roll-ups: the same figures either way.
+      for (const period of [86_400_000, 7 * 86_400_000]) {
+        const report = await insight.report('anthropic', period, new Big(5), 'USD', now);
+        if (!report.stats.enough) throw new Error('expected enough history');
+        expect(
+          [
+            report.stats.topUps.map((t) => [t.at.toISOString(), t.amount.toString()]),
+            report.stats.spend.toString(),
+          ],
+          `period ${period}`,
+        ).toEqual([[['2026-12-01T08:00:00.000Z', '5']], period === 86_400_000 ? '17.5' : '35.5']);
+        const { content } = await renderHistory([report], period === 86_400_000 ? '24h' : '7d', now);
+        expect(content).not.toContain('+$195.50');
+      }
+      // Spend per day from the balance alone (no cost report given): Nov 30's fall, nothing for the reset.
+      const series = (await insight.dailySpend([{ provider: 'anthropic', currency: 'USD' }], 3, now)).get(
+        'anthropic',
+      );
+      expect(series?.days.map((d) => [d.day, d.amount.toString()])).toEqual([
+        ['2026-11-29', '0'],
+        ['2026-11-30', '18'],
+        ['2026-12-01', '17.5'],
+      ]);
     } finally {
       await core.close();
       rmSync(dir, { recursive: true, force: true });

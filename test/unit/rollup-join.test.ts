@@ -37,9 +37,9 @@ const hours = fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 11 }), amount
   maxLength: 30,
 });
 
-function rows(spec: [number, Big][][]) {
+function rows(spec: [number, Big][][], from = T0) {
   return spec.map((readings, h) => {
-    const start = T0 + h * HOUR_MS;
+    const start = from + h * HOUR_MS;
     const byMinute = new Map<number, Big>();
     for (const [slot, value] of readings) byMinute.set(slot, value);
     const obs: Observation[] = [...byMinute.entries()]
@@ -59,6 +59,44 @@ describe('joinRollupRows', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('GIVEN any run of a monthly budget’s hourly roll-ups across the 1st THEN the integer join equals the digests’ join, and the change across it is neither spend nor a top-up', () => {
+    // The hours from 20:00 on Dec 31: the 5th row onwards is January.
+    const from = T0 - 4 * HOUR_MS;
+    fc.assert(
+      fc.property(hours, (spec) => {
+        const r = rows(spec, from);
+        const expected = joinDigests(
+          r.map((row) => digestOfRow(row, HOUR_MS)),
+          'monthly-budget',
+        );
+        expect(plain(joinRollupRows(r, HOUR_MS, 'monthly-budget'))).toEqual(plain(expected));
+      }),
+      { numRuns: 300 },
+    );
+    // $2 left at 23:00 on Dec 31, $199 at 01:00 on Jan 1, then $198: only the last $1 is spend.
+    const r = rows(
+      [
+        [],
+        [],
+        [],
+        [[0, new Big(2)]],
+        [],
+        [
+          [0, new Big(199)],
+          [6, new Big(198)],
+        ],
+      ],
+      from,
+    );
+    const budget = joinRollupRows(r, HOUR_MS, 'monthly-budget');
+    expect([budget?.spend.toFixed(), budget?.topUps]).toEqual(['1', []]);
+    const balance = joinRollupRows(r, HOUR_MS);
+    expect([balance?.spend.toFixed(), balance?.topUps.map((t) => t.amount.toFixed())]).toEqual([
+      '1',
+      ['197'],
+    ]);
   });
 
   it('GIVEN any run of hourly roll-ups and any number of chart buckets THEN the integer chart points equal those of the digests', () => {

@@ -34,9 +34,15 @@ function digestsOf(obs: readonly Observation[], firstDay: number): DayDigests {
   return { before, days };
 }
 
-const series = (obs: readonly Observation[], now: number, count: number, currency: Currency = 'USD') => {
+const series = (
+  obs: readonly Observation[],
+  now: number,
+  count: number,
+  currency: Currency = 'USD',
+  account = 'kimi',
+) => {
   const days = periodDays(new Date(now), count);
-  return spendFromDigests('kimi', currency, days, digestsOf(obs, days[0]!));
+  return spendFromDigests(account, currency, days, digestsOf(obs, days[0]!));
 };
 const amounts = (s: ReturnType<typeof series>) => s.days.map((d) => [d.day, d.amount.toFixed(2)]);
 
@@ -83,6 +89,27 @@ describe('spend per day', () => {
     ]);
     const fresh = series([o(T0 + HOUR, '9'), o(T0 + 2 * HOUR, '8')], T0 + 3 * HOUR, 3);
     expect(amounts(fresh).map(([, a]) => a)).toEqual(['0.00', '0.00', '1.00']);
+  });
+
+  it('GIVEN a budget account (openai:team) THEN the change across the 1st is no spend, up or down; a balance’s fall across it is', () => {
+    const dec1 = Date.UTC(2026, 11, 1);
+    // $150 left at 23:00 on Nov 30; at 09:00 on Dec 1 the new month's budget has $120 left, then $119.
+    const obs = [
+      o(dec1 - 2 * HOUR, '151'),
+      o(dec1 - HOUR, '150'),
+      o(dec1 + 9 * HOUR, '120'),
+      o(dec1 + 10 * HOUR, '119'),
+    ];
+    expect(amounts(series(obs, dec1 + 11 * HOUR, 2, 'USD', 'openai:team'))).toEqual([
+      ['2026-11-30', '1.00'],
+      ['2026-12-01', '1.00'],
+    ]);
+    expect(amounts(series(obs, dec1 + 11 * HOUR, 2, 'USD', 'kimi'))).toEqual([
+      ['2026-11-30', '1.00'],
+      ['2026-12-01', '31.00'],
+    ]);
+    // The previous month's last reading, before the period, into its first day: the reset as well.
+    expect(amounts(series(obs, dec1 + 11 * HOUR, 1, 'USD', 'anthropic'))).toEqual([['2026-12-01', '1.00']]);
   });
 
   it('GIVEN a CNY account THEN the series keeps its currency', () => {

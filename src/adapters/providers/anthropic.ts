@@ -11,6 +11,7 @@ export const ANTHROPIC_MODULE: ProviderModule<BudgetAccountSettings> = {
   id: 'anthropic',
   label: 'Anthropic',
   emoji: '🔶',
+  figure: 'monthly-budget',
   envPrefix: 'ANTHROPIC',
   settings: (env) => readBudgetSettings(env, 'https://api.anthropic.com'),
   currency: () => 'USD',

@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import type { FigureKind } from '../../core/digest.js';
 import type { Currency } from '../../core/money.js';
 import type { BalanceProvider, ProviderId } from '../../core/types.js';
 import type { HttpProviderOptions } from './http.js';
@@ -58,6 +59,12 @@ export interface ProviderModule<Settings = unknown> {
   readonly emoji: string;
   /** Settings prefix without the underscore: `DEEPSEEK` → `DEEPSEEK_API_KEY`, account `cn` → `DEEPSEEK_CN_API_KEY`. */
   readonly envPrefix: string;
+  /**
+   * `monthly-budget` for an account whose reading is what is left of a budget this UTC month (`openai`,
+   * `anthropic`): the history's rule then counts the change across a month's 1st as the reset, neither a top-up
+   * nor spend (`core/digest.ts`). Absent: a balance.
+   */
+  readonly figure?: FigureKind;
   /** How posts name a reading's `voucher` and `cash` parts on this provider (Kimi: voucher / cash). */
   readonly parts?: { readonly voucher?: string; readonly cash?: string };
   /**

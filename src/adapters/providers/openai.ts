@@ -10,6 +10,7 @@ export const OPENAI_MODULE: ProviderModule<BudgetAccountSettings> = {
   id: 'openai',
   label: 'OpenAI',
   emoji: '🤖',
+  figure: 'monthly-budget',
   envPrefix: 'OPENAI',
   settings: (env) => readBudgetSettings(env, 'https://api.openai.com'),
   currency: () => 'USD',

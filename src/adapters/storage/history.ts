@@ -1,5 +1,6 @@
 import { type Insertable, type Kysely, type Selectable, sql } from 'kysely';
-import { type Digest, digestObservations, joinDigests } from '../../core/digest.js';
+import { figureKind } from '../../core/accounts.js';
+import { type Digest, digestObservations, type FigureKind, joinDigests } from '../../core/digest.js';
 import { distinctObservations, type HistoryPoint } from '../../core/forecast.js';
 import {
   type Amount,
@@ -304,7 +305,11 @@ export class HistoryStore {
     // Thousands of rows are joined, then drawn: each in a turn of the event loop of its own (after the last
     // part of the rows arrived, after the join), so no other interaction waits for the whole of it.
     await loopTurn();
-    const digest = joinDigests([head?.digest ?? null, joinRollupRows(rollups, grain), tail.digest]);
+    const kind = figureKind(provider);
+    const digest = joinDigests(
+      [head?.digest ?? null, joinRollupRows(rollups, grain, kind), tail.digest],
+      kind,
+    );
     if (!wantPoints) return { digest, failures, points: [], resolution: 'hourly' };
     await loopTurn();
     const points = [...(head?.points ?? []), ...rollupChartPoints(rollups, CHART_BUCKETS), ...tail.points];
@@ -419,7 +424,7 @@ export class HistoryStore {
         .where('checked_at', inclusive ? '<=' : '<', hi)
         .executeTakeFirstOrThrow(),
     ]);
-    const raw = rawDigest(rows);
+    const raw = rawDigest(rows, figureKind(provider));
     return { ...raw, failures: Number(failed.n) + raw.implausible };
   }
 
@@ -482,13 +487,17 @@ export class HistoryStore {
     for (const p of within) {
       // A week of hours per provider, 30 providers: one provider per turn of the event loop.
       await loopTurn();
+      const kind = figureKind(p);
       out.set(
         p,
-        joinDigests([
-          rawDigest(heads.get(p) ?? []).digest,
-          joinRollupRows(rolled.get(p) ?? [], HOUR_MS),
-          rawDigest(tails.get(p) ?? []).digest,
-        ]),
+        joinDigests(
+          [
+            rawDigest(heads.get(p) ?? [], kind).digest,
+            joinRollupRows(rolled.get(p) ?? [], HOUR_MS, kind),
+            rawDigest(tails.get(p) ?? [], kind).digest,
+          ],
+          kind,
+        ),
       );
     }
     beyond.forEach((p, i) => {
@@ -659,6 +668,7 @@ function rawDigest(
     voucher: string | null;
     cash: string | null;
   }[],
+  kind: FigureKind,
 ): { digest: Digest | null; implausible: number; points: HistoryPoint[] } {
   const points: HistoryPoint[] = [];
   let implausible = 0;
@@ -676,7 +686,7 @@ function rawDigest(
   }
   const observations = distinctObservations(points);
   return {
-    digest: digestObservations(observations, points.length),
+    digest: digestObservations(observations, points.length, kind),
     implausible,
     points: observations.map((o) => ({ checkedAt: o.asOf, asOf: o.asOf, available: o.available })),
   };

@@ -1,4 +1,10 @@
-import { type Digest, digestObservations, joinDigests } from '../../core/digest.js';
+import {
+  type Digest,
+  digestObservations,
+  type FigureKind,
+  isBudgetReset,
+  joinDigests,
+} from '../../core/digest.js';
 import {
   distinctObservations,
   type HistoryPoint,
@@ -258,7 +264,11 @@ function unscaled(units: number, scale: number): string {
  * every account each summary. Falls back to the exact decimal join when an amount has more than
  * {@link MAX_SCALE} decimals or does not fit a safe integer.
  */
-export function joinRollupRows(rows: readonly RollupDigestRow[], grainMs: number): Digest | null {
+export function joinRollupRows(
+  rows: readonly RollupDigestRow[],
+  grainMs: number,
+  kind: FigureKind = 'balance',
+): Digest | null {
   let scale = 0;
   for (const r of rows) {
     if (r.first_value !== null) scale = Math.max(scale, decimals(r.first_value));
@@ -267,7 +277,11 @@ export function joinRollupRows(rows: readonly RollupDigestRow[], grainMs: number
     if (r.max_value !== null) scale = Math.max(scale, decimals(r.max_value));
     if (r.spend !== null) scale = Math.max(scale, decimals(r.spend));
   }
-  const exact = () => joinDigests(rows.map((r) => digestOfRow(normalized(r), grainMs)));
+  const exact = () =>
+    joinDigests(
+      rows.map((r) => digestOfRow(normalized(r), grainMs)),
+      kind,
+    );
   if (scale > MAX_SCALE) return exact();
 
   let started = false;
@@ -313,7 +327,8 @@ export function joinRollupRows(rows: readonly RollupDigestRow[], grainMs: number
       spend = s;
     } else {
       spend += s;
-      const change = f - last;
+      // The rule of `digest.ts`: a fall is spend, a rise a top-up, a budget's reset neither.
+      const change = isBudgetReset(kind, lastAt, fAt) ? 0 : f - last;
       if (change < 0) spend -= change;
       else if (change > 0) topUps.push({ at: new Date(fAt), amount: new Big(unscaled(change, scale)) });
       if (lo < min) {

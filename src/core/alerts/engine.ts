@@ -1,3 +1,4 @@
+import { isBudgetReset } from '../digest.js';
 import { type BasedOn, type Confidence, type Forecast, topUpBetween } from '../forecast.js';
 import { type Amount, amountToText, Big, type Currency, isLow, parseAmount } from '../money.js';
 import type { ProviderStatus } from '../service.js';
@@ -293,11 +294,15 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
     s.failingAlerted = false;
     s.lastFailure = null;
     const before = lastKnown();
-    // A budget account's first reading of a new month: the rise is the budget resetting, not a top-up.
+    // A budget account's first reading of a new month: the rise is the budget resetting, not a top-up (the
+    // history's rule, `isBudgetReset`).
     budgetReset =
-      result.budget !== undefined &&
       s.lastBalanceAt !== null &&
-      Date.parse(s.lastBalanceAt) < result.budget.periodStart.getTime();
+      isBudgetReset(
+        result.budget ? 'monthly-budget' : 'balance',
+        Date.parse(s.lastBalanceAt),
+        (result.asOf ?? now).getTime(),
+      );
     const rise = before === null || budgetReset ? null : topUpBetween(before, result.available);
     if (rise !== null) {
       if (s.balance === 'low' || s.balance === 'critical') {
