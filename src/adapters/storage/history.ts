@@ -459,15 +459,7 @@ export class HistoryStore {
     const [head, hours, tail, others] = await Promise.all([
       within.length > 0 && whole > lo ? rawRows(lo, whole, false) : [],
       within.length > 0 && tailStart > whole
-        ? kx
-            .selectFrom('readings_hourly')
-            .select(ROLLUP_DIGEST_COLUMNS)
-            .where('provider', 'in', within)
-            .where('start', '>=', whole)
-            .where('start', '<', tailStart)
-            .orderBy('provider', 'asc')
-            .orderBy('start', 'asc')
-            .execute()
+        ? rollupsBetween(kx, 'readings_hourly', within, whole, tailStart)
         : [],
       within.length > 0 ? rawRows(tailStart, hi, true) : [],
       Promise.all(beyond.map((p) => this.window(p, from, to, { coarsest: 'hour' }))),
@@ -524,17 +516,8 @@ export class HistoryStore {
     if (providers.length === 0) return out;
     const kx = this.db.kysely;
     const end = dayOf(to.getTime()) + DAY_MS;
-    const columns = [...ROLLUP_DIGEST_COLUMNS, 'start', 'currency'] as const;
     const [daily, latestBefore] = await Promise.all([
-      kx
-        .selectFrom('readings_daily')
-        .select(columns)
-        .where('provider', 'in', providers)
-        .where('start', '>=', firstDay)
-        .where('start', '<', end)
-        .orderBy('provider', 'asc')
-        .orderBy('start', 'asc')
-        .execute(),
+      rollupsBetween(kx, 'readings_daily', providers, firstDay, end),
       kx
         .selectFrom('readings_hourly')
         .select((eb) => ['provider', eb.fn.max('start').as('start')])
@@ -554,17 +537,7 @@ export class HistoryStore {
     }
     const beforeStarts = latestBefore.flatMap((r) => (r.start === null ? [] : [Number(r.start)]));
     const [hourly, beforeRows] = await Promise.all([
-      hoursFrom < end
-        ? kx
-            .selectFrom('readings_hourly')
-            .select(columns)
-            .where('provider', 'in', providers)
-            .where('start', '>=', hoursFrom)
-            .where('start', '<', end)
-            .orderBy('provider', 'asc')
-            .orderBy('start', 'asc')
-            .execute()
-        : [],
+      hoursFrom < end ? rollupsBetween(kx, 'readings_hourly', providers, hoursFrom, end) : [],
       beforeStarts.length > 0
         ? kx
             .selectFrom('readings_hourly')
@@ -655,6 +628,25 @@ const ROLLUP_DIGEST_COLUMNS = [
   'spend',
   'top_ups',
 ] as const;
+
+/** Roll-up rows of `providers` whose bucket starts in `[from, to)`, ordered by provider, then start. */
+function rollupsBetween(
+  kx: Kx,
+  table: 'readings_hourly' | 'readings_daily',
+  providers: readonly string[],
+  from: number,
+  to: number,
+): Promise<RollupRow[]> {
+  return kx
+    .selectFrom(table)
+    .select([...ROLLUP_DIGEST_COLUMNS, 'start', 'currency'])
+    .where('provider', 'in', providers)
+    .where('start', '>=', from)
+    .where('start', '<', to)
+    .orderBy('provider', 'asc')
+    .orderBy('start', 'asc')
+    .execute();
+}
 
 /**
  * Raw successful rows (ordered by `checked_at`, then id) as a digest and chart points: one observation per
