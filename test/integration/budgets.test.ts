@@ -138,7 +138,7 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
     expect(r.spendByDay?.map((d) => d.day)).toEqual(['2026-11-01', '2026-11-02', '2026-11-03']);
   });
 
-  it('GIVEN completed days were read once THEN the next check asks only from yesterday on', async () => {
+  it('GIVEN completed days were read once THEN the next check asks only from the first day not kept', async () => {
     let now = new Date('2026-11-21T12:00:00Z');
     const costs = new Map(days(1, 22).map((d) => [d, ['100']]));
     handler = ({ query }) => {
@@ -149,17 +149,50 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
     const p = budget('anthropic', () => now);
     expect(reading(await p.check()).budget?.spent.toString()).toBe('21');
     expect(requests.map((q) => q.query.get('starting_at'))).toEqual(['2026-11-01T00:00:00Z']);
-    // Late billing raises the 21st's figure: the days not yet a day past their end (the 20th, when it was
-    // last asked) are asked again, older days come from the cache.
+    // Late billing raises the 21st's figure: the days not kept when it was last asked (the 19th and 20th, the
+    // two completed days then) are asked again with today, older days come from the cache.
     costs.set('2026-11-21', ['250']);
     now = new Date('2026-11-22T09:00:00Z');
     const r = reading(await p.check());
     expect(requests.map((q) => q.query.get('starting_at'))).toEqual([
       '2026-11-01T00:00:00Z',
-      '2026-11-20T00:00:00Z',
+      '2026-11-19T00:00:00Z',
     ]);
     expect(r.budget?.spent.toString()).toBe('23.5');
     expect(r.spendByDay?.length).toBe(22);
+  });
+
+  it('GIVEN the cost report revises the day before yesterday THEN the next check picks it up without a restart; older days stay cached', async () => {
+    let now = new Date('2026-11-21T12:00:00Z');
+    const costs = new Map(days(1, 21).map((d) => [d, ['100']]));
+    handler = ({ query }) => {
+      const from = (query.get('starting_at') ?? '').slice(0, 10);
+      const buckets = [...costs].filter(([d]) => d >= from && d <= now.toISOString().slice(0, 10));
+      return { json: anthropicCostReport(buckets.map(([d, c]) => anthropicBucket(d, c))) };
+    };
+    const p = budget('anthropic', () => now);
+    expect(reading(await p.check()).budget?.spent.toString()).toBe('21');
+    // Late billing: the 19th (two completed days ago) and the 10th are revised; an hour later, same day.
+    costs.set('2026-11-19', ['700']);
+    costs.set('2026-11-10', ['900']);
+    now = new Date('2026-11-21T13:00:00Z');
+    const r = reading(await p.check());
+    // The 19th, the 20th and today are asked again; the 10th is cached: its revision waits for a restart.
+    expect(requests.map((q) => q.query.get('starting_at'))).toEqual([
+      '2026-11-01T00:00:00Z',
+      '2026-11-19T00:00:00Z',
+    ]);
+    expect(r.budget?.spent.toString()).toBe('27');
+    expect(r.spendByDay?.find((d) => d.day === '2026-11-19')?.amount.toString()).toBe('7');
+    // A day later the 19th has left the window: asked once more (the first day not cached), then kept.
+    now = new Date('2026-11-22T09:00:00Z');
+    await p.check();
+    now = new Date('2026-11-22T10:00:00Z');
+    await p.check();
+    expect(requests.slice(2).map((q) => q.query.get('starting_at'))).toEqual([
+      '2026-11-19T00:00:00Z',
+      '2026-11-20T00:00:00Z',
+    ]);
   });
 
   it('GIVEN a server that never stops paging THEN the check stops after the page limit and says so', async () => {

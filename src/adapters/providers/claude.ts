@@ -358,7 +358,15 @@ function loadPg(): Promise<Pg> {
 }
 
 // Postgres type OIDs (pg_type.oid; fixed for built-in types).
-const OID = { INT8: 20, INT2: 21, INT4: 23, FLOAT4: 700, FLOAT8: 701, TIMESTAMP: 1114, NUMERIC: 1700 } as const;
+const OID = {
+  INT8: 20,
+  INT2: 21,
+  INT4: 23,
+  FLOAT4: 700,
+  FLOAT8: 701,
+  TIMESTAMP: 1114,
+  NUMERIC: 1700,
+} as const;
 // Number-like columns come back as the exact text Postgres sent, never through a float.
 const RAW_TEXT_OIDS = new Set<number>([OID.NUMERIC, OID.FLOAT4, OID.FLOAT8, OID.INT2, OID.INT4, OID.INT8]);
 

@@ -22,10 +22,11 @@ export const MAX_COST_PAGES = 24;
 /** Anthropic's API version header, as its Admin API documents it. */
 export const ANTHROPIC_VERSION = '2023-06-01';
 /**
- * A day's cost is cached once the day ended at least this long ago: cost reports fill in late (usage is
- * billed after the fact), so yesterday and today are asked again at every check.
+ * Completed UTC days asked again at every check, besides today: the Admin APIs fill in and revise recent days'
+ * costs after the fact (usage is billed late), so yesterday and the day before are never taken from the cache.
+ * A day is cached once it is older than that; a revision after then is seen only after a restart.
  */
-export const COST_SETTLE_MS = 86_400_000;
+export const COST_RECHECK_DAYS = 2;
 
 const DAY_MS = 86_400_000;
 const CENTS = new Big(100);
@@ -72,7 +73,7 @@ function rfc3339(date: Date): string {
 
 /**
  * Completed days' costs, per cost source (one per provider instance, kept in memory: a restart asks the
- * month again once). Only days that ended at least {@link COST_SETTLE_MS} ago are kept.
+ * month again once). Only days before the last {@link COST_RECHECK_DAYS} completed ones are kept.
  */
 export class CostCache {
   private readonly days = new Map<string, Amount>();
@@ -90,7 +91,8 @@ export class CostCache {
 /**
  * Spend per UTC day from the day of `from` through the day of `now` (today as reported so far), oldest first,
  * every day listed (0 where the report has no bucket or an empty one). Days the cache holds are not asked
- * again; the rest are asked in one range, page after page.
+ * again; the rest — at least today and the last {@link COST_RECHECK_DAYS} completed days — are asked in one
+ * range, page after page.
  */
 export async function dailySpend(
   api: CostApi,
@@ -104,7 +106,9 @@ export async function dailySpend(
   const end = new Date(startOfUtcDay(now).getTime() + DAY_MS);
   const days: Date[] = [];
   for (let t = first.getTime(); t < end.getTime(); t += DAY_MS) days.push(new Date(t));
-  const missing = days.findIndex((d) => cache.get(utcDay(d)) === undefined);
+  // Days from here on are asked at every check and never cached.
+  const recheckFrom = end.getTime() - (COST_RECHECK_DAYS + 1) * DAY_MS;
+  const missing = days.findIndex((d) => d.getTime() >= recheckFrom || cache.get(utcDay(d)) === undefined);
   const fetched = new Map<string, Amount>();
   if (missing >= 0) {
     const start = days[missing] as Date;
@@ -113,12 +117,13 @@ export async function dailySpend(
     for (const [day, amount] of costs) fetched.set(day, amount);
     for (const d of days.slice(missing)) {
       const day = utcDay(d);
-      if (d.getTime() + DAY_MS + COST_SETTLE_MS <= now.getTime()) cache.set(day, fetched.get(day) ?? ZERO);
+      if (d.getTime() < recheckFrom) cache.set(day, fetched.get(day) ?? ZERO);
     }
   }
-  return days.map((d) => {
+  // Days asked now are as the report says (0 without a bucket), the ones before from the cache.
+  return days.map((d, i) => {
     const day = utcDay(d);
-    return { day, amount: fetched.get(day) ?? cache.get(day) ?? ZERO };
+    return { day, amount: (missing >= 0 && i >= missing ? fetched.get(day) : cache.get(day)) ?? ZERO };
   });
 }
 
