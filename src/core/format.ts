@@ -110,6 +110,15 @@ export function readingFigure(r: Pick<BalanceReading, 'available' | 'currency' |
 }
 
 /**
+ * `estimate as of this check; its anchor (the table row) is 1d 22h old`: what an estimate's age is (issue 13).
+ * The estimate itself is as of the check (the spend up to now), so its reading age says nothing; what can be old
+ * is the measured balance it rests on.
+ */
+export function estimateAge(anchorAt: Date, now: Date): string {
+  return `estimate as of this check; its anchor (the table row) is ${formatDuration(now.getTime() - anchorAt.getTime())} old`;
+}
+
+/**
  * `⏳ Claude reading is 7h 12m old (stale after 6h)` for a stale figure, `⏳ Claude reading has no updated_at
  * (age unknown; treated as stale)` for one of unknown age, else `null`.
  */

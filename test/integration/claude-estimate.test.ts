@@ -1,9 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { formatBalance } from '../../src/adapters/discord/commands/balance.js';
+import { renderPage } from '../../src/adapters/http/page.js';
+import { Telemetry } from '../../src/adapters/http/telemetry.js';
 import { type ClaudeProvider, createClaudeProvider } from '../../src/adapters/providers/claude.js';
 import { createClaudeEstimator, spendAfter } from '../../src/adapters/providers/claude-estimate.js';
 import { alertSubject, alertText } from '../../src/core/alerts/messages.js';
 import { loadConfig } from '../../src/core/config.js';
-import { formatSummary, providerLine } from '../../src/core/format.js';
+import { formatSummary, providerLine, summaryToJson } from '../../src/core/format.js';
 import { Big } from '../../src/core/money.js';
 import type { CheckResult } from '../../src/core/types.js';
 import { type FakeApi, startFakeApi } from '../support/fake-api.js';
@@ -125,6 +128,67 @@ describe('claude estimate: the reading', () => {
       fake.requests.map((q) => [q.url.split('?')[0], q.apiKey, q.anthropicVersion, q.authorization]),
     ).toEqual([['/v1/organizations/cost_report', ADMIN_KEY, '2023-06-01', undefined]]);
     expect(fake.requests[0]?.url).toContain('starting_at=2026-11-21T00%3A00%3A00Z');
+  });
+
+  it('GIVEN an estimate THEN /balance and the status page card show it with ≈ and the anchor’s age, never "0s old"', async () => {
+    await table([['150', ANCHOR_AT]]);
+    fake.setRoute('/v1/organizations/cost_report', { json: REPORT });
+    const r = reading(await claude().check());
+    const status = {
+      provider: 'claude',
+      label: 'Claude',
+      emoji: '💳',
+      result: r,
+      threshold: new Big(5),
+      state: 'ok' as const,
+      ageMs: 0,
+      stale: false,
+      staleAfterMs: 6 * 3_600_000,
+    };
+    const summary = { checkedAt: NOW, statuses: [status], anyLow: false, anyFailed: false };
+    const later = new Date(NOW.getTime() + 60_000);
+    // The anchor (the table row of Nov 21 12:00) is 1d 22h old a minute after the check.
+    const balance = formatBalance(summary, { forecasts: {}, alerts: {} }, null, false, later);
+    expect(balance).toContain(
+      '💳 **Claude:** ≈ $52.00 available · estimated: $150.00 on 2026-11-21 12:00 UTC',
+    );
+    expect(balance).toContain(
+      `   🕒 estimate as of this check; its anchor (the table row) is 1d 22h old (<t:${ANCHOR_AT.getTime() / 1000}:f>)`,
+    );
+    expect(balance).not.toMatch(/reading is \S+ old/);
+    const check = (summaryToJson(summary) as { providers: Record<string, unknown>[] }).providers[0]!;
+    const page = renderPage(
+      {
+        generatedAt: later,
+        summary,
+        accounts: [
+          {
+            account: 'claude',
+            provider: 'claude',
+            label: 'Claude',
+            currency: 'USD',
+            state: 'ok',
+            check,
+            forecast: null,
+            lastSuccessAt: NOW,
+            lastFailure: null,
+            alert: null,
+          },
+        ],
+        currencies: ['USD'],
+        thresholdChanges: [],
+        nextCheckAt: null,
+      },
+      new Telemetry(),
+      (c) => `/chart/${c.toLowerCase()}.png`,
+    );
+    expect(page).toContain('<p class="figure" data-account="claude">≈ $52.00</p>');
+    expect(page).toContain(
+      '<dt>Reading</dt><dd>estimate as of this check; its anchor (the table row) is 1d 22h old</dd>',
+    );
+    expect(page).toContain(
+      '<dt>Estimate</dt><dd>estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since</dd>',
+    );
   });
 
   it('GIVEN a new table row THEN it is the anchor: the spend is counted from it', async () => {

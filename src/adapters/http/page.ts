@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { accountDisplay } from '../../core/accounts.js';
 import type { AlertState } from '../../core/alerts/engine.js';
 import { formatRunway } from '../../core/forecast.js';
-import { formatDuration, formatUtc } from '../../core/format.js';
+import { estimateAge, formatDuration, formatUtc } from '../../core/format.js';
 import { formatMoney } from '../../core/money.js';
 import type { AccountStatus, StatusData } from './status.js';
 import type { Telemetry } from './telemetry.js';
@@ -76,16 +76,23 @@ function card(a: AccountStatus, now: Date): string {
     ageSeconds?: number | null;
     stale?: boolean;
     reason?: string;
+    note?: string;
+    estimate?: { anchorAt: string };
   } | null;
   const money = (text: string) => escapeHtml(formatMoney(Number(text), a.currency, { grouped: true }));
   let figure = '—';
-  if (c?.available !== undefined) figure = money(c.available);
+  // An estimate (Claude with an Admin key) is marked as one here too, as in every message.
+  if (c?.available !== undefined) figure = `${c.estimate ? '≈ ' : ''}${money(c.available)}`;
   if (c) rows.push(['Threshold', money(c.threshold)]);
-  if (c?.available !== undefined) {
+  if (c?.available !== undefined && c.estimate) {
+    rows.push(['Reading', escapeHtml(estimateAge(new Date(c.estimate.anchorAt), now))]);
+  } else if (c?.available !== undefined) {
     const age =
       c.ageSeconds == null ? 'unknown age' : `${escapeHtml(formatDuration(c.ageSeconds * 1000))} old`;
     rows.push(['Reading', `${age}${c.stale ? ' (stale)' : ''}`]);
   }
+  // What the figure rests on: the estimate's anchor, a budget's month, the table figure's fallback reason.
+  if (c?.available !== undefined && c.note) rows.push([c.estimate ? 'Estimate' : 'Note', escapeHtml(c.note)]);
   if (a.forecast) {
     // formatRunway dates each line it reaches: `threshold in 27 d (~…) · ¥0 in 27 d (~2026-12-29 15:43 UTC)`.
     rows.push(['Runway', escapeHtml(formatRunway(a.forecast, a.currency, now))]);

@@ -1,6 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { type Forecast, formatRunway } from '../../../core/forecast.js';
-import { formatDuration, formatTime, readingFigure } from '../../../core/format.js';
+import { estimateAge, formatDuration, formatTime, readingFigure } from '../../../core/format.js';
 import { formatMoney } from '../../../core/money.js';
 import type { ProviderStatus, Summary } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
@@ -32,7 +32,12 @@ function statusBlock(
     lines.push(
       `${emoji} **${s.label}:** ${readingFigure(r)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,
     );
-    if (s.provider === 'claude' && s.ageMs === null) {
+    if (r.estimate) {
+      // An estimate is as of this check; its anchor's age is what tells how much rests on the cost report.
+      lines.push(
+        `   🕒 ${estimateAge(r.estimate.anchorAt, now)} (${formatTime(r.estimate.anchorAt, 'discord')})`,
+      );
+    } else if (s.provider === 'claude' && s.ageMs === null) {
       // A NULL updated_at: no age to print, and never a date made up for it.
       lines.push('   ⏳ reading has no updated_at: age unknown, treated as stale');
     } else if (s.provider === 'claude' && s.ageMs !== null) {
