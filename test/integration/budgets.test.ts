@@ -9,7 +9,7 @@ import { renderHistory } from '../../src/adapters/discord/commands/balance-histo
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
 import { MAX_COST_PAGES } from '../../src/adapters/providers/cost-report.js';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
-import { formatSummary } from '../../src/core/format.js';
+import { formatSummary, summaryToJson } from '../../src/core/format.js';
 import { Insight } from '../../src/core/insight.js';
 import { Big } from '../../src/core/money.js';
 import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
@@ -230,6 +230,65 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
     const hung = await budget('openai', clock, 400).check();
     expect(failure(hung)).toBe('no answer within 400 ms');
     expect(Date.now() - started).toBeLessThan(1_400);
+  });
+});
+
+describe('budget accounts: the Admin key stays secret', () => {
+  it('GIVEN an Admin API that echoes the key in its error and in a page token THEN it is in no reason, log line, history row or post', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cw-budget-'));
+    const now = new Date('2026-11-21T12:00:00Z');
+    const { logger, text } = captureLogs('trace');
+    const config = loadConfig(
+      { HOME: dir, DATA_DIR: join(dir, 'data'), BALANCE_LOG_DIR: join(dir, 'logs'), PROVIDERS: 'kimi' },
+      { providerSettings: 'optional' },
+    );
+    const core = await createCore(config, logger, {
+      providers: [budget('anthropic', () => now), budget('openai', () => now)],
+      sqliteMode: 'inline',
+      now: () => now,
+    });
+    try {
+      const posts: string[] = [];
+      const reasons: string[] = [];
+      for (const echo of [
+        (path: string) =>
+          path.includes('cost_report')
+            ? {
+                status: 401,
+                json: { type: 'error', error: { type: 'authentication_error', message: `bad key ${KEY}` } },
+              }
+            : {
+                status: 403,
+                json: {
+                  error: { message: `Incorrect API key provided: ${KEY}`, type: 'invalid_request_error' },
+                },
+              },
+        // A page token that is the key, then a reply of the wrong shape on the next page.
+        () => ({ json: { data: [], has_more: true, next_page: KEY } }),
+      ]) {
+        handler = ({ path, query }) => (query.get('page') ? { json: { data: KEY } } : echo(path));
+        const summary = await core.service.checkAll();
+        for (const s of summary.statuses) {
+          if (s.result.ok) throw new Error('expected failures');
+          reasons.push(s.result.reason);
+        }
+        posts.push(formatSummary(summary, null), JSON.stringify(summaryToJson(summary)));
+      }
+      expect(reasons[0]).toBe(
+        'Anthropic Admin API returned HTTP 401: bad key [redacted] (authentication_error)',
+      );
+      // The key did go out as a page token (the server's own), and came back only as the server's data.
+      expect(requests.some((q) => q.query.get('page') === KEY)).toBe(true);
+      const history = await core.history.range('anthropic', new Date(0), now);
+      const history2 = await core.history.range('openai', new Date(0), now);
+      expect(history.length + history2.length).toBe(4);
+      for (const place of [...reasons, ...posts, JSON.stringify([history, history2]), text()]) {
+        expect(place).not.toContain(KEY);
+      }
+    } finally {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
