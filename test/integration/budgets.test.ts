@@ -4,9 +4,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { renderHistory } from '../../src/adapters/discord/commands/balance-history.js';
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
+import { createClaudeEstimator } from '../../src/adapters/providers/claude-estimate.js';
 import { MAX_COST_PAGES } from '../../src/adapters/providers/cost-report.js';
 import { ConfigError, loadConfig } from '../../src/core/config.js';
 import { formatSummary, summaryToJson } from '../../src/core/format.js';
@@ -160,6 +162,31 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
     ]);
     expect(r.budget?.spent.toString()).toBe('23.5');
     expect(r.spendByDay?.length).toBe(22);
+  });
+
+  it('GIVEN Claude’s anchor 40 days back THEN the estimate pages through the cost report; an empty report is no spend', async () => {
+    const estimator = createClaudeEstimator({ adminKey: KEY, baseUrl: url }, { timeoutMs: 2_000 });
+    try {
+      // $1 a day from Oct 12 through Nov 21, 7 buckets a page: 41 days on 6 pages.
+      const all = [...days(12, 31, '2026-10'), ...days(1, 21)].map((d) => anthropicBucket(d, ['100']));
+      handler = paged(all, anthropicCostReport);
+      const now = new Date('2026-11-21T12:00:00Z');
+      const anchorAt = new Date('2026-10-12T00:00:00Z');
+      const outcome = await estimator.spendSince(anchorAt, now, performance.now() + 2_000);
+      if (!outcome.ok) throw new Error(outcome.reason);
+      expect(requests.map((q) => q.query.get('page'))).toEqual([null, '7', '14', '21', '28', '35']);
+      expect([outcome.spentSince.toString(), outcome.days.length]).toEqual(['41', 41]);
+      // No bucket at all after a new anchor today: nothing spent since it.
+      handler = () => ({ json: anthropicCostReport([]) });
+      const empty = await estimator.spendSince(
+        new Date('2026-11-21T09:00:00Z'),
+        now,
+        performance.now() + 2_000,
+      );
+      expect(empty.ok && empty.spentSince.toString()).toBe('0');
+    } finally {
+      await estimator.close();
+    }
   });
 
   it('GIVEN the cost report revises the day before yesterday THEN the next check picks it up without a restart; older days stay cached', async () => {
