@@ -3,7 +3,7 @@ import { type Digest, digestObservations, type FigureKind } from './digest.js';
 /** The top-up rule (a rise between consecutive observations), shared with the alert engine. */
 export { isTopUp, topUpBetween } from './digest.js';
 
-import { formatTime, formatUtc, type TimeTarget } from './format.js';
+import { formatTime, type TimeTarget } from './format.js';
 import type { Amount, Currency } from './money.js';
 import { Big, currencySymbol, formatMoney, isLow } from './money.js';
 
@@ -178,6 +178,10 @@ export function computeForecast(input: ForecastInput): Forecast {
   });
 }
 
+/** `only one distinct reading (as of …)`, the moment in UTC text or Discord's markup. */
+const oneReading = (asOf: Date, target: TimeTarget): string =>
+  `only one distinct reading (as of ${formatTime(asOf, target)})`;
+
 /**
  * The forecast from a digest of the observations it is based on (see {@link computeForecast}; the window
  * has already been chosen). History stored as roll-ups is forecast through here, so a roll-up and the raw
@@ -203,7 +207,7 @@ export function forecastFromDigest(
   if (!digest || !first || !latest || observations < 2 || spanMs < MIN_SPAN_MS) {
     let reason: string;
     if (!latest) reason = 'no successful readings yet';
-    else if (observations < 2) reason = `only one distinct reading (as of ${formatUtc(latest.asOf)})`;
+    else if (observations < 2) reason = oneReading(latest.asOf, 'text');
     else reason = `readings span only ${Math.round(spanMs / MINUTE_MS)} min; need at least 1 hour`;
     return {
       status: 'insufficient',
@@ -455,7 +459,12 @@ export function formatRunway(
   now: Date,
   target: TimeTarget = 'text',
 ): string {
-  if (forecast.status === 'insufficient') return `not enough history (${forecast.reason})`;
+  if (forecast.status === 'insufficient') {
+    // The reason is UTC text (logs, the CLI); in Discord its moment is the reader's own time.
+    const one = forecast.latest !== null && forecast.basedOn.observations < 2;
+    const reason = one ? oneReading(forecast.latest!.asOf, target) : forecast.reason;
+    return `not enough history (${reason})`;
+  }
   const rate = formatRate(forecast, currency);
   const evidence = confidenceWords(forecast.confidence, forecast.basedOn);
   if (forecast.budget) {
@@ -463,7 +472,7 @@ export function formatRunway(
     const basis = `${forecast.confidence} confidence: ${formatSpan(forecast.basedOn.days * DAY_MS)} of this month's costs`;
     if (forecast.status === 'idle') return `${rate} · ${forecast.describe} · ${basis}`;
     const out = forecast.budget.over
-      ? ` · budget runs out ~${formatUtc(forecast.runsOutAt)}, before the month ends`
+      ? ` · budget runs out ~${formatTime(forecast.runsOutAt, target)}, before the month ends`
       : ' · within budget';
     return `${rate} · ${forecast.describe.replace(/ \(low confidence.*\)$/, '')}${out} · ${basis}`;
   }
@@ -527,23 +536,32 @@ export type HistorySummary =
  * Summary of the points given (no window): first/last/min/max, net change, spend, top-ups. Needs at least 2
  * distinct observations (by `asOf`); otherwise `enough: false`.
  */
-export function summarizeHistory(points: readonly HistoryPoint[], currency: Currency): HistorySummary {
+export function summarizeHistory(
+  points: readonly HistoryPoint[],
+  currency: Currency,
+  target: TimeTarget = 'text',
+): HistorySummary {
   const observations = distinctObservations(points);
-  return summarizeDigest(digestObservations(observations, points.length), currency, points.length);
+  return summarizeDigest(digestObservations(observations, points.length), currency, points.length, target);
 }
 
 /**
  * {@link summarizeHistory} from a digest of the period's observations; `count` is the successful readings
  * behind it. Roll-ups are summarized through here, so they give the raw readings' figures.
  */
-export function summarizeDigest(digest: Digest | null, currency: Currency, count: number): HistorySummary {
+export function summarizeDigest(
+  digest: Digest | null,
+  currency: Currency,
+  count: number,
+  target: TimeTarget = 'text',
+): HistorySummary {
   const money = (amount: Amount): string => formatMoney(amount, currency);
   if (!digest || digest.observations < 2) {
     const last = digest?.last;
     const latest = last ? { amount: last.available, at: last.asOf } : null;
     const reason = latest ? 'only one distinct reading' : 'no readings';
     const text = latest
-      ? `${reason}: ${money(latest.amount)} at ${formatUtc(latest.at)}`
+      ? `${reason}: ${money(latest.amount)} at ${formatTime(latest.at, target)}`
       : 'no readings in this period';
     return {
       enough: false,

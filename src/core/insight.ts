@@ -12,6 +12,7 @@ import {
   type HistorySummary,
   summarizeDigest,
 } from './forecast.js';
+import type { TimeTarget } from './format.js';
 import type { Logger } from './logger.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
@@ -246,13 +247,17 @@ export class Insight {
     return out;
   }
 
-  /** The period's readings, their statistics, and the forecast as of `now` measured over the period. */
+  /**
+   * The period's readings, their statistics, and the forecast as of `now` measured over the period; the
+   * statistics' text dates its moments for `target` (Discord's markup, or UTC text).
+   */
   async report(
     provider: ProviderId,
     periodMs: number,
     threshold: Amount,
     currency: Currency,
     now: Date,
+    target: TimeTarget = 'text',
   ): Promise<HistoryReport> {
     const from = new Date(now.getTime() - periodMs);
     const window = await this.exactWindow(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), true);
@@ -265,7 +270,7 @@ export class Insight {
       threshold,
       points: window.points,
       failures: window.failures,
-      stats: summarizeDigest(digest, currency, digest?.readings ?? 0),
+      stats: summarizeDigest(digest, currency, digest?.readings ?? 0, target),
       // The rate over the period asked for, so the chart's projection matches the numbers beside it.
       forecast: forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
     };

@@ -70,6 +70,9 @@ describe('budget forecast: the month projected at its rate', () => {
     expect(formatRunway(f, 'USD', now)).toBe(
       "$7.42/day · on track for $230.00 of $200.00 by Dec 31 · budget runs out ~2026-12-27 22:57 UTC, before the month ends · high confidence: 15 d of this month's costs",
     );
+    expect(formatRunway(f, 'USD', now, 'discord')).toContain(
+      `budget runs out ~<t:${Math.floor(f.runsOutAt.getTime() / 1000)}:f>, before the month ends`,
+    );
     expect(forecastToJson(f).budget).toEqual({
       amount: '200.00',
       projected: '230.00',

@@ -293,6 +293,10 @@ describe('forecast: words', () => {
     expect(formatRunway(f, 'USD', at(1))).toBe(
       'not enough history (only one distinct reading (as of 2026-11-01 00:00 UTC))',
     );
+    // In Discord the moment is the reader's own time: the timestamp markup, not UTC text.
+    expect(formatRunway(f, 'USD', at(1), 'discord')).toBe(
+      `not enough history (only one distinct reading (as of <t:${at(0).getTime() / 1000}:f>))`,
+    );
   });
 });
 
@@ -340,6 +344,9 @@ describe('summarizeHistory: min and max are dated at the first time they were re
       reason: 'only one distinct reading',
       text: 'only one distinct reading: $4.00 at 2026-11-01 00:00 UTC',
     });
+    expect(summarizeHistory([live(0, 4)], 'USD', 'discord').text).toBe(
+      `only one distinct reading: $4.00 at <t:${at(0).getTime() / 1000}:f>`,
+    );
     expect(summarizeHistory([], 'USD')).toMatchObject({
       reason: 'no readings',
       text: 'no readings in this period',

@@ -179,7 +179,7 @@ export async function buildReports(
       ids.map(async (p) => {
         const threshold = await ctx.service.thresholds.get(p);
         const currency = ctx.service.currencyOf(p);
-        return ctx.insight.report(p, PERIODS[period], threshold, currency, now);
+        return ctx.insight.report(p, PERIODS[period], threshold, currency, now, 'discord');
       }),
     ),
     ctx.insight.dailySpend(accounts, spendDays(period), now),
