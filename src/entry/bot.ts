@@ -94,6 +94,12 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
       alertSnooze: (provider, until, by, at) =>
         alerts ? alerts.snooze(provider, until, by, at) : Promise.resolve(null),
       alertState: (provider) => alerts?.state(provider) ?? Promise.resolve(null),
+      quietHours: {
+        get: () => alerts?.quietHours() ?? Promise.resolve(null),
+        set: (q) => alerts?.setQuietHours(q) ?? Promise.reject(new Error('alerts are not running')),
+        held: () => alerts?.heldCount() ?? Promise.resolve(0),
+      },
+      alertTest: (by, at) => alerts?.test(by, at) ?? Promise.resolve([]),
       onThresholdChanged: async (provider) => {
         // Not awaited: the reply to /threshold must go out within Discord's 3 s, and sending alerts may retry.
         void alerts?.reevaluate(provider);

@@ -102,6 +102,26 @@ describe('the bot as a process', () => {
     expect(amount).toMatchObject({ min_value: 0, max_value: 1_000_000, required: false });
     const critical = threshold.options?.[0]?.options?.find((o) => o.name === 'critical');
     expect(critical).toMatchObject({ min_value: 0, max_value: 1_000_000, required: false });
+    // /alerts: status, snooze, unsnooze, the quiet-hours group (set from/to/timezone, clear) and test.
+    const alerts = byName.alerts!;
+    expect(alerts.contexts).toEqual([0]);
+    expect(alerts.options?.map((o) => [o.name, o.type])).toEqual([
+      ['status', 1],
+      ['snooze', 1],
+      ['unsnooze', 1],
+      ['quiet-hours', 2],
+      ['test', 1],
+    ]);
+    const quiet = alerts.options?.find((o) => o.name === 'quiet-hours') as unknown as {
+      options: { name: string; options?: { name: string; type: number; required?: boolean }[] }[];
+    };
+    expect(quiet.options.map((o) => o.name)).toEqual(['set', 'clear']);
+    expect(quiet.options[0]?.options?.map((o) => [o.name, o.type, o.required])).toEqual([
+      ['from', 3, true],
+      ['to', 3, true],
+      ['timezone', 3, true],
+    ]);
+    expect(alerts.options?.find((o) => o.name === 'test')?.options ?? []).toEqual([]);
   });
 
   it('GIVEN no guild id and an application id THEN deploy-commands registers globally without a lookup', async () => {

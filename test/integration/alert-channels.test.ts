@@ -316,6 +316,9 @@ describe('alert channels', () => {
         send: async () => {
           throw new Error('exploded');
         },
+        sendMessage: async () => {
+          throw new Error('exploded');
+        },
       };
       await expect(sendToAll([boom], LOW, mem.logger)).resolves.toEqual({ delivered: [], failed: ['boom'] });
     });

@@ -252,6 +252,9 @@ describe('alert check (real BalanceService, fake Moonshot, webhook + SMTP + reco
         tried.push(name);
         throw new Error(`${name} down`);
       },
+      sendMessage: async () => {
+        throw new Error(`${name} down`);
+      },
     });
     const alerts = startAlerts({
       config,

@@ -9,10 +9,31 @@ import { redactor } from '../../core/redact.js';
 import { isRetryableStatus, retry } from '../../core/retry.js';
 import type { Poster } from '../discord/poster.js';
 
+/**
+ * A message that is not one alert: the alerts held during quiet hours, delivered together, or `/alerts test`.
+ * It pings nobody.
+ */
+export interface ChannelMessage {
+  readonly kind: 'held' | 'test';
+  readonly at: Date;
+  /** For Discord: markdown, moments as `<t:…>` markup. */
+  readonly discord: string;
+  /** Discord components (buttons) under it. */
+  readonly components?: readonly unknown[];
+  /** For the webhook and e-mail: plain text, moments in UTC. */
+  readonly text: string;
+  /** The e-mail subject. */
+  readonly subject: string;
+  /** More facts for the webhook's JSON (beside `text`, `kind` and `at`). */
+  readonly facts?: Readonly<Record<string, unknown>>;
+}
+
 /** One place alerts go. `send` throws when the alert was not delivered; its message never holds a secret. */
 export interface AlertChannel {
   readonly name: string;
   send(n: AlertNotification): Promise<void>;
+  /** Delivers a {@link ChannelMessage}; throws like `send`. */
+  sendMessage(m: ChannelMessage): Promise<void>;
   /** Releases connections; the channel is not used afterwards. */
   close?(): Promise<void>;
 }
@@ -48,6 +69,32 @@ export async function sendToAll(
   return delivery;
 }
 
+/** What one channel did with a {@link ChannelMessage}: delivered, or why not (secret-free, one line). */
+export interface ChannelOutcome {
+  readonly channel: string;
+  readonly delivered: boolean;
+  readonly reason: string | null;
+}
+
+/**
+ * Sends one {@link ChannelMessage} through every channel at once; like {@link sendToAll}, a failing channel
+ * never stops the others and each failure is logged (`MESSAGE NOT DELIVERED`). Never rejects.
+ */
+export async function sendMessageToAll(
+  channels: readonly AlertChannel[],
+  m: ChannelMessage,
+  logger: Logger,
+): Promise<ChannelOutcome[]> {
+  const results = await Promise.allSettled(channels.map((c) => c.sendMessage(m)));
+  return results.map((r, i) => {
+    const channel = channels[i]!.name;
+    if (r.status === 'fulfilled') return { channel, delivered: true, reason: null };
+    const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    logger.error({ channel, kind: m.kind, error }, 'MESSAGE NOT DELIVERED');
+    return { channel, delivered: false, reason: error.replace(/\s+/g, ' ').slice(0, 300) };
+  });
+}
+
 /**
  * Discord, through the same {@link Poster} as the summaries (stdout in a dry run). Critical alerts start with
  * the mention of `mentionRoleId` and allow pinging that role only; every other alert pings nobody.
@@ -72,6 +119,12 @@ export function discordChannel(
       } else {
         await poster.post(channelId, { content: text, ...buttons });
       }
+    },
+    async sendMessage(m) {
+      await poster.post(channelId, {
+        content: m.discord,
+        ...(m.components && m.components.length > 0 ? { components: m.components } : {}),
+      });
     },
   };
 }
@@ -157,33 +210,36 @@ export function webhookChannel(options: WebhookOptions): AlertChannel {
     );
   };
 
+  const deliver = async (body: string): Promise<void> => {
+    let made = 0;
+    try {
+      await retry(
+        async (i) => {
+          made = i;
+          await attempt(body);
+          if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
+        },
+        { attempts, baseDelayMs, maxDelayMs },
+        {
+          retryable: (err) => err instanceof WebhookError && err.retryable,
+          retryAfterMs: (err) => (err instanceof WebhookError ? err.retryAfterMs : null),
+          onRetry: ({ error, attempt: i, delayMs }) =>
+            log.warn({ attempt: i, delayMs, error: (error as Error).message }, 'webhook failed; retrying'),
+        },
+      );
+    } catch (err) {
+      const last =
+        err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
+      // The attempts really made: a 4xx or a redirect stops after the first.
+      throw new Error(`${last.message} (after ${made} attempt${made === 1 ? '' : 's'})`);
+    }
+  };
+
   return {
     name: 'webhook',
-    async send(n) {
-      const body = JSON.stringify(alertPayload(n));
-      let made = 0;
-      try {
-        await retry(
-          async (i) => {
-            made = i;
-            await attempt(body);
-            if (i > 1) log.info({ attempt: i }, 'webhook delivered after retrying');
-          },
-          { attempts, baseDelayMs, maxDelayMs },
-          {
-            retryable: (err) => err instanceof WebhookError && err.retryable,
-            retryAfterMs: (err) => (err instanceof WebhookError ? err.retryAfterMs : null),
-            onRetry: ({ error, attempt: i, delayMs }) =>
-              log.warn({ attempt: i, delayMs, error: (error as Error).message }, 'webhook failed; retrying'),
-          },
-        );
-      } catch (err) {
-        const last =
-          err instanceof WebhookError ? err : new WebhookError(`webhook ${host}: unexpected error`, false);
-        // The attempts really made: a 4xx or a redirect stops after the first.
-        throw new Error(`${last.message} (after ${made} attempt${made === 1 ? '' : 's'})`);
-      }
-    },
+    send: (n) => deliver(JSON.stringify(alertPayload(n))),
+    sendMessage: (m) =>
+      deliver(JSON.stringify({ text: m.text, kind: m.kind, at: m.at.toISOString(), ...m.facts })),
   };
 }
 
@@ -219,20 +275,22 @@ export function emailChannel(options: EmailOptions): AlertChannel {
           }),
         ),
     ));
+  const mail = async (subject: string, text: string, at: Date): Promise<void> => {
+    try {
+      await (await transporter()).sendMail({
+        from,
+        to: [...options.to],
+        subject,
+        text: `${text}\n\n-- \ncreditwatch, ${at.toISOString()}\n`,
+      });
+    } catch (err) {
+      throw new Error(`e-mail via ${url.hostname}: ${scrub((err as Error).message)}`);
+    }
+  };
   return {
     name: 'email',
-    async send(n) {
-      try {
-        await (await transporter()).sendMail({
-          from,
-          to: [...options.to],
-          subject: alertSubject(n),
-          text: `${alertText(n, 'text')}\n\n-- \ncreditwatch, ${n.at.toISOString()}\n`,
-        });
-      } catch (err) {
-        throw new Error(`e-mail via ${url.hostname}: ${scrub((err as Error).message)}`);
-      }
-    },
+    send: (n) => mail(alertSubject(n), alertText(n, 'text'), n.at),
+    sendMessage: (m) => mail(m.subject, m.text, m.at),
     async close() {
       (await transport?.catch(() => undefined))?.close();
     },

@@ -50,17 +50,19 @@ export function hasButtons(n: Pick<AlertNotification, 'kind'>): boolean {
 /**
  * The action row under an alert (Discord's documented component JSON: one row, type 1, of buttons, type 2):
  * Acknowledge (success), Snooze 24h (secondary), Refresh (primary). After an acknowledgement its button is
- * disabled; after a snooze, the Snooze button.
+ * disabled; after a snooze, the Snooze button. `account` names the account on each button, for a message
+ * carrying the rows of several accounts (the held alerts of quiet hours).
  */
 export function alertButtonRows(
   provider: ProviderId,
   episode: number,
   done: { readonly acknowledged?: boolean; readonly snoozed?: boolean } = {},
+  account?: string,
 ): unknown[] {
   const button = (action: AlertAction, label: string, style: number, disabled = false) => ({
     type: 2,
     style,
-    label,
+    label: account === undefined ? label : `${label} ${account}`.slice(0, 80),
     custom_id: alertButtonId(action, provider, episode),
     ...(disabled ? { disabled: true } : {}),
   });

@@ -1,21 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AlertChannel,
+  type ChannelMessage,
+  type ChannelOutcome,
   type Delivery,
   discordChannel,
   emailChannel,
+  sendMessageToAll,
   sendToAll,
   webhookChannel,
 } from '../../adapters/alert-channels/notifiers.js';
 import type { Poster } from '../../adapters/discord/poster.js';
 import { AlertStore } from '../../adapters/storage/alert-store.js';
+import { QuietHoursStore } from '../../adapters/storage/quiet-hours-store.js';
 import { type AlertAction, type AlertActResult, SNOOZE_MS } from '../../core/alerts/buttons.js';
 import {
   type AlertNotification,
   type AlertSettings,
   type AlertState,
   evaluate,
+  isCritical,
 } from '../../core/alerts/engine.js';
+import { alertText } from '../../core/alerts/messages.js';
+import {
+  describeQuietHours,
+  type HeldAlert,
+  heldClaim,
+  heldMessage,
+  type QuietHours,
+  quietWindow,
+} from '../../core/alerts/quiet-hours.js';
 import type { Config } from '../../core/config.js';
 import type { Forecast } from '../../core/forecast.js';
 import { formatDuration, formatTime, type TimeTarget } from '../../core/format.js';
@@ -76,8 +90,26 @@ export interface Alerts {
   ): Promise<AlertActResult>;
   /** `/alerts snooze|unsnooze`: snoozes `provider` until `until` (`null` ends it); `null` without a state. */
   snooze(provider: ProviderId, until: Date | null, by: string, at: Date): Promise<AlertState | null>;
+  /** The quiet hours in force (shared by every replica), `null` when none. Rejects when the store does. */
+  quietHours(): Promise<QuietHours | null>;
+  /**
+   * `/alerts quiet-hours set|clear`: stores the quiet hours (`null` clears them; what was held goes out with
+   * the next check). Rejects when the store does.
+   */
+  setQuietHours(q: QuietHours | null): Promise<void>;
+  /** Alerts held by quiet hours now, across accounts. Rejects when the store does. */
+  heldCount(): Promise<number>;
+  /** `/alerts test`: one clearly marked test message through every channel, and what each did with it. */
+  test(by: string, at: Date): Promise<ChannelOutcome[]>;
   /** Stops the schedule, waits for work in progress, closes the channels. */
   close(graceMs?: number): Promise<void>;
+}
+
+/** The quiet hours of one evaluation: in force, the window now (`null`: outside), and whether the store said. */
+interface Quiet {
+  readonly hours: QuietHours | null;
+  readonly window: string | null;
+  readonly known: boolean;
 }
 
 /** The channels the configuration asks for: Discord always, the webhook and e-mail when set. */
@@ -155,6 +187,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
   const log = deps.logger.child({ module: 'alerts' });
   const now = deps.now ?? (() => new Date());
   const store = new AlertStore(core.keyv('alerts'), log);
+  const quietStore = new QuietHoursStore(core.keyv('quiet-hours'), log);
   const channels =
     deps.channels ?? createAlertChannels(config, deps.poster, deps.logger, deps.dryRun ?? false);
   const settings: AlertSettings = {
@@ -176,12 +209,100 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     return run;
   };
 
+  /** The quiet hours and the window `at` falls in; none when the store can't say (alerts then go out). */
+  const quietAt = async (at: Date): Promise<Quiet> => {
+    try {
+      const hours = await quietStore.get();
+      return { hours, window: hours ? quietWindow(hours, at) : null, known: true };
+    } catch (err) {
+      log.warn({ err }, 'could not read the quiet hours (store unreachable?); alerts go out now');
+      return { hours: null, window: null, known: false };
+    }
+  };
+
+  /** Holds `n` for the quiet window; `false` when it could not be stored (it is then sent now). */
+  const hold = async (n: AlertNotification, id: string, window: string): Promise<boolean> => {
+    const held: HeldAlert = {
+      id,
+      provider: n.provider,
+      kind: n.kind,
+      episode: n.episode,
+      at: n.at.toISOString(),
+      window,
+      discord: alertText(n, 'discord'),
+      text: alertText(n, 'text'),
+    };
+    try {
+      await quietStore.hold(held);
+      log.info({ provider: n.provider, kind: n.kind, window }, 'alert held: quiet hours');
+      return true;
+    } catch (err) {
+      log.warn({ err, provider: n.provider, kind: n.kind }, 'could not hold the alert; sending it now');
+      return false;
+    }
+  };
+
+  /**
+   * Delivers, as one message, every alert held in a window that is over (the clock is outside it, or in
+   * another one). Claimed by the alerts it delivers, so one replica sends it; it is removed from the held
+   * lists once sent (or given up: like an alert, it is not sent twice). Returns a problem, if any.
+   */
+  const deliverHeld = async (at: Date, quiet: Quiet): Promise<string | null> => {
+    if (!quiet.known) return null;
+    const due: HeldAlert[] = [];
+    try {
+      for (const p of core.service.providerIds)
+        due.push(...(await quietStore.held(p)).filter((h) => h.window !== quiet.window));
+    } catch (err) {
+      log.warn({ err }, 'could not read the held alerts; trying again with the next check');
+      return null;
+    }
+    if (due.length === 0) return null;
+    let mine = true;
+    try {
+      mine = await core.slots.claim('quiet-held', heldClaim(due), at);
+    } catch (err) {
+      log.warn({ err }, 'could not claim the held alerts (database unreachable?); sending anyway');
+    }
+    let problem: string | null = null;
+    if (mine) {
+      const states = new Map<ProviderId, AlertState | null>();
+      for (const p of new Set(due.map((h) => h.provider))) states.set(p, await store.load(p));
+      const held = heldMessage(due, states, quiet.hours);
+      const message: ChannelMessage = {
+        kind: 'held',
+        at,
+        discord: held.discord,
+        components: held.components,
+        text: held.text,
+        subject: held.subject,
+        facts: {
+          alerts: due.map((h) => ({ provider: h.provider, kind: h.kind, at: h.at, text: h.text })),
+        },
+      };
+      const outcomes = await sendMessageToAll(channels, message, log);
+      const delivered = outcomes.filter((o) => o.delivered).map((o) => o.channel);
+      log.info({ alerts: due.length, delivered }, 'held alerts delivered after quiet hours');
+      if (delivered.length === 0) problem = `held alerts (${due.length}) delivered by no channel`;
+    } else {
+      log.info({ alerts: due.length }, 'another replica delivered the held alerts');
+    }
+    try {
+      for (const p of new Set(due.map((h) => h.provider)))
+        await quietStore.drop(p, new Set(due.filter((h) => h.provider === p).map((h) => h.id)));
+    } catch (err) {
+      log.warn({ err }, 'could not remove delivered held alerts');
+    }
+    return problem;
+  };
+
   const evaluateOne = async (
     status: ProviderStatus,
     forecast: Forecast | undefined,
     at: Date,
     runKey: string,
     undelivered: string[],
+    quiet: Quiet,
   ) => {
     const provider = status.provider;
     const prev = await store.load(provider);
@@ -217,6 +338,9 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         log.info({ provider, kind: n.kind }, 'another replica sent this alert');
         continue;
       }
+      // Quiet hours hold what is not critical; the claim above already made it this replica's to hold.
+      const id = `${provider}/${origin}/${n.kind}`;
+      if (quiet.window !== null && !isCritical(n) && (await hold(n, id, quiet.window))) continue;
       const delivery = await sendToAll(channels, n, log);
       deps.onAlert?.(n, delivery);
       // Each channel has retried and logged its failure; an alert that reached nobody fails the run.
@@ -233,9 +357,10 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     });
     const failed: ProviderId[] = [];
     const undelivered: string[] = [];
+    const quiet = await quietAt(at);
     for (const status of statuses) {
       try {
-        await evaluateOne(status, forecasts[status.provider], at, runKey, undelivered);
+        await evaluateOne(status, forecasts[status.provider], at, runKey, undelivered, quiet);
       } catch (err) {
         failed.push(status.provider);
         log.error({ err, provider: status.provider }, 'alert evaluation failed (state store unreachable?)');
@@ -247,9 +372,11 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         log.warn({ err }, 'could not prune old slot claims');
       });
     }
+    const heldProblem = await deliverHeld(at, quiet);
     const problems = [
       ...(failed.length > 0 ? [`alert evaluation failed for ${failed.join(', ')}`] : []),
       ...(undelivered.length > 0 ? [`alert delivered by no channel: ${undelivered.join(', ')}`] : []),
+      ...(heldProblem ? [heldProblem] : []),
     ];
     if (problems.length > 0) throw new Error(problems.join('; '));
   };
@@ -288,6 +415,35 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       return `alert state: not checked yet${next ? ` (next check ${formatTime(next, 'discord')})` : ''}`;
     },
     state: (provider) => store.load(provider),
+    quietHours: () => quietStore.get(),
+    setQuietHours: async (q) => {
+      await quietStore.set(q);
+      log.info(
+        q ? { window: describeQuietHours(q), by: q.setBy } : {},
+        q ? 'quiet hours set' : 'quiet hours cleared',
+      );
+    },
+    async heldCount() {
+      let n = 0;
+      for (const p of core.service.providerIds) n += (await quietStore.held(p)).length;
+      return n;
+    },
+    async test(by, at) {
+      const message: ChannelMessage = {
+        kind: 'test',
+        at,
+        discord: `🧪 **creditwatch test alert** (sent by ${by} with /alerts test, ${formatTime(at, 'discord')}): this is only a test, no account is low. Alerts reach this channel.`,
+        text: `creditwatch test alert (sent by ${by} with /alerts test, ${formatTime(at, 'text')}): this is only a test, no account is low. Alerts reach this channel.`,
+        subject: '[creditwatch] Test alert (no account is low)',
+        facts: { test: true, by },
+      };
+      const outcomes = await sendMessageToAll(channels, message, log);
+      log.info(
+        { by, delivered: outcomes.filter((o) => o.delivered).map((o) => o.channel) },
+        'test alert sent',
+      );
+      return outcomes;
+    },
     snooze(provider, until, by, at) {
       return serialized(async () => {
         const state = await store.load(provider);

@@ -1,5 +1,11 @@
 import { InteractionContextType, MessageFlags, SlashCommandBuilder } from 'discord.js';
 import { accountDisplay } from '../../../core/accounts.js';
+import {
+  describeQuietHours,
+  makeQuietHours,
+  type QuietHours,
+  quietWindow,
+} from '../../../core/alerts/quiet-hours.js';
 import { parseDuration } from '../../../core/config.js';
 import { formatDuration, formatTime } from '../../../core/format.js';
 import { UserError } from '../errors.js';
@@ -13,11 +19,23 @@ const who = (user: { username: string; id: string }) => `${user.username} (${use
 
 export default {
   // Anyone in the server may look; snoozing needs Manage Server or an admin role, like /threshold set.
-  guards: { subcommands: { status: ['guild'], snooze: ['admin'], unsnooze: ['admin'] } },
+  // `set` and `clear` are the quiet-hours group's subcommands; `test` sends to every channel.
+  guards: {
+    subcommands: {
+      status: ['guild'],
+      snooze: ['admin'],
+      unsnooze: ['admin'],
+      set: ['admin'],
+      clear: ['admin'],
+      test: ['admin'],
+    },
+  },
   data: ({ accounts }) =>
     new SlashCommandBuilder()
       .setName('alerts')
-      .setDescription('Alert episodes, acknowledgements and snoozes; snooze an account (Manage Server)')
+      .setDescription(
+        'Alert episodes, snoozes and quiet hours; snooze, quiet hours and test need Manage Server',
+      )
       .setContexts(InteractionContextType.Guild)
       .addSubcommand((s) =>
         s.setName('status').setDescription('Open episodes, acknowledgements and snoozes per account'),
@@ -40,10 +58,55 @@ export default {
           .setName('unsnooze')
           .setDescription('End a snooze now')
           .addStringOption((o) => accountOption(o, accounts, 'Account', true)),
+      )
+      .addSubcommandGroup((g) =>
+        g
+          .setName('quiet-hours')
+          .setDescription('Hold non-critical alerts during a daily window; deliver them as one message after')
+          .addSubcommand((s) =>
+            s
+              .setName('set')
+              .setDescription('Set the daily quiet window (critical alerts still go out)')
+              .addStringOption((o) =>
+                o
+                  .setName('from')
+                  .setDescription('Start, HH:MM (24 h), e.g. 22:00')
+                  .setRequired(true)
+                  .setMaxLength(5),
+              )
+              .addStringOption((o) =>
+                o
+                  .setName('to')
+                  .setDescription('End, HH:MM (24 h), e.g. 07:00')
+                  .setRequired(true)
+                  .setMaxLength(5),
+              )
+              .addStringOption((o) =>
+                o
+                  .setName('timezone')
+                  .setDescription('IANA time zone, e.g. Europe/Berlin, America/New_York, UTC')
+                  .setRequired(true)
+                  .setMaxLength(64),
+              ),
+          )
+          .addSubcommand((s) =>
+            s.setName('clear').setDescription('No quiet hours: every alert goes out at once'),
+          ),
+      )
+      .addSubcommand((s) =>
+        s
+          .setName('test')
+          .setDescription(
+            'Send a test alert to every channel (Discord, webhook, e-mail) and see which got it',
+          ),
       ),
 
   async execute(interaction, ctx) {
     const sub = interaction.options.getSubcommand(true);
+    const group = interaction.options.getSubcommandGroup(false);
+    if (group === 'quiet-hours') return quietHours(interaction, ctx, sub);
+    if (group !== null) throw new UserError(`Unknown subcommand group "${group.slice(0, 20)}".`);
+    if (sub === 'test') return testAlert(interaction, ctx);
     if (sub === 'status') {
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
       const lines = ['**Alerts** (episodes, acknowledgements and snoozes)'];
@@ -52,6 +115,7 @@ export default {
         const line = (await ctx.alertStatus?.(p)) ?? 'alerts are not running';
         lines.push(`${emoji} **${label}:** ${line.replace(/^alert state: /, '')}`);
       }
+      lines.push(await quietLine(ctx));
       await answerInParts(interaction, lines.join('\n'), { deferred: true, ephemeral: true });
       return;
     }
@@ -89,3 +153,81 @@ export default {
     }
   },
 } satisfies Command;
+
+type Interaction = Parameters<Command['execute']>[0];
+type Context = Parameters<Command['execute']>[1];
+
+/** The `/alerts status` line about quiet hours. */
+async function quietLine(ctx: Context): Promise<string> {
+  if (!ctx.quietHours) return '🔕 **Quiet hours:** alerts are not running';
+  try {
+    const q = await ctx.quietHours.get();
+    const held = await ctx.quietHours.held();
+    const heldText = held > 0 ? `; ${held} alert${held === 1 ? '' : 's'} held` : '';
+    if (!q) return `🔕 **Quiet hours:** none${heldText}`;
+    const now = quietWindow(q, ctx.now()) !== null ? ' (quiet now)' : '';
+    return `🔕 **Quiet hours:** ${describeQuietHours(q)}${now}${heldText}`;
+  } catch {
+    return '🔕 **Quiet hours:** unknown (the store is unreachable)';
+  }
+}
+
+/** `/alerts quiet-hours set|clear` (admin). */
+async function quietHours(interaction: Interaction, ctx: Context, sub: string): Promise<void> {
+  if (sub !== 'set' && sub !== 'clear') throw new UserError(`Unknown subcommand "${sub.slice(0, 20)}".`);
+  if (!ctx.quietHours) throw new UserError('Alerts are not running in this bot; nothing was changed.');
+  const at = ctx.now();
+  let q: QuietHours | null = null;
+  if (sub === 'set') {
+    const made = makeQuietHours(
+      {
+        from: interaction.options.getString('from', true),
+        to: interaction.options.getString('to', true),
+        timeZone: interaction.options.getString('timezone', true),
+      },
+      who(interaction.user),
+      at,
+    );
+    if (typeof made === 'string') throw new UserError(`Quiet hours not set: ${made}`);
+    q = made;
+  }
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  let held = 0;
+  try {
+    await ctx.quietHours.set(q);
+    held = await ctx.quietHours.held();
+  } catch (err) {
+    ctx.logger.child({ module: 'alerts' }).error({ err }, 'could not store the quiet hours');
+    throw new UserError(
+      'Could not store the quiet hours (the database is unreachable); nothing was changed.',
+    );
+  }
+  const reply = (content: string) => interaction.editReply({ content, allowedMentions: { parse: [] } });
+  const heldText = held > 0 ? ` ${held} held alert${held === 1 ? '' : 's'} go out with the next check.` : '';
+  if (!q) {
+    await reply(`🔔 Quiet hours cleared: every alert goes out at once again.${heldText}`);
+    return;
+  }
+  const now = quietWindow(q, at) !== null ? ' It is quiet now.' : '';
+  await reply(
+    `🔕 Quiet hours set: ${describeQuietHours(q)}, every day. Non-critical alerts raised then are held and delivered as one message when the window ends; critical alerts still go out at once.${now}`,
+  );
+}
+
+/** `/alerts test` (admin): a marked test message through every channel; says privately which delivered it. */
+async function testAlert(interaction: Interaction, ctx: Context): Promise<void> {
+  if (!ctx.alertTest) throw new UserError('Alerts are not running in this bot; nothing was sent.');
+  // Each channel retries on its own (a webhook up to its attempts): defer first.
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const outcomes = await ctx.alertTest(who(interaction.user), ctx.now());
+  const ok = outcomes.filter((o) => o.delivered).length;
+  const lines = [
+    `🧪 Test alert sent: ${ok} of ${outcomes.length} channel${outcomes.length === 1 ? '' : 's'} delivered it.`,
+    ...outcomes.map((o) =>
+      o.delivered
+        ? `✅ ${o.channel}: delivered`
+        : `❌ ${o.channel}: not delivered: \`${(o.reason ?? 'unknown error').replace(/`/g, "'")}\``,
+    ),
+  ];
+  await interaction.editReply({ content: lines.join('\n'), allowedMentions: { parse: [] } });
+}

@@ -7,11 +7,13 @@ import type {
 } from 'discord.js';
 import type { AlertAction, AlertActResult } from '../../../core/alerts/buttons.js';
 import type { AlertState } from '../../../core/alerts/engine.js';
+import type { QuietHours } from '../../../core/alerts/quiet-hours.js';
 import type { Config } from '../../../core/config.js';
 import type { Insight } from '../../../core/insight.js';
 import type { Logger } from '../../../core/logger.js';
 import type { BalanceService } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
+import type { ChannelOutcome } from '../../alert-channels/notifiers.js';
 
 /** What every command gets from the composition root: the shared service and friends, never globals. */
 export interface CommandContext {
@@ -44,6 +46,14 @@ export interface CommandContext {
   ) => Promise<AlertState | null>;
   /** The stored alert state of an account (Refresh says whether the alert's episode has ended). */
   readonly alertState?: (provider: ProviderId) => Promise<AlertState | null>;
+  /** `/alerts quiet-hours`: the shared quiet hours and how many alerts they hold (each rejects when the store does). */
+  readonly quietHours?: {
+    get(): Promise<QuietHours | null>;
+    set(q: QuietHours | null): Promise<void>;
+    held(): Promise<number>;
+  };
+  /** `/alerts test`: a test message through every alert channel, and what each did with it. */
+  readonly alertTest?: (by: string, at: Date) => Promise<ChannelOutcome[]>;
 }
 
 export interface CommandDataOptions {
