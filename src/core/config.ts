@@ -187,21 +187,38 @@ export function snowflake(fallback?: string) {
 
 /** A cron pattern (UTC, croner's syntax) that fires at least once. */
 export function cron(fallback: string) {
-  return setting((raw = fallback, ctx) => {
-    try {
-      // utcOffset, not timezone: 'UTC': the same schedule, computed with Date's UTC methods instead of one
-      // Intl.DateTimeFormat per step (~30 ms of ICU time-zone loading in every CLI start; README › Performance).
-      const job = new Cron(raw, { paused: true, utcOffset: 0 });
-      const next = job.nextRun();
-      job.stop();
-      // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never run.
-      if (next !== null) return raw;
-      refuse(ctx, `never fires (no such date); e.g. "${fallback}"`, raw);
-    } catch (err) {
-      refuse(ctx, `is not a cron pattern (${(err as Error).message}); e.g. "0 * * * *"`, raw);
-    }
-    return fallback;
-  });
+  return setting((raw = fallback, ctx) => readCron(raw, fallback, ctx));
+}
+
+/** {@link cron}, or `off` (any case) for no schedule at all: `null`. */
+export function cronOrOff(fallback: string) {
+  return setting((raw = fallback, ctx) =>
+    raw.toLowerCase() === 'off' ? null : readCron(raw, fallback, ctx, { example: fallback, orOff: true }),
+  );
+}
+
+/** `raw` when it is a cron pattern that fires, else `fallback`, the problem added with an example. */
+function readCron(
+  raw: string,
+  fallback: string,
+  ctx: Ctx,
+  hint: { readonly example?: string; readonly orOff?: boolean } = {},
+): string {
+  const off = hint.orOff ? ', or off to turn it off' : '';
+  try {
+    // utcOffset, not timezone: 'UTC': the same schedule, computed with Date's UTC methods instead of one
+    // Intl.DateTimeFormat per step (~30 ms of ICU time-zone loading in every CLI start; README › Performance).
+    const job = new Cron(raw, { paused: true, utcOffset: 0 });
+    const next = job.nextRun();
+    job.stop();
+    // croner accepts patterns no date matches (`0 0 31 2 *`): such a schedule would never run.
+    if (next !== null) return raw;
+    refuse(ctx, `never fires (no such date); e.g. "${fallback}"${off}`, raw);
+  } catch (err) {
+    const example = hint.example ?? '0 * * * *';
+    refuse(ctx, `is not a cron pattern (${(err as Error).message}); e.g. "${example}"${off}`, raw);
+  }
+  return fallback;
 }
 
 /** `true`/`false`, also as 1/0, yes/no, on/off. */
@@ -392,8 +409,29 @@ const alertSettings = z
     ),
   );
 
+/** The daily digest (`DIGEST_CRON`, `off` turns it off) and the weekly one on Mondays (`DIGEST_WEEKLY`). */
+const digestSettings = z
+  .object({
+    DIGEST_CRON: cronOrOff('0 9 * * *'),
+    DIGEST_WEEKLY: flag(false),
+  })
+  .check(
+    z.superRefine(
+      (s, ctx) => {
+        if (s.DIGEST_WEEKLY && s.DIGEST_CRON === null)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['DIGEST_WEEKLY'],
+            message:
+              'is true but DIGEST_CRON is off; the weekly digest goes out at the first DIGEST_CRON time of each Monday (UTC), so set DIGEST_CRON (e.g. "0 9 * * *") or DIGEST_WEEKLY=false',
+          });
+      },
+      { when: () => true },
+    ),
+  );
+
 /** The groups of settings read here; every provider's settings are read by its module (`readAccounts`). */
-const GROUP_PREFIX: Readonly<Record<string, string>> = { core: '', alerts: '' };
+const GROUP_PREFIX: Readonly<Record<string, string>> = { core: '', alerts: '', digest: '' };
 
 /**
  * The problems of the accounts' settings, judged by their providers' modules: the accounts `needsOption`
@@ -420,7 +458,7 @@ function accountProblems(
  * {@link Config}. `needs`/`baseDir` as for {@link loadConfig}.
  */
 function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: string, env: Env) {
-  const groups = z.object({ core: coreSettings, alerts: alertSettings });
+  const groups = z.object({ core: coreSettings, alerts: alertSettings, digest: digestSettings });
   type Groups = z.output<typeof groups>;
   const judged = groups.check(
     z.superRefine(
@@ -436,7 +474,7 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
   return z.pipe(
     judged,
     z.transform((g: Groups) => {
-      const { core: c, alerts: a } = g;
+      const { core: c, alerts: a, digest: d } = g;
       const dataDir = resolve(baseDir, c.DATA_DIR ?? './data');
       return {
         providers: c.PROVIDERS,
@@ -479,6 +517,8 @@ function configSchema(needsOption: ProviderNeeds | 'enabled' | 'none', baseDir: 
           emailTo: a.ALERT_EMAIL_TO,
           emailFrom: a.ALERT_EMAIL_FROM,
         },
+        /** The digest: `cron` null = off; `weekly` adds one at the first `cron` time of each Monday (UTC). */
+        digest: { cron: d.DIGEST_CRON, weekly: d.DIGEST_WEEKLY },
       };
     }),
   );

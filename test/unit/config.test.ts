@@ -74,6 +74,7 @@ describe('configuration: defaults and values', () => {
         emailTo: [],
         emailFrom: null,
       },
+      digest: { cron: '0 9 * * *', weekly: false },
     });
   });
 
@@ -611,5 +612,41 @@ describe('configuration: values that used to pass and meant something else', () 
     expect(`Threshold not changed: 10.555 ${validateThresholdText('10.555')}.`).toBe(
       'Threshold not changed: 10.555 has 3 decimals; use at most 2 decimals (e.g. 10.56).',
     );
+  });
+});
+
+describe('configuration: the digest (DIGEST_CRON, DIGEST_WEEKLY)', () => {
+  it('GIVEN DIGEST_CRON and DIGEST_WEEKLY set THEN they are read; off (any case) turns the digest off', () => {
+    expect(load({ DIGEST_CRON: '30 7 * * 1-5', DIGEST_WEEKLY: 'yes' }).digest).toEqual({
+      cron: '30 7 * * 1-5',
+      weekly: true,
+    });
+    expect(load({ DIGEST_CRON: '0 0 9 * * *' }).digest.cron).toBe('0 0 9 * * *');
+    expect(load({ DIGEST_CRON: 'off' }).digest).toEqual({ cron: null, weekly: false });
+    expect(load({ DIGEST_CRON: ' OFF ', DIGEST_WEEKLY: 'false' }).digest.cron).toBeNull();
+  });
+
+  it('GIVEN a DIGEST_CRON that is not a pattern, or never fires THEN it is refused with the default and off as examples', () => {
+    expect(one({ DIGEST_CRON: 'daily' })).toEqual([
+      expect.stringMatching(
+        /^DIGEST_CRON="daily" is not a cron pattern \(.+\); e\.g\. "0 9 \* \* \*", or off to turn it off$/,
+      ),
+    ]);
+    expect(one({ DIGEST_CRON: '0 9 31 2 *' })).toEqual([
+      'DIGEST_CRON="0 9 31 2 *" never fires (no such date); e.g. "0 9 * * *", or off to turn it off',
+    ]);
+    // The other schedules keep their words: `off` is no pattern for them.
+    expect(one({ SUMMARY_CRON: 'off' })).toEqual([
+      expect.stringMatching(/^SUMMARY_CRON="off" is not a cron pattern \(.+\); e\.g\. "0 \* \* \* \*"$/),
+    ]);
+  });
+
+  it('GIVEN DIGEST_WEEKLY that is not a flag, or true with DIGEST_CRON off THEN each is refused with what to do', () => {
+    expect(one({ DIGEST_WEEKLY: 'mondays' })).toEqual(['DIGEST_WEEKLY="mondays" must be true or false']);
+    expect(one({ DIGEST_CRON: 'off', DIGEST_WEEKLY: 'true' })).toEqual([
+      'DIGEST_WEEKLY is true but DIGEST_CRON is off; the weekly digest goes out at the first DIGEST_CRON time of each Monday (UTC), so set DIGEST_CRON (e.g. "0 9 * * *") or DIGEST_WEEKLY=false',
+    ]);
+    // Listed with every other problem at once.
+    expect(one({ DIGEST_CRON: 'nope', DIGEST_WEEKLY: 'maybe', LOG_LEVEL: 'loud' })).toHaveLength(3);
   });
 });
