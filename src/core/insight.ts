@@ -248,6 +248,31 @@ export class Insight {
   }
 
   /**
+   * Each account's digest of `[from, to]` — its spend and top-ups by the one rule (`digest.ts`) — read for the
+   * accounts at once (`HistoryStore.windows`) in groups of 8, a loop turn apart, as the forecasts' windows are;
+   * `null` for an account without an observation in it. An account whose history can't be read is left out
+   * (logged at warn).
+   */
+  async windowDigests(
+    providers: readonly ProviderId[],
+    from: Date,
+    to: Date,
+  ): Promise<Map<ProviderId, Digest | null>> {
+    const out = new Map<ProviderId, Digest | null>();
+    for (let i = 0; i < providers.length; i += WINDOW_GROUP) {
+      if (i > 0) await loopTurn();
+      const group = providers.slice(i, i + WINDOW_GROUP);
+      try {
+        const read = await this.history.windows(group, from, to);
+        for (const p of group) out.set(p, read.get(p) ?? null);
+      } catch (err) {
+        this.logger?.warn({ err, accounts: group }, 'window digests: history unreadable; accounts left out');
+      }
+    }
+    return out;
+  }
+
+  /**
    * The period's readings, their statistics, and the forecast as of `now` measured over the period; the
    * statistics' text dates its moments for `target` (Discord's markup, or UTC text).
    */

@@ -22,6 +22,7 @@ import type { RetryPolicy } from '../core/retry.js';
 import type { BalanceProvider } from '../core/types.js';
 import { type Core, createCore } from './app.js';
 import { type Alerts, startAlerts } from './jobs/alerts.js';
+import { startDigestJob } from './jobs/digest.js';
 import { type Job, scheduleJob } from './jobs/job.js';
 import { startSummaryJob, summaryPost } from './jobs/summary.js';
 
@@ -155,6 +156,23 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         ...(telemetry ? { onPost: telemetry.summaryPosted } : {}),
       }),
     );
+    if (config.digest.cron !== null) {
+      // The daily digest (and the weekly one on Mondays) goes to the summary channel, once per slot across replicas.
+      jobs.push(
+        startDigestJob({
+          service: core.service,
+          insight,
+          slots: core.slots,
+          poster,
+          channelId: config.summaryChannelId,
+          cron: config.digest.cron,
+          weekly: config.digest.weekly,
+          logger,
+          now,
+          ...(options.postRetry ? { retry: options.postRetry } : {}),
+        }),
+      );
+    }
     // Finished days are rolled up; raw readings past HISTORY_RAW_DAYS go, their roll-ups stay (storage/history.ts).
     jobs.push(
       scheduleJob(
