@@ -80,8 +80,8 @@ export async function buildDigest(
       threshold: s.threshold,
       recent: r?.spend ?? null,
       other: other.get(s.provider)?.spend ?? null,
-      // A budget account's rise is its budget resetting for a new month, never a top-up (`types.ts`).
-      topUps: s.result.ok && s.result.budget ? [] : (r?.topUps ?? []),
+      // By the one rule (`digest.ts`): a budget account's monthly reset is never among them.
+      topUps: r?.topUps ?? [],
     };
   });
   const schedule = `${describeSchedule(deps.cron)}${deps.weekly ? '; weekly on Mondays' : ''}`;
