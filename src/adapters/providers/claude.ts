@@ -448,12 +448,13 @@ function describeTarget(config: ClaudeDbConfig): TargetFacts {
 }
 
 /** Rows dated too far in the future, ignored by {@link CLAUDE_BALANCE_QUERY}. */
-interface FutureRows {
+export interface FutureRows {
   readonly count: number;
   readonly latest: unknown;
 }
 
-function futureRows(row: unknown): FutureRows {
+/** The future-rows query's one row, as counted rows and the latest of them (exported for its unit tests). */
+export function futureRows(row: unknown): FutureRows {
   const { future_rows: count, latest } = (row ?? {}) as Record<string, unknown>;
   return { count: Number(count ?? 0) || 0, latest };
 }
@@ -467,7 +468,14 @@ function describeFutureRows({ count, latest }: FutureRows): string {
   return `ignored ${rows} dated more than 5 minutes in the future (latest ${when})`;
 }
 
-function interpretRows(rows: readonly unknown[], future: FutureRows = { count: 0, latest: null }): Outcome {
+/**
+ * The latest row of `claude_api_usage` (as pg returns it with this module's type parsers: numbers as text,
+ * times as Date) as a reading or the reason it is none. Exported for its unit tests.
+ */
+export function interpretRows(
+  rows: readonly unknown[],
+  future: FutureRows = { count: 0, latest: null },
+): Outcome {
   const row = rows[0];
   if (row === undefined) {
     return {
