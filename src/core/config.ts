@@ -430,9 +430,6 @@ const digestSettings = z
     ),
   );
 
-/** The groups of settings read here; every provider's settings are read by its module (`readAccounts`). */
-const GROUP_PREFIX: Readonly<Record<string, string>> = { core: '', alerts: '', digest: '' };
-
 /**
  * The problems of the accounts' settings, judged by their providers' modules: the accounts `needsOption`
  * requires in full; every provider's default account besides, on the values that are set (a malformed
@@ -583,18 +580,18 @@ function seedViews(env: Env, accounts: readonly ConfiguredAccount[]): SeedViews 
 /** One problem as the user reads it: the variable's name, the value when it may be shown, what is wrong. */
 function problemText(issue: z.core.$ZodIssue): string {
   if (issue.path.length === 0) return issue.message;
-  const [group, key] = issue.path;
-  const name = `${GROUP_PREFIX[String(group)] ?? ''}${String(key)}`;
+  // [group, variable]: the groups read the same variables, so the name is the key.
+  const name = String(issue.path[1] ?? issue.path[0]);
   const shown = issue.code === 'custom' ? (issue.params?.shown as string | undefined) : undefined;
   return `${name}${shown === undefined ? '' : `=${JSON.stringify(shown)}`} ${issue.message}`;
 }
 
-/** `env` with every value trimmed and blank ones dropped, the prefix of `prefix` removed from the names. */
-function settingsText(env: Env, prefix: string): Record<string, string> {
+/** `env` with every value trimmed and blank ones dropped. */
+function settingsText(env: Env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {
     const v = value?.trim();
-    if (v && name.startsWith(prefix)) out[name.slice(prefix.length)] = v;
+    if (v) out[name] = v;
   }
   return out;
 }
@@ -611,9 +608,9 @@ export function loadConfig(
   options: { needs?: ProviderNeeds; providerSettings?: 'required' | 'optional'; baseDir?: string } = {},
 ): Config {
   const needs = options.needs ?? (options.providerSettings === 'optional' ? 'none' : 'enabled');
-  const input = Object.fromEntries(
-    Object.entries(GROUP_PREFIX).map(([group, prefix]) => [group, settingsText(env, prefix)]),
-  );
+  // Both groups (core, alerts) read the same variables; every provider's settings are read by its module.
+  const text = settingsText(env);
+  const input = { core: text, alerts: text, digest: text };
   const parsed = configSchema(needs, options.baseDir ?? projectRoot(), env).safeParse(input, {
     // Read once per process: compiling zod's generated fast path would cost more than it saves.
     jitless: true,
