@@ -40,13 +40,16 @@ export class ConfigError extends Error {
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /**
- * The project folder: the nearest folder above this module holding a package.json. The same answer from
+ * The project folder: the nearest folder above this module (or `start`) holding a package.json; the current
+ * directory when there is none. The same answer from
  * `src/` (tests), `dist/src/` (tsc's output) and `dist/check/` (the CLI bundle), so `.env` and relative
  * paths don't depend on the directory a cron job or a shell happens to be in.
  */
-export function projectRoot(): string {
+export function projectRoot(
   // scripts/bundle.mjs defines import.meta.url as the bundle's own URL in the CommonJS bundle.
-  let dir = dirname(fileURLToPath(import.meta.url));
+  start: string = dirname(fileURLToPath(import.meta.url)),
+): string {
+  let dir = start;
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;
     const parent = dirname(dir);

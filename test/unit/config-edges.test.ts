@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,10 +28,8 @@ function problems(env: Record<string, string | undefined>): string[] {
 }
 
 describe('configuration: where the settings come from', () => {
-  const cwd = process.cwd();
   const dirs: string[] = [];
   afterEach(() => {
-    process.chdir(cwd);
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
   const tempDir = () => {
@@ -40,15 +38,24 @@ describe('configuration: where the settings come from', () => {
     return d;
   };
 
-  it('GIVEN any current directory THEN the project folder is the one holding package.json above the module', () => {
-    process.chdir(tempDir());
+  it('GIVEN the module THEN the project folder is the one holding package.json above it', () => {
     expect(projectRoot()).toBe(ROOT);
     expect(JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')).name).toBe('creditwatch');
   });
 
+  it('GIVEN a folder below a package.json THEN the nearest such folder; with none above, the current directory', () => {
+    const top = tempDir();
+    const deep = join(top, 'a', 'b');
+    mkdirSync(deep, { recursive: true });
+    expect(projectRoot(deep)).toBe(process.cwd());
+    writeFileSync(join(top, 'package.json'), '{}');
+    expect(projectRoot(deep)).toBe(top);
+    writeFileSync(join(top, 'a', 'package.json'), '{}');
+    expect(projectRoot(deep)).toBe(join(top, 'a'));
+    expect(projectRoot(top)).toBe(top);
+  });
+
   it('GIVEN ENV_FILE THEN it names the settings file (trimmed, relative to the current directory); else .env in the project', () => {
-    const dir = tempDir();
-    process.chdir(dir);
     expect(envFilePath({ ENV_FILE: '  other.env ' })).toBe(join(process.cwd(), 'other.env'));
     expect(envFilePath({ ENV_FILE: '/etc/cw.env' })).toBe('/etc/cw.env');
     expect(envFilePath({ ENV_FILE: '   ' })).toBe(join(ROOT, '.env'));
