@@ -611,7 +611,7 @@ export function loadConfig(
   options: { needs?: ProviderNeeds; providerSettings?: 'required' | 'optional'; baseDir?: string } = {},
 ): Config {
   const needs = options.needs ?? (options.providerSettings === 'optional' ? 'none' : 'enabled');
-  // Both groups (core, alerts) read the same variables; every provider's settings are read by its module.
+  // The groups (core, alerts, digest) read the same variables; every provider's settings are read by its module.
   const text = settingsText(env);
   const input = { core: text, alerts: text, digest: text };
   const parsed = configSchema(needs, options.baseDir ?? projectRoot(), env).safeParse(input, {
