@@ -174,6 +174,9 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     const shown = (await show.final()).content ?? '';
     expect(shown).toContain('🌙 **Kimi:** $4.00 · critical $3.00');
     expect(shown).toMatch(/• <t:\d+:f> Kimi critical level: default → \$3\.00 by /);
-    expect((await bot.alerts.state('kimi'))?.critical).toBe('3');
+    // /threshold set starts the re-evaluation without waiting for it: on a loaded machine it lands a moment later.
+    await expect
+      .poll(async () => (await bot.alerts.state('kimi'))?.critical, { timeout: 10_000, interval: 50 })
+      .toBe('3');
   });
 });
