@@ -3,7 +3,6 @@ import type { AlertState } from '../../src/core/alerts/engine.js';
 import {
   canonicalTimeZone,
   type HeldAlert,
-  heldClaim,
   heldMessage,
   makeQuietHours,
   parseClock,
@@ -158,12 +157,5 @@ describe('quiet hours: the one message that delivers what was held', () => {
     expect(m.omitted).toBeGreaterThan(0);
     expect(m.discord.endsWith(`… and ${m.omitted} more (see /alerts status)`)).toBe(true);
     expect(m.text.split('\n')).toHaveLength(41);
-  });
-
-  it('GIVEN the same held alerts in another order THEN the claim is the same', () => {
-    const a = held();
-    const b = held({ id: 'kimi/y#1/topup' });
-    expect(heldClaim([a, b])).toBe(heldClaim([b, a]));
-    expect(heldClaim([a])).not.toBe(heldClaim([a, b]));
   });
 });

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { accountDisplay } from '../accounts.js';
 import { capText, DISCORD_CONTENT_LIMIT, formatTime } from '../format.js';
@@ -173,12 +172,6 @@ export function quietWindow(q: Pick<QuietHours, 'from' | 'to' | 'timeZone'>, at:
 /** `22:00–07:00 Europe/Berlin`. */
 export function describeQuietHours(q: Pick<QuietHours, 'from' | 'to' | 'timeZone'>): string {
   return `${q.from}–${q.to} ${q.timeZone}`;
-}
-
-/** The claim naming one delivery of held alerts: the same alerts give the same claim on every replica. */
-export function heldClaim(held: readonly Pick<HeldAlert, 'id'>[]): string {
-  const ids = held.map((h) => h.id).sort();
-  return createHash('sha256').update(ids.join('\n')).digest('hex').slice(0, 32);
 }
 
 /** The one message that delivers the held alerts, for Discord and as text (webhook, e-mail). */

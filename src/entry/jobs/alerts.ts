@@ -25,7 +25,6 @@ import { alertText } from '../../core/alerts/messages.js';
 import {
   describeQuietHours,
   type HeldAlert,
-  heldClaim,
   heldMessage,
   type QuietHours,
   quietWindow,
@@ -244,8 +243,8 @@ export function startAlerts(deps: AlertsDeps): Alerts {
 
   /**
    * Delivers, as one message, every alert held in a window that is over (the clock is outside it, or in
-   * another one). Claimed by the alerts it delivers, so one replica sends it; it is removed from the held
-   * lists once sent (or given up: like an alert, it is not sent twice). Returns a problem, if any.
+   * another one). Each held alert is claimed (`quiet-held`, its id), so one replica sends it; all are removed
+   * from the held lists once sent (or given up: like an alert, none is sent twice). Returns a problem, if any.
    */
   const deliverHeld = async (at: Date, quiet: Quiet): Promise<string | null> => {
     if (!quiet.known) return null;
@@ -258,17 +257,23 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       return null;
     }
     if (due.length === 0) return null;
-    let mine = true;
-    try {
-      mine = await core.slots.claim('quiet-held', heldClaim(due), at);
-    } catch (err) {
-      log.warn({ err }, 'could not claim the held alerts (database unreachable?); sending anyway');
+    // Each held alert is claimed on its own, so replicas that read the lists at once never both send one.
+    const mine: HeldAlert[] = [];
+    for (const h of due) {
+      try {
+        if (await core.slots.claim('quiet-held', h.id, at)) mine.push(h);
+      } catch (err) {
+        log.warn({ err }, 'could not claim a held alert (database unreachable?); sending it anyway');
+        mine.push(h);
+      }
     }
     let problem: string | null = null;
-    if (mine) {
+    if (mine.length < due.length)
+      log.info({ alerts: due.length - mine.length }, 'another replica delivered held alerts');
+    if (mine.length > 0) {
       const states = new Map<ProviderId, AlertState | null>();
-      for (const p of new Set(due.map((h) => h.provider))) states.set(p, await store.load(p));
-      const held = heldMessage(due, states, quiet.hours);
+      for (const p of new Set(mine.map((h) => h.provider))) states.set(p, await store.load(p));
+      const held = heldMessage(mine, states, quiet.hours);
       const message: ChannelMessage = {
         kind: 'held',
         at,
@@ -277,15 +282,13 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         text: held.text,
         subject: held.subject,
         facts: {
-          alerts: due.map((h) => ({ provider: h.provider, kind: h.kind, at: h.at, text: h.text })),
+          alerts: mine.map((h) => ({ provider: h.provider, kind: h.kind, at: h.at, text: h.text })),
         },
       };
       const outcomes = await sendMessageToAll(channels, message, log);
       const delivered = outcomes.filter((o) => o.delivered).map((o) => o.channel);
-      log.info({ alerts: due.length, delivered }, 'held alerts delivered after quiet hours');
-      if (delivered.length === 0) problem = `held alerts (${due.length}) delivered by no channel`;
-    } else {
-      log.info({ alerts: due.length }, 'another replica delivered the held alerts');
+      log.info({ alerts: mine.length, delivered }, 'held alerts delivered after quiet hours');
+      if (delivered.length === 0) problem = `held alerts (${mine.length}) delivered by no channel`;
     }
     try {
       for (const p of new Set(due.map((h) => h.provider)))
