@@ -3,7 +3,7 @@ import { Events } from 'discord.js';
 import { createDiscordClient } from '../adapters/discord/client.js';
 import { loadCommands } from '../adapters/discord/commands/index.js';
 import type { CommandContext } from '../adapters/discord/commands/types.js';
-import { createDispatcher } from '../adapters/discord/dispatcher.js';
+import { createDispatcher, interactionClaimer } from '../adapters/discord/dispatcher.js';
 import {
   DEFAULT_POST_RETRY,
   DiscordPoster,
@@ -101,6 +101,7 @@ export async function startBot(config: Config, logger: Logger, options: BotOptio
         held: () => alerts?.heldCount() ?? Promise.resolve(0),
       },
       alertTest: (by, at) => alerts?.test(by, at) ?? Promise.resolve([]),
+      claimInteraction: interactionClaimer(core.slots, now, logger),
       onThresholdChanged: async (provider) => {
         // Not awaited: the reply to /threshold must go out within Discord's 3 s, and sending alerts may retry.
         void alerts?.reevaluate(provider);

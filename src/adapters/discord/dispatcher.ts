@@ -7,6 +7,7 @@ import {
   type RepliableInteraction,
 } from 'discord.js';
 import { parseAlertButtonId } from '../../core/alerts/buttons.js';
+import type { Logger } from '../../core/logger.js';
 import { handleAlertButton } from './buttons.js';
 import { ACCOUNT_OPTION, accountSuggestions } from './commands/options.js';
 import type { Command, CommandContext, Guard, Guards } from './commands/types.js';
@@ -34,6 +35,38 @@ const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext
       : 'You need the Manage Server permission (or an admin role) to change thresholds. Nothing was changed.';
   },
 };
+
+/** How long a reply may wait for the interaction's claim before answering anyway (Discord allows 3 s in all). */
+const INTERACTION_CLAIM_MS = 1000;
+
+/**
+ * `claimInteraction` over the shared slot claims (`schedule_slots`, job `interaction`): of the replicas that
+ * all receive an interaction, the first to claim it answers. A store that fails or is slow must not cost the
+ * reply: then it is this replica's (a possible second answer, which Discord refuses, beats none).
+ */
+export function interactionClaimer(
+  slots: { claim(job: string, slot: string, now?: Date): Promise<boolean> },
+  now: () => Date,
+  logger: Logger,
+): (interactionId: string) => Promise<boolean> {
+  return async (interactionId) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), INTERACTION_CLAIM_MS);
+    });
+    try {
+      return await Promise.race([slots.claim('interaction', interactionId, now()), late]);
+    } catch (err) {
+      logger.warn(
+        { err, interactionId },
+        'could not claim the interaction (store unreachable?); answering it',
+      );
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
 
 /** The guards that apply to this use of `command` (per subcommand when it declares them so). */
 export function guardsFor(command: Command, interaction: ChatInputCommandInteraction): readonly Guard[] {
@@ -78,6 +111,11 @@ export function createDispatcher(commands: Map<string, Command>, ctx: CommandCon
               : [],
           );
         }
+        return;
+      }
+      // Replicas each hold a gateway session and each get every interaction: the first to claim it answers.
+      if (ctx.claimInteraction && !(await ctx.claimInteraction(interaction.id))) {
+        log.info({ interactionId: interaction.id }, 'another replica handles this interaction');
         return;
       }
       if (interaction.isButton()) {

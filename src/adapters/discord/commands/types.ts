@@ -52,6 +52,11 @@ export interface CommandContext {
     set(q: QuietHours | null): Promise<void>;
     held(): Promise<number>;
   };
+  /**
+   * Claims an interaction (a command or a click) for this replica: `false` when another replica sharing the
+   * store already has it, so each is acted on once. Resolves `true` when the store can't say in time.
+   */
+  readonly claimInteraction?: (interactionId: string) => Promise<boolean>;
   /** `/alerts test`: a test message through every alert channel, and what each did with it. */
   readonly alertTest?: (by: string, at: Date) => Promise<ChannelOutcome[]>;
 }
