@@ -492,7 +492,7 @@ export function interpretRows(
   }
   let available: Amount;
   try {
-    available = parseAmount(typeof balance === 'string' ? balance : String(balance));
+    available = parseAmount(String(balance));
   } catch {
     const shown = oneLine(String(balance), 40);
     // numeric accepts 'Infinity' (PostgreSQL 14+): beyond any real balance, not a malformed one.
