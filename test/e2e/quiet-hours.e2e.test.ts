@@ -131,7 +131,9 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
   it('GIVEN a member THEN /alerts quiet-hours and /alerts test are refused privately and nothing changes', async () => {
     const set = await setQuiet('22:00', '07:00', 'Europe/Berlin', false);
     expect(set.ephemeral).toBe(true);
-    expect(set.content).toContain('You need the Manage Server permission');
+    expect(set.content).toBe(
+      'You need the Manage Server permission (or an admin role) for /alerts quiet-hours set. Nothing was changed.',
+    );
     const clear = await alerts(null, 'clear', false, 'quiet-hours');
     expect(clear.content).toContain('You need the Manage Server permission');
     const before = fake.messages.length;
@@ -140,7 +142,7 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     expect(test.content).toContain('You need the Manage Server permission');
     expect(await bot.alerts.quietHours()).toBeNull();
     expect(created(before)).toEqual([]);
-  });
+  }, 60_000);
 
   it('GIVEN an unknown, hostile or malformed time zone, or an empty window THEN it is refused with a clear reason and nothing is stored', async () => {
     const unknown = await setQuiet('22:00', '07:00', 'Mars/Olympus_Mons');
@@ -154,7 +156,7 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     expect((await setQuiet('22:00', '22:00', 'UTC')).content).toContain('The window is empty');
     expect((await setQuiet('10pm', '07:00', 'UTC')).content).toContain('"10pm" is not a time of day');
     expect(await bot.alerts.quietHours()).toBeNull();
-  });
+  }, 60_000);
 
   it('GIVEN quiet hours 22:00–07:00 Europe/Berlin THEN across midnight non-critical alerts are held, a critical one goes out, and at 07:00 Berlin the held ones come as one message (after a restart too)', async () => {
     clock = Date.parse('2030-02-01T20:00:00Z'); // 21:00 in Berlin (UTC+1)
@@ -232,7 +234,7 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     // Delivered once: the next check sends nothing more.
     await checkAt('2030-02-02T06:10:00Z', 1.5);
     expect(created(afterRestart)).toHaveLength(1);
-  });
+  }, 60_000);
 
   it('GIVEN quiet hours cleared THEN alerts go out at once again', async () => {
     const clear = await alerts(null, 'clear', true, 'quiet-hours');
@@ -245,7 +247,7 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
       10_000,
       'a top-up at night without quiet hours',
     );
-  });
+  }, 60_000);
 
   it('GIVEN /alerts test with the webhook answering 500 THEN Discord and e-mail get a marked test alert and the admin is told privately which failed, without the webhook secret', async () => {
     hookStatus = 500;
@@ -268,5 +270,5 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     } finally {
       hookStatus = 200;
     }
-  });
+  }, 60_000);
 });

@@ -149,7 +149,7 @@ describe('two replicas sharing one store: alerts, clicks and quiet hours, each a
     await a.bot.alerts.job.trigger(new Date(clock));
     expect(created(later)).toEqual([]);
     expect((await a.bot.alerts.state('kimi'))?.reminders).toBe(0);
-  });
+  }, 60_000);
 
   it('GIVEN /alerts snooze answered by one replica THEN the other holds non-critical alerts too, and the command was run once', async () => {
     const cmd = fake.sendCommand({
@@ -176,7 +176,7 @@ describe('two replicas sharing one store: alerts, clicks and quiet hours, each a
     expect(created(before)).toEqual([]);
     // Unsnoozed for the next test.
     await b.bot.alerts.snooze('kimi', null, 'test', new Date(clock));
-  });
+  }, 60_000);
 
   it('GIVEN quiet hours set through one replica THEN alerts raised on either are held and, after the window, delivered once as one message', async () => {
     clock = Date.parse('2030-03-03T20:00:00Z'); // 21:00 in Paris (UTC+1)
@@ -224,5 +224,5 @@ describe('two replicas sharing one store: alerts, clicks and quiet hours, each a
     expect(held.content).toContain('💰 Kimi topped up +$0.10 (now $5.20)');
     expect(created(before)).toHaveLength(1);
     expect(await b.bot.alerts.heldCount()).toBe(0);
-  });
+  }, 60_000);
 });

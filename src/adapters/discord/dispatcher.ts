@@ -30,9 +30,12 @@ const GUARDS: Record<Guard, (i: ChatInputCommandInteraction, ctx: CommandContext
   guild: (i) => (i.inGuild() ? null : 'This command only works in a server.'),
   admin: (i, ctx) => {
     if (!i.inGuild()) return 'This command only works in a server.';
-    return isAdmin(i, ctx.config.adminRoleIds)
-      ? null
-      : 'You need the Manage Server permission (or an admin role) to change thresholds. Nothing was changed.';
+    if (isAdmin(i, ctx.config.adminRoleIds)) return null;
+    // Names what was refused (`/alerts quiet-hours set`), not only thresholds: several commands share the guard.
+    const what = [i.commandName, i.options.getSubcommandGroup(false), i.options.getSubcommand(false)]
+      .filter((p) => p !== null)
+      .join(' ');
+    return `You need the Manage Server permission (or an admin role) for /${what}. Nothing was changed.`;
   },
 };
 
