@@ -288,6 +288,11 @@ export interface BudgetFacts {
   };
   /** Days the cost report covered this month (its `spendByDay` entries). */
   readonly days: number;
+  /**
+   * When `spent` was read (the reading's as-of time); default `now`. The month's rate is measured up to it, so
+   * a reading held for a while (`/balance-history`, the status page) gives the same projection as when fresh.
+   */
+  readonly asOf?: Date;
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -298,11 +303,17 @@ export function budgetMonthEnd(periodEnd: Date): string {
   return `${MONTHS[last.getUTCMonth()]} ${last.getUTCDate()}`;
 }
 
+/** 00:00 UTC on the 1st of the month after `at`'s: when a monthly budget read at `at` resets. */
+export function budgetResetAfter(at: Date): Date {
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
+}
+
 /**
- * The forecast of a budget account: the month-to-date spend's rate (spent ÷ time since the month began)
- * carried to the month's end, `on track for $230.00 of $200.00 by Dec 31`; the budget's runway (`runsOutAt`,
- * `reachesThresholdAt`) at that rate. Confidence: low in the month's first day, medium up to 3 days, then high.
- * `insufficient` in the month's first hour (no rate yet).
+ * The forecast of a budget account: the month-to-date spend's rate (spent ÷ time from the month's start to the
+ * reading's `asOf`) carried to the month's end, `on track for $230.00 of $200.00 by Dec 31`; the budget's runway
+ * (`runsOutAt`, `reachesThresholdAt`, from `asOf`) at that rate. Confidence: low in the month's first day,
+ * medium up to 3 days, then high. `insufficient` in the month's first hour (no rate yet). The one forecast of a
+ * budget account wherever one is shown (`Insight.forecasts` and `Insight.report`).
  */
 export function budgetForecast(
   facts: BudgetFacts,
@@ -310,9 +321,10 @@ export function budgetForecast(
 ): Forecast {
   const { threshold, currency, now } = opts;
   const { amount, spent, periodStart, periodEnd } = facts.budget;
+  const asOf = facts.asOf ?? now;
   const monthMs = periodEnd.getTime() - periodStart.getTime();
-  const elapsedMs = Math.min(monthMs, Math.max(0, now.getTime() - periodStart.getTime()));
-  const latest: Observation = { asOf: now, available: facts.available };
+  const elapsedMs = Math.min(monthMs, Math.max(0, asOf.getTime() - periodStart.getTime()));
+  const latest: Observation = { asOf, available: facts.available };
   const basedOn: BasedOn = {
     observations: facts.days,
     days: elapsedMs / DAY_MS,
@@ -353,10 +365,14 @@ export function budgetForecast(
   const over = projected.gt(amount);
   const daysFor = (left: Amount): number =>
     left.lte(0) ? 0 : Math.min(left.div(ratePerDay).toNumber(), MAX_RUNWAY_DAYS);
-  const daysToZero = daysFor(facts.available);
+  // Runways from the reading, counted from now (a held reading's have partly passed).
+  const sinceAsOfDays = Math.max(0, now.getTime() - asOf.getTime()) / DAY_MS;
+  const zeroDays = daysFor(facts.available);
   const belowThreshold = isLow(facts.available, threshold);
-  const daysToThreshold = belowThreshold ? 0 : daysFor(facts.available.minus(threshold));
-  const at = (days: number): Date => new Date(now.getTime() + Math.round(days * DAY_MS));
+  const thresholdDays = belowThreshold ? 0 : daysFor(facts.available.minus(threshold));
+  const daysToZero = Math.max(0, zeroDays - sinceAsOfDays);
+  const daysToThreshold = Math.max(0, thresholdDays - sinceAsOfDays);
+  const at = (days: number): Date => new Date(asOf.getTime() + Math.round(days * DAY_MS));
   let describe = `on track for ${money(projected)} of ${money(amount)} ${by}`;
   if (confidence === 'low') describe += ` (${confidenceWords(confidence, basedOn)})`;
   return {
@@ -370,8 +386,8 @@ export function budgetForecast(
     ratePerDay,
     topUps: [],
     belowThreshold,
-    reachesThresholdAt: belowThreshold ? null : at(daysToThreshold),
-    runsOutAt: at(daysToZero),
+    reachesThresholdAt: belowThreshold ? null : at(thresholdDays),
+    runsOutAt: at(zeroDays),
     daysToZero,
     daysToThreshold,
     budget: { amount, projected, periodEnd, over },

@@ -17,7 +17,7 @@ import type { Logger } from './logger.js';
 import type { Amount, Currency } from './money.js';
 import type { Summary } from './service.js';
 import { type DayDigests, periodDays, type SpendSeries, spendFromDigests, withCostReport } from './spend.js';
-import type { BalanceReading, ProviderId } from './types.js';
+import type { BalanceReading, CheckResult, ProviderId } from './types.js';
 
 /** An account whose daily spend is asked for: its currency, and its latest reading's cost report if any. */
 export interface SpendAccount {
@@ -175,12 +175,9 @@ export class Insight {
       const { threshold } = s;
       const { currency } = s.result;
       const d = digests.get(s.provider);
-      if (s.result.ok && s.result.budget) {
-        // A budget account: the month's projected spend from the reading's own cost report (issue 13).
-        const { available, budget, spendByDay } = s.result;
-        entries.push(
-          budgetForecast({ available, budget, days: spendByDay?.length ?? 0 }, { threshold, currency, now }),
-        );
+      const budget = budgetForecastOf(s.result, threshold, now);
+      if (budget) {
+        entries.push(budget);
       } else if (d && coverageIsExact(d) && usableSpan(d)) {
         await loopTurn();
         try {
@@ -274,7 +271,9 @@ export class Insight {
 
   /**
    * The period's readings, their statistics, and the forecast as of `now` measured over the period; the
-   * statistics' text dates its moments for `target` (Discord's markup, or UTC text).
+   * statistics' text dates its moments for `target` (Discord's markup, or UTC text). For a budget account whose
+   * `latest` reading (the one the bot holds) carries its month, the forecast is that reading's budget forecast,
+   * the one `forecasts` gives `/balance` and the summary, never a rate from the history.
    */
   async report(
     provider: ProviderId,
@@ -283,6 +282,7 @@ export class Insight {
     currency: Currency,
     now: Date,
     target: TimeTarget = 'text',
+    latest: CheckResult | null = null,
   ): Promise<HistoryReport> {
     const from = new Date(now.getTime() - periodMs);
     const window = await this.exactWindow(provider, from, new Date(now.getTime() + CLOCK_SKEW_MS), true);
@@ -297,15 +297,36 @@ export class Insight {
       failures: window.failures,
       stats: summarizeDigest(digest, currency, digest?.readings ?? 0, target),
       // The rate over the period asked for, so the chart's projection matches the numbers beside it.
-      forecast: forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
+      forecast:
+        budgetForecastOf(latest, threshold, now) ??
+        forecastFromDigest(digest, { threshold, currency, now, fellBack: false }),
     };
   }
 }
 
-/** Lets the event loop turn (timers, I/O, other interactions) before the next piece of work. */
+/**
+ * The forecast of a budget account's reading (issue 13), or `null` when the result is not a reading with a
+ * budget month (a balance account, or a failed check: its history is forecast instead). The one place a reading
+ * becomes {@link budgetForecast}'s facts, for `/balance`, the summary, the alerts, `check --json`, the status
+ * page and `/balance-history` alike.
+ */
+export function budgetForecastOf(
+  result: CheckResult | null | undefined,
+  threshold: Amount,
+  now: Date,
+): Forecast | null {
+  if (!result?.ok || !result.budget) return null;
+  const { available, budget, spendByDay, currency } = result;
+  return budgetForecast(
+    { available, budget, days: spendByDay?.length ?? 0, asOf: result.asOf ?? result.checkedAt },
+    { threshold, currency, now },
+  );
+}
+
 /** Accounts whose forecast windows are read in one batch. */
 const WINDOW_GROUP = 8;
 
+/** Lets the event loop turn (timers, I/O, other interactions) before the next piece of work. */
 const loopTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** At least two observations an hour apart: enough for a rate without falling back. */

@@ -109,6 +109,32 @@ describe('budget forecast: the month projected at its rate', () => {
   });
 });
 
+describe('budget forecast: a held reading', () => {
+  it('GIVEN a reading from Dec 16 12:00 asked about 3 hours later THEN the month is projected to the reading, and its runway counts from now', () => {
+    const asOf = new Date('2026-12-16T12:00:00Z');
+    const now = new Date('2026-12-16T15:00:00Z');
+    const opts = { threshold: money(5), currency: 'USD' as const };
+    const fresh = budgetForecast({ ...facts('115'), asOf }, { ...opts, now: asOf });
+    const held = budgetForecast({ ...facts('115'), asOf }, { ...opts, now });
+    if (fresh.status !== 'ok' || held.status !== 'ok') throw new Error('expected ok forecasts');
+    // The same projection, rate and moments: 15.5 days of the month read, not 15.625.
+    expect([held.describe, held.budget?.projected.toFixed(2), held.ratePerDay.toFixed(4)]).toEqual([
+      'on track for $230.00 of $200.00 by Dec 31',
+      '230.00',
+      '7.4194',
+    ]);
+    expect([held.runsOutAt, held.reachesThresholdAt, held.latest.asOf]).toEqual([
+      fresh.runsOutAt,
+      fresh.reachesThresholdAt,
+      asOf,
+    ]);
+    expect(formatRunway(held, 'USD', now)).toBe(formatRunway(fresh, 'USD', asOf));
+    // Three hours of the runway have passed.
+    expect(held.daysToZero).toBeCloseTo(fresh.daysToZero - 0.125, 9);
+    expect(held.daysToThreshold).toBeCloseTo(fresh.daysToThreshold - 0.125, 9);
+  });
+});
+
 describe('budget alerts: the runway alert and the month reset', () => {
   const step = (prev: AlertState | null, s: ProviderStatus, at: Date) => {
     const r = s.result;

@@ -161,9 +161,10 @@ export class StatusSource {
       const { renderBalanceChart } = await import('../chart/balance-chart.js');
       const reports = await Promise.all(
         providers.map(async (p) => {
-          const threshold =
-            summary?.statuses.find((s) => s.provider === p)?.threshold ?? (await core.thresholds.get(p));
-          return insight.report(p, CHART_DAYS * 86_400_000, threshold, currency, now);
+          const status = summary?.statuses.find((s) => s.provider === p);
+          const threshold = status?.threshold ?? (await core.thresholds.get(p));
+          // A budget account's projection is the card's budget forecast (issue 13).
+          return insight.report(p, CHART_DAYS * 86_400_000, threshold, currency, now, 'text', status?.result);
         }),
       );
       const series = reports.filter((r) => r.stats.enough).map(chartSeries);

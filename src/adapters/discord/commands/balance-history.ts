@@ -47,7 +47,12 @@ function reportBlock(r: HistoryView, now: Date): string {
     r.failures > 0 ? `, ${r.failures} failed check${r.failures === 1 ? '' : 's'} not counted` : '';
   const head = `${info.emoji} **${info.label}** · ${r.stats.count} reading${r.stats.count === 1 ? '' : 's'}${failed}`;
   const spend = r.spend ? [spendLine(r.spend)] : [];
-  if (!r.stats.enough) return [`${head}\n   not enough history yet (${r.stats.text})`, ...spend].join('\n');
+  const runway = `   📉 ${formatRunway(r.forecast, r.currency, now, 'discord')}`;
+  if (!r.stats.enough) {
+    // A budget account's forecast rests on its reading's month, not on the history: shown however thin that is.
+    const forecast = r.forecast.status === 'insufficient' ? [] : [runway];
+    return [`${head}\n   not enough history yet (${r.stats.text})`, ...forecast, ...spend].join('\n');
+  }
   const s = r.stats;
   const net = `${s.netChange.gte(0) ? '+' : ''}${money(s.netChange)}`;
   const lines = [
@@ -60,7 +65,7 @@ function reportBlock(r: HistoryView, now: Date): string {
     const more = s.topUps.length > 5 ? ` (and ${s.topUps.length - 5} earlier)` : '';
     lines.push(`   top-ups (not spend): ${shown.join(', ')}${more}`);
   }
-  lines.push(`   📉 ${formatRunway(r.forecast, r.currency, now, 'discord')}`, ...spend);
+  lines.push(runway, ...spend);
   return lines.join('\n');
 }
 
@@ -151,8 +156,8 @@ export function historyMessages(
 
 /**
  * Builds every report for the command, each with its account's spend per UTC day (read for all accounts at
- * once, beside the reports; from the cost report where the latest reading the bot holds carries one); also
- * used by the benchmark.
+ * once, beside the reports; from the cost report where the latest reading the bot holds carries one) and, for a
+ * budget account, that reading's budget forecast; also used by the benchmark.
  */
 export async function buildReports(
   ctx: Pick<CommandContext, 'insight' | 'now'> & {
@@ -179,7 +184,8 @@ export async function buildReports(
       ids.map(async (p) => {
         const threshold = await ctx.service.thresholds.get(p);
         const currency = ctx.service.currencyOf(p);
-        return ctx.insight.report(p, PERIODS[period], threshold, currency, now, 'discord');
+        // A budget account's forecast is its held reading's, as on /balance (issue 13).
+        return ctx.insight.report(p, PERIODS[period], threshold, currency, now, 'discord', latest.get(p));
       }),
     ),
     ctx.insight.dailySpend(accounts, spendDays(period), now),
