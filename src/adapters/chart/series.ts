@@ -1,8 +1,11 @@
-import { accountDisplay } from '../../core/accounts.js';
+import { accountDisplay, figureKind } from '../../core/accounts.js';
+import { budgetResetAfter } from '../../core/forecast.js';
 import type { HistoryReport } from '../../core/insight.js';
 import type { SpendSeries } from '../../core/spend.js';
 import type { ChartSeries } from './balance-chart.js';
 import type { SpendBars } from './spend-chart.js';
+
+const DAY_MS = 86_400_000;
 
 /** The periods `/balance-history` and the status page chart over. */
 export const PERIODS = {
@@ -13,7 +16,12 @@ export const PERIODS = {
 } as const;
 export type Period = keyof typeof PERIODS;
 
-/** One account's chart series: its readings, its threshold line and, when it has one, the projection down to it. */
+/**
+ * One account's chart series: its readings, its threshold line and, when it has one, the projection down to it.
+ * A monthly budget's projection stops at the month's reset (00:00 UTC on the next 1st) if the threshold is not
+ * reached before: there the budget starts again, and the line ends at what the month is projected to leave
+ * (budget − projected spend).
+ */
 export function chartSeries(r: HistoryReport): ChartSeries {
   const f = r.forecast;
   const series: ChartSeries = {
@@ -22,14 +30,22 @@ export function chartSeries(r: HistoryReport): ChartSeries {
     threshold: r.threshold.toNumber(),
   };
   if (f.status !== 'ok' || f.latest.available.lte(r.threshold)) return series;
-  // The projection continues from the latest reading down to the threshold line.
-  const end = f.reachesThresholdAt ?? f.runsOutAt;
+  // The projection continues from the latest reading down to the threshold line …
+  let end = { at: f.reachesThresholdAt ?? f.runsOutAt, value: r.threshold.toNumber() };
+  // … or to the budget's reset, whichever comes first.
+  const resetAt =
+    f.budget?.periodEnd ??
+    (figureKind(r.provider) === 'monthly-budget' ? budgetResetAfter(f.latest.asOf) : null);
+  if (resetAt && end.at.getTime() > resetAt.getTime()) {
+    const days = (resetAt.getTime() - f.latest.asOf.getTime()) / DAY_MS;
+    const left = f.budget
+      ? f.budget.amount.minus(f.budget.projected)
+      : f.latest.available.minus(f.ratePerDay.times(days));
+    end = { at: resetAt, value: left.toNumber() };
+  }
   return {
     ...series,
-    projection: [
-      { at: f.latest.asOf, value: f.latest.available.toNumber() },
-      { at: end, value: r.threshold.toNumber() },
-    ],
+    projection: [{ at: f.latest.asOf, value: f.latest.available.toNumber() }, end],
   };
 }
 
