@@ -1,10 +1,6 @@
-import type { Poster } from '../../adapters/discord/poster.js';
-import type { SlotClaims } from '../../adapters/storage/slots.js';
 import type { Forecast } from '../../core/forecast.js';
 import { describeSchedule, formatSummary } from '../../core/format.js';
 import type { Insight } from '../../core/insight.js';
-import type { Logger } from '../../core/logger.js';
-import type { RetryPolicy } from '../../core/retry.js';
 import type { BalanceService, Summary } from '../../core/service.js';
 import type { ProviderId } from '../../core/types.js';
 import { type Job, type RunContext, type RunOutcome, scheduleJob } from './job.js';
@@ -12,6 +8,7 @@ import {
   catchUpSlot,
   NotPostedError,
   type SlotPost,
+  type SlotPostDeps,
   type SlotPostOutcome,
   slotPoster,
   withLateLine,
@@ -22,21 +19,9 @@ export { LATE_BOT_DOWN, LATE_DISCORD, lateLine, leaseLength, MAX_CATCH_UP_MS } f
 
 const JOB = 'summary';
 
-export interface SummaryJobDeps {
+export interface SummaryJobDeps extends SlotPostDeps {
   readonly service: BalanceService;
   readonly insight: Insight;
-  readonly slots: SlotClaims;
-  readonly poster: Poster;
-  readonly channelId: string;
-  readonly cron: string;
-  readonly logger: Logger;
-  /** The bot's clock. */
-  readonly now?: () => Date;
-  /**
-   * Backoff between attempts while Discord is unavailable (`attempts` is not used: the summary keeps
-   * trying until the next slot is due). Default: the poster's default policy, 2 s doubling to 60 s.
-   */
-  readonly retry?: RetryPolicy;
   /** Told of every slot this replica posted or failed to post (the status page and metrics); must not throw. */
   readonly onPost?: (post: SummaryPostEvent) => void;
 }
