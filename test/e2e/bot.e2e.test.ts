@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   booleanOption,
   type FakeDiscord,
@@ -40,13 +41,7 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
     MOONSHOT_API_KEY: KEY,
     MOONSHOT_BASE_URL: moonshot.url,
     CLAUDE_DB_URL: claudeDb.connectionString,
-    DISCORD_TOKEN: fake.token,
-    HTTP_PORT: '0',
-    DISCORD_API_URL: fake.apiUrl,
-    SUMMARY_CHANNEL_ID: fake.channelId,
-    // Far away: scheduled posts are tested with their own bot below.
-    SUMMARY_CRON: '0 0 1 1 *',
-    ALERT_CRON: '0 0 1 1 *',
+    ...fakeDiscordEnv(fake),
     ADMIN_ROLE_IDS: fake.roleIds.Member ?? '',
     ...extra,
   });

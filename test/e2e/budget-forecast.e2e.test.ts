@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord, stringOption } from '../support/fake-discord.js';
 import { openAiBucket, openAiCosts } from '../support/provider-replies.js';
 
@@ -68,12 +69,7 @@ describe('budget forecast end to end: /balance-history says what /balance says',
       OPENAI_TEAM_ADMIN_KEY: KEY,
       OPENAI_TEAM_MONTHLY_BUDGET: '500',
       OPENAI_TEAM_BASE_URL: url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
+      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

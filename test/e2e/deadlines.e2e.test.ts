@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   booleanOption,
   type FakeDiscord,
@@ -97,12 +98,7 @@ describe('every interaction is acknowledged within 3 s whatever the store does',
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: 'sk-deadlines',
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
+      ...fakeDiscordEnv(fake),
       BALANCE_CACHE_TTL: '10m',
       ...extra,
     });

@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, type BotOptions, startBot } from '../../src/entry/bot.js';
 import type { Job } from '../../src/entry/jobs/job.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, type RecordedMessage, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { createTestDatabase, type TestDatabase, withClient } from '../support/postgres.js';
@@ -39,13 +40,7 @@ describe('the digest: two replicas sharing one store post one of each per slot (
     MOONSHOT_BASE_URL: kimi.url,
     MOONSHOT_TEAM_API_KEY: 'sk-digest-team-SECRET',
     MOONSHOT_TEAM_BASE_URL: team.url,
-    DISCORD_TOKEN: fake.token,
-    HTTP_PORT: '0',
-    DISCORD_API_URL: fake.apiUrl,
-    SUMMARY_CHANNEL_ID: fake.channelId,
-    // Far away: only the digest posts here.
-    SUMMARY_CRON: '0 0 1 1 *',
-    ALERT_CRON: '0 0 1 1 *',
+    ...fakeDiscordEnv(fake),
     ...extra,
   });
 

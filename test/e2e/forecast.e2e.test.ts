@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
 import { summaryPost } from '../../src/entry/jobs/summary.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 
@@ -32,12 +33,7 @@ describe('spend insight end to end: history through the service, forecast throug
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: 'sk-forecast',
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
+      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import {
   type FakeMoonshot,
@@ -37,11 +38,7 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
         PROVIDERS: 'kimi',
         MOONSHOT_API_KEY: KEY,
         MOONSHOT_BASE_URL: moonshot.url,
-        DISCORD_TOKEN: fake.token,
-        DISCORD_API_URL: fake.apiUrl,
-        SUMMARY_CHANNEL_ID: fake.channelId,
-        SUMMARY_CRON: '0 0 1 1 *',
-        ALERT_CRON: '0 0 1 1 *',
+        ...fakeDiscordEnv(fake),
         ...extra,
       }),
       logger,

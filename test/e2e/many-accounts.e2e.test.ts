@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { getClosedPort } from '../support/fake-api.js';
 import {
   booleanOption,
@@ -52,12 +53,7 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
       PROVIDERS: IDS.join(','),
       ...accounts,
       PROVIDER_TIMEOUT_MS: '2000',
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
+      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

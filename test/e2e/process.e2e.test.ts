@@ -36,6 +36,8 @@ describe('the bot as a process', () => {
     HTTP_PORT: '0',
     DISCORD_API_URL: fake.apiUrl,
     SUMMARY_CHANNEL_ID: fake.channelId,
+    // No digest during a test (its default, 09:00 UTC, could fall inside one).
+    DIGEST_CRON: 'off',
     LOG_LEVEL: 'info',
     ...extra,
   });

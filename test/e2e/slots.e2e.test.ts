@@ -8,6 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { type Bot, type BotOptions, startBot } from '../../src/entry/bot.js';
 import { summaryNonce, summaryPost } from '../../src/entry/jobs/summary.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, type RecordedMessage, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 import { captureLogs } from '../support/log-capture.js';
@@ -65,12 +66,7 @@ describe('summary slots: each posted exactly once, or logged with why not', () =
     PROVIDERS: 'kimi',
     MOONSHOT_API_KEY: 'sk-slots-SECRET',
     MOONSHOT_BASE_URL: moonshot.url,
-    DISCORD_TOKEN: fake.token,
-    HTTP_PORT: '0',
-    DISCORD_API_URL: fake.apiUrl,
-    SUMMARY_CHANNEL_ID: fake.channelId,
-    SUMMARY_CRON: '0 0 1 1 *',
-    ALERT_CRON: '0 0 1 1 *',
+    ...fakeDiscordEnv(fake),
     ...extra,
   });
 

@@ -49,6 +49,8 @@ describe('npm start: a trial run, --once, and what the logs say', () => {
       DISCORD_API_URL: fake.apiUrl,
       SUMMARY_CHANNEL_ID: fake.channelId,
       SUMMARY_CRON: FAR_CRON,
+      // No digest during a test (its default, 09:00 UTC, could fall inside one).
+      DIGEST_CRON: 'off',
       LOG_LEVEL: 'info',
       ...extra,
     };

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import {
   type FakeMoonshot,
@@ -129,11 +130,7 @@ describe('the status page in headless Chromium', () => {
         MOONSHOT_BASE_URL: moonshot.url,
         MOONSHOT_CURRENCY: 'CNY',
         CLAUDE_DB_URL: claudeDb.connectionString,
-        DISCORD_TOKEN: fake.token,
-        DISCORD_API_URL: fake.apiUrl,
-        SUMMARY_CHANNEL_ID: fake.channelId,
-        SUMMARY_CRON: '0 0 1 1 *',
-        ALERT_CRON: '0 0 1 1 *',
+        ...fakeDiscordEnv(fake),
         HTTP_PORT: String(await getClosedPort()),
         DASHBOARD_TOKEN: TOKEN,
       }),
