@@ -65,10 +65,17 @@ describe('stored alert state (schema of every field)', () => {
     expect(readAlertState(fresh, 'kimi')).toEqual(fresh);
   });
 
+  it('GIVEN the state of a named account (kimi:cn) THEN it is read back too, for that account only', () => {
+    // Refused before: every check of a named account started over, repeating its alerts.
+    const cn = { ...stored(), provider: 'kimi:cn' };
+    expect(readAlertState(cn, 'kimi:cn')).toEqual(cn);
+    expect(readAlertState(cn, 'kimi')).toBe('state of kimi:cn, not kimi');
+  });
+
   // One wrong value per field: each must be refused, naming the field.
   it.each<[string, unknown]>([
     ['version', ALERT_STATE_VERSION + 1],
-    ['provider', 'openai'],
+    ['provider', 42],
     ['createdAt', 'yesterday'],
     ['seq', 1.5],
     ['state', 'dire'],

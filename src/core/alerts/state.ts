@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { amountToText, parseAmount } from '../money.js';
-import { PROVIDER_IDS, type ProviderId } from '../types.js';
+import type { ProviderId } from '../types.js';
 import { ALERT_STATE_VERSION, type AlertState } from './engine.js';
 
 /** ISO 8601 in UTC, as `Date#toISOString()` writes it. */
@@ -32,7 +32,8 @@ const KINDS = [
 
 /** The fields version 1 (one level, no episodes, acknowledgements or snoozes) and version 2 share. */
 const commonFields = {
-  provider: z.enum(PROVIDER_IDS),
+  // Any account id (`kimi`, `kimi:cn`, `openai:team-1`): readAlertState checks it is the one asked for.
+  provider: z.string().check(z.minLength(1), z.maxLength(64)),
   createdAt: time,
   seq: count,
   since: time,
