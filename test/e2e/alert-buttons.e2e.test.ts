@@ -6,6 +6,7 @@ import { alertButtonId } from '../../src/core/alerts/buttons.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   Permission,
@@ -70,13 +71,8 @@ describe('alert buttons through the bot against a fake Discord (real discord.js 
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
+      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

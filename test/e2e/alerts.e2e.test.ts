@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   numberOption,
@@ -36,13 +37,8 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
+      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   Permission,
@@ -104,16 +105,11 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
+      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
       ALERT_WEBHOOK_URL: hookUrl,
       SMTP_URL: smtp.url,
       ALERT_EMAIL_TO: 'ops@example.test',
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
     });
     bot = await start();
   });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alertButtonId } from '../../src/core/alerts/buttons.js';
 import { loadConfig } from '../../src/core/config.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
+import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   Permission,
@@ -53,12 +54,7 @@ describe('two replicas sharing one store: alerts, clicks and quiet hours, each a
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: 'sk-replicas-e2e-SECRET',
       MOONSHOT_BASE_URL: moonshot.url,
-      DISCORD_TOKEN: fake.token,
-      HTTP_PORT: '0',
-      DISCORD_API_URL: fake.apiUrl,
-      SUMMARY_CHANNEL_ID: fake.channelId,
-      SUMMARY_CRON: '0 0 1 1 *',
-      ALERT_CRON: '0 0 1 1 *',
+      ...fakeDiscordEnv(fake),
     });
     const bot = await startBot(config, logs.logger, {
       dryRun: false,
