@@ -96,16 +96,19 @@ export interface AlertSettings {
   readonly runwayDays: number;
 }
 
-export type AlertKind =
-  | 'low'
-  | 'critical'
-  | 'reminder'
-  | 'recovered'
-  | 'failing'
-  | 'check-recovered'
-  | 'runway'
-  | 'stale'
-  | 'topup';
+/** Every kind of alert, in one list: the type, the stored state's schema and the held alerts' schema read it. */
+export const ALERT_KINDS = [
+  'low',
+  'critical',
+  'reminder',
+  'recovered',
+  'failing',
+  'check-recovered',
+  'runway',
+  'stale',
+  'topup',
+] as const;
+export type AlertKind = (typeof ALERT_KINDS)[number];
 
 /** Why a `critical` alert fired: the balance fell below the critical level, or it runs out within 24 h. */
 export type CriticalCause = 'level' | 'runs-out';

@@ -3,7 +3,7 @@ import { accountDisplay } from '../accounts.js';
 import { capText, DISCORD_CONTENT_LIMIT, formatTime } from '../format.js';
 import type { ProviderId } from '../types.js';
 import { alertButtonRows } from './buttons.js';
-import type { AlertKind, AlertState } from './engine.js';
+import { ALERT_KINDS, type AlertKind, type AlertState } from './engine.js';
 
 /**
  * Quiet hours: a daily window, in an IANA time zone, during which non-critical alerts are held and then
@@ -49,17 +49,7 @@ export const quietHoursSchema = z.object({
 export const heldAlertSchema = z.object({
   id: z.string(),
   provider: z.string().check(z.maxLength(100)),
-  kind: z.enum([
-    'low',
-    'critical',
-    'reminder',
-    'recovered',
-    'failing',
-    'check-recovered',
-    'runway',
-    'stale',
-    'topup',
-  ]),
+  kind: z.enum(ALERT_KINDS),
   episode: z.int().check(z.minimum(0)),
   at: z.iso.datetime(),
   window: z.string(),

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { amountToText, parseAmount } from '../money.js';
 import type { ProviderId } from '../types.js';
-import { ALERT_STATE_VERSION, type AlertState } from './engine.js';
+import { ALERT_KINDS, ALERT_STATE_VERSION, type AlertState } from './engine.js';
 
 /** ISO 8601 in UTC, as `Date#toISOString()` writes it. */
 const time = z.iso.datetime();
@@ -17,18 +17,6 @@ const decimal = z.string().check(
   }),
 );
 const count = z.int().check(z.minimum(0));
-
-const KINDS = [
-  'low',
-  'critical',
-  'reminder',
-  'recovered',
-  'failing',
-  'check-recovered',
-  'runway',
-  'stale',
-  'topup',
-] as const;
 
 /** The fields version 1 (one level, no episodes, acknowledgements or snoozes) and version 2 share. */
 const commonFields = {
@@ -65,7 +53,7 @@ export const alertStateSchema = z.object({
   balance: z.nullable(z.enum(['ok', 'low', 'critical'])),
   zeroWarned: z.boolean(),
   episode: count,
-  episodeKind: z.nullable(z.enum(KINDS)),
+  episodeKind: z.nullable(z.enum(ALERT_KINDS)),
   acknowledgedBy: z.nullable(z.string()),
   acknowledgedAt: z.nullable(time),
   snoozedUntil: z.nullable(time),
