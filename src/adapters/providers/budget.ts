@@ -43,7 +43,7 @@ export function createBudgetProvider(options: BudgetProviderOptions): BalancePro
     id: options.id,
     api: COST_API_NAME[options.api],
     authHeaders: costAuthHeaders(options.api),
-    async read(get, redactor) {
+    async read({ get, redactor }) {
       let at: Date;
       try {
         at = now();

@@ -6,7 +6,6 @@ import {
   type HttpProviderOptions,
   isFailure,
   isRecord,
-  jsonObject,
   kind,
 } from './http.js';
 import {
@@ -53,10 +52,8 @@ export function createDeepSeekProvider(options: DeepSeekProviderOptions): Balanc
   return createHttpProvider<Reading>(options, {
     id: 'deepseek',
     api: API,
-    async read(get, redactor) {
-      const reply = await get(DEEPSEEK_BALANCE_PATH);
-      if (isFailure(reply)) return reply;
-      const json = jsonObject(API, reply, redactor);
+    async read({ getJson }) {
+      const json = await getJson(DEEPSEEK_BALANCE_PATH);
       if (isFailure(json)) return json;
       if (typeof json.is_available !== 'boolean') {
         return { ok: false, reason: `is_available is not a boolean (got ${kind(json.is_available)})` };

@@ -33,6 +33,14 @@ export interface HttpReply {
 /** Issues a GET relative to the base URL (`/user/balance`) with the key; never follows a redirect. */
 export type HttpGet = (path: string) => Promise<HttpReply | Failure>;
 
+/** What a provider's `read` has: the requests of its check, and the redactor its reasons go through. */
+export interface HttpRead {
+  readonly get: HttpGet;
+  /** `get`, then the reply's JSON object ({@link jsonObject}): the one read of most providers. */
+  readonly getJson: (path: string) => Promise<JsonObject | Failure>;
+  readonly redactor: Redactor;
+}
+
 /** What is particular to one HTTP provider. */
 export interface HttpProviderSpec<Success extends { readonly ok: true }> {
   readonly id: ProviderId;
@@ -40,8 +48,8 @@ export interface HttpProviderSpec<Success extends { readonly ok: true }> {
   readonly api: string;
   /** The headers that carry the key; default `authorization: Bearer <key>`. */
   readonly authHeaders?: (apiKey: string) => Readonly<Record<string, string>>;
-  /** Reads the balance with `get` (one request, or more for a fallback). A throw becomes a transport failure. */
-  readonly read: (get: HttpGet, redactor: Redactor) => Promise<Success | Failure>;
+  /** Reads the balance (one request, or more for a fallback). A throw becomes a transport failure. */
+  readonly read: (http: HttpRead) => Promise<Success | Failure>;
   readonly figures: (success: Success, checkedAt: Date) => Figures;
 }
 
@@ -184,7 +192,15 @@ export function createHttpProvider<Success extends { readonly ok: true }>(
     begin() {
       const session = requester.session();
       return {
-        run: () => spec.read(session.get, redactor),
+        run: () =>
+          spec.read({
+            get: session.get,
+            async getJson(path) {
+              const reply = await session.get(path);
+              return isFailure(reply) ? reply : jsonObject(spec.api, reply, redactor);
+            },
+            redactor,
+          }),
         fail: session.fail,
         timeout: session.timeout,
       };

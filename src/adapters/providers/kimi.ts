@@ -6,7 +6,6 @@ import {
   errorMessage,
   type HttpProviderOptions,
   isFailure,
-  jsonObject,
   objectField,
 } from './http.js';
 import {
@@ -44,10 +43,8 @@ export function createKimiProvider(options: KimiProviderOptions): BalanceProvide
   return createHttpProvider<Reading>(options, {
     id: 'kimi',
     api: API,
-    async read(get, redactor) {
-      const reply = await get(KIMI_BALANCE_PATH);
-      if (isFailure(reply)) return reply;
-      const json = jsonObject(API, reply, redactor);
+    async read({ getJson, redactor }) {
+      const json = await getJson(KIMI_BALANCE_PATH);
       if (isFailure(json)) return json;
       if (json.code !== 0) {
         const message = errorMessage(json, redactor);

@@ -1,6 +1,6 @@
 import { type Amount, Big } from '../../core/money.js';
 import type { BalanceProvider } from '../../core/types.js';
-import { amountField, createHttpProvider, type HttpProviderOptions, isFailure, jsonObject } from './http.js';
+import { amountField, createHttpProvider, type HttpProviderOptions, isFailure } from './http.js';
 import {
   type HttpAccountSettings,
   httpOptions,
@@ -38,10 +38,8 @@ export function createNovitaProvider(options: NovitaProviderOptions): BalancePro
   return createHttpProvider<Reading>(options, {
     id: 'novita',
     api: API,
-    async read(get, redactor) {
-      const reply = await get(NOVITA_BALANCE_PATH);
-      if (isFailure(reply)) return reply;
-      const json = jsonObject(API, reply, redactor);
+    async read({ getJson }) {
+      const json = await getJson(NOVITA_BALANCE_PATH);
       if (isFailure(json)) return json;
       const figures: Partial<Record<Field, Amount>> = {};
       for (const field of FIELDS) {

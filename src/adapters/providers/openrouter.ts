@@ -42,7 +42,7 @@ export function createOpenRouterProvider(options: OpenRouterProviderOptions): Ba
   return createHttpProvider<Reading>(options, {
     id: 'openrouter',
     api: API,
-    async read(get, redactor) {
+    async read({ get, redactor }) {
       const reply = await get(OPENROUTER_CREDITS_PATH);
       if (isFailure(reply)) return reply;
       if (reply.status !== 403) {

@@ -6,7 +6,6 @@ import {
   errorMessage,
   type HttpProviderOptions,
   isFailure,
-  jsonObject,
   kind,
   objectField,
 } from './http.js';
@@ -41,10 +40,8 @@ export function createSiliconFlowProvider(options: SiliconFlowProviderOptions): 
   return createHttpProvider<Reading>(options, {
     id: 'siliconflow',
     api: API,
-    async read(get, redactor) {
-      const reply = await get(SILICONFLOW_INFO_PATH);
-      if (isFailure(reply)) return reply;
-      const json = jsonObject(API, reply, redactor);
+    async read({ getJson, redactor }) {
+      const json = await getJson(SILICONFLOW_INFO_PATH);
       if (isFailure(json)) return json;
       if (json.code !== OK_CODE || json.status !== true) {
         const code =

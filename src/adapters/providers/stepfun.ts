@@ -1,6 +1,6 @@
 import type { Amount, Currency } from '../../core/money.js';
 import type { BalanceProvider } from '../../core/types.js';
-import { amountField, createHttpProvider, type HttpProviderOptions, isFailure, jsonObject } from './http.js';
+import { amountField, createHttpProvider, type HttpProviderOptions, isFailure } from './http.js';
 import { type HttpAccountSettings, httpOptions, type ProviderModule, readHttpSettings } from './module.js';
 
 export type StepFunProviderOptions = HttpProviderOptions;
@@ -23,11 +23,9 @@ export function createStepFunProvider(options: StepFunProviderOptions): BalanceP
   return createHttpProvider<Reading>(options, {
     id: 'stepfun',
     api: API,
-    async read(get, redactor) {
+    async read({ getJson }) {
       // `/v1` is part of StepFun's path, and the base URL's own `/v1` (OpenAI style) is dropped first.
-      const reply = await get(STEPFUN_ACCOUNT_PATH);
-      if (isFailure(reply)) return reply;
-      const json = jsonObject(API, reply, redactor);
+      const json = await getJson(STEPFUN_ACCOUNT_PATH);
       if (isFailure(json)) return json;
       const balance = amountField(json, 'balance', 'number');
       if (isFailure(balance)) return balance;
