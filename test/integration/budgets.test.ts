@@ -321,28 +321,31 @@ describe('budget accounts: the Admin key stays secret', () => {
 
 describe('budget accounts: the calendar month is UTC', () => {
   it('GIVEN 02:00 UTC on December 1st (still November 30th in Los Angeles) THEN November is over: a fresh budget', async () => {
-    const zone = process.env.TZ;
-    process.env.TZ = 'America/Los_Angeles';
-    try {
-      const now = new Date('2026-12-01T02:00:00Z');
-      expect(now.getDate()).toBe(30); // the local calendar still says November 30th
-      handler = ({ query }) => {
-        const from = query.get('starting_at') ?? '';
-        const all = [anthropicBucket('2026-11-30', ['15000']), anthropicBucket('2026-12-01', ['250'])];
-        return { json: anthropicCostReport(all.filter((b) => b.starting_at >= from)) };
-      };
-      const r = reading(await budget('anthropic', () => now).check());
-      expect(requests.map((q) => [q.query.get('starting_at'), q.query.get('ending_at')])).toEqual([
-        ['2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z'],
-      ]);
-      expect([r.available.toString(), r.note]).toEqual(['197.5', 'budget $200.00, $2.50 spent this month']);
-      expect(r.budget?.periodStart.toISOString()).toBe('2026-12-01T00:00:00.000Z');
-      expect(r.budget?.periodEnd.toISOString()).toBe('2027-01-01T00:00:00.000Z');
-      expect(r.spendByDay).toEqual([{ day: '2026-12-01', amount: new Big('2.5') }]);
-    } finally {
-      if (zone === undefined) delete process.env.TZ;
-      else process.env.TZ = zone;
-    }
+    // Instants, not the process's zone: the month is read from the clock's instant in UTC.
+    const now = new Date('2026-12-01T02:00:00Z');
+    handler = ({ query }) => {
+      const from = query.get('starting_at') ?? '';
+      const all = [anthropicBucket('2026-11-30', ['15000']), anthropicBucket('2026-12-01', ['250'])];
+      return { json: anthropicCostReport(all.filter((b) => b.starting_at >= from)) };
+    };
+    const r = reading(await budget('anthropic', () => now).check());
+    expect(requests.map((q) => [q.query.get('starting_at'), q.query.get('ending_at')])).toEqual([
+      ['2026-12-01T00:00:00Z', '2026-12-02T00:00:00Z'],
+    ]);
+    expect([r.available.toString(), r.note]).toEqual(['197.5', 'budget $200.00, $2.50 spent this month']);
+    expect(r.budget?.periodStart.toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    expect(r.budget?.periodEnd.toISOString()).toBe('2027-01-01T00:00:00.000Z');
+    expect(r.spendByDay).toEqual([{ day: '2026-12-01', amount: new Big('2.5') }]);
+    // One second before the 1st (UTC) it is still November, the $150 of the 30th counted against it.
+    requests.length = 0;
+    const last = reading(await budget('anthropic', () => new Date('2026-11-30T23:59:59Z')).check());
+    expect(requests.map((q) => [q.query.get('starting_at'), q.query.get('ending_at')])).toEqual([
+      ['2026-11-01T00:00:00Z', '2026-12-01T00:00:00Z'],
+    ]);
+    expect([last.available.toString(), last.budget?.periodEnd.toISOString()]).toEqual([
+      '50',
+      '2026-12-01T00:00:00.000Z',
+    ]);
   });
 });
 

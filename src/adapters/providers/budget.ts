@@ -78,20 +78,17 @@ export function readBudgetSettings(
   env: AccountSettingsReader,
   defaultBaseUrl: string,
 ): BudgetAccountSettings | undefined {
-  let ok = true;
   // An account nobody asked for is judged only on the values that are set.
   const required = env.required !== false;
   const adminKey = env.get('ADMIN_KEY');
-  if (adminKey === undefined) {
-    if (required) env.problem(`${env.name('ADMIN_KEY')} is missing; ${env.because}`);
-    ok = false;
+  if (adminKey === undefined && required) {
+    env.problem(`${env.name('ADMIN_KEY')} is missing; ${env.because}`);
   }
   const budgetText = env.get('MONTHLY_BUDGET');
   let budget: Amount | undefined;
   if (budgetText === undefined) {
     if (required)
       env.problem(`${env.name('MONTHLY_BUDGET')} is missing (USD a month, e.g. 200); ${env.because}`);
-    ok = false;
   } else {
     const typed = parseTypedAmount(budgetText, { maxDecimals: 2, max: MAX_MONTHLY_BUDGET });
     if (typed.ok && typed.amount.gt(0)) budget = typed.amount;
@@ -99,11 +96,10 @@ export function readBudgetSettings(
       env.problem(
         `${env.name('MONTHLY_BUDGET')}=${JSON.stringify(budgetText.slice(0, 20))} must be a plain number of USD above 0 with at most 2 decimals, e.g. 200 or 150.50`,
       );
-      ok = false;
     }
   }
   const baseUrl = readBaseUrl(env, 'BASE_URL', defaultBaseUrl, 'ADMIN_KEY');
-  if (!ok || adminKey === undefined || budget === undefined || baseUrl === undefined) return undefined;
+  if (adminKey === undefined || budget === undefined || baseUrl === undefined) return undefined;
   return { adminKey, budget, baseUrl };
 }
 

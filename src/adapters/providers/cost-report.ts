@@ -83,9 +83,6 @@ export class CostCache {
   set(day: string, amount: Amount): void {
     this.days.set(day, amount);
   }
-  get size(): number {
-    return this.days.size;
-  }
 }
 
 /**
