@@ -23,11 +23,8 @@ export function isTopUp(change: Amount): boolean {
  */
 export type FigureKind = 'balance' | 'monthly-budget';
 
-/** The UTC calendar month holding `ms`, as a count of months (2026-12 and 2027-01 are one apart). */
-const utcMonthNumber = (ms: number): number => {
-  const d = new Date(ms);
-  return d.getUTCFullYear() * 12 + d.getUTCMonth();
-};
+/** The UTC calendar month holding `ms`: `2026-12`. */
+const utcMonthOf = (ms: number): string => new Date(ms).toISOString().slice(0, 7);
 
 /**
  * True when the change between two consecutive observations (times in epoch ms) is a monthly budget resetting:
@@ -35,7 +32,7 @@ const utcMonthNumber = (ms: number): number => {
  * months' budgets); every digest and join below skips it. Always false for a balance.
  */
 export function isBudgetReset(kind: FigureKind, beforeMs: number, afterMs: number): boolean {
-  return kind === 'monthly-budget' && utcMonthNumber(beforeMs) !== utcMonthNumber(afterMs);
+  return kind !== 'balance' && utcMonthOf(beforeMs) !== utcMonthOf(afterMs);
 }
 
 /** The top-up between two consecutive balances, or `null` when the balance did not rise. */
@@ -114,20 +111,16 @@ export function digestObservations(
  * not at all, as in {@link digestObservations}).
  */
 export function joinDigests(parts: readonly (Digest | null)[], kind: FigureKind = 'balance'): Digest | null {
-  let acc: Digest | null = null;
+  const present = parts.filter((part) => part !== null);
+  let acc: Digest | undefined = present[0];
+  if (acc === undefined) return null;
   // One list grown in place: joining thousands of hourly pieces must not copy it each time.
-  let topUps: TopUp[] = [];
-  let marks: number[] = [];
-  for (const part of parts) {
-    if (part === null) continue;
-    if (acc === null) {
-      acc = part;
-      topUps = [...part.topUps];
-      marks = [...part.marks];
-      continue;
-    }
+  const topUps = [...acc.topUps];
+  const marks = [...acc.marks];
+  for (let i = 1; i < present.length; i++) {
+    const part = present[i]!;
     for (const m of part.marks) marks.push(m);
-    let spend = acc.spend.plus(part.spend);
+    let spend: Amount = acc.spend.plus(part.spend);
     if (!isBudgetReset(kind, acc.last.asOf.getTime(), part.first.asOf.getTime())) {
       const change = part.first.available.minus(acc.last.available);
       if (change.lt(0)) spend = spend.minus(change);

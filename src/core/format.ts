@@ -38,7 +38,7 @@ export function formatTime(
   style: TimeStyle = 'at',
   options: { readonly seconds?: boolean } = {},
 ): string {
-  if (target === 'text') return formatUtc(date, options);
+  if (target !== 'discord') return formatUtc(date, options);
   const unix = Math.floor(date.getTime() / 1000);
   if (style === 'ago') return `<t:${unix}:R>`;
   if (style === 'at-ago') return `<t:${unix}:f> (<t:${unix}:R>)`;

@@ -58,7 +58,8 @@ export function nearestThreshold(accounts: readonly DigestAccount[], count = NEA
   const ranked = accounts.flatMap((a) =>
     a.available !== null && a.threshold.gt(0) ? [{ a, ratio: a.available.div(a.threshold) }] : [],
   );
-  ranked.sort((x, y) => x.ratio.cmp(y.ratio) || (x.a.label < y.a.label ? -1 : x.a.label > y.a.label ? 1 : 0));
+  // Labels are unique (one per account), so two never compare equal.
+  ranked.sort((x, y) => x.ratio.cmp(y.ratio) || (x.a.label < y.a.label ? -1 : 1));
   return ranked.slice(0, count).map((r) => r.a);
 }
 
@@ -66,8 +67,9 @@ export function nearestThreshold(accounts: readonly DigestAccount[], count = NEA
 function change(recent: Amount, before: Amount | null): string {
   if (before === null || before.lte(0)) return '';
   const pct = Math.round(recent.minus(before).div(before).times(100).toNumber());
-  if (pct === 0) return ' (±0 %)';
-  return pct > 0 ? ` (+${pct} %)` : ` (−${-pct} %)`;
+  if (pct > 0) return ` (+${pct} %)`;
+  if (pct < 0) return ` (−${-pct} %)`;
+  return ' (±0 %)';
 }
 
 function spendLine(a: DigestAccount, kind: DigestKind): string {
@@ -91,8 +93,9 @@ function totalLines(accounts: readonly DigestAccount[]): string[] {
       other: sum.other.plus(a.other ?? 0),
     });
   }
+  // Dollars first; the one other currency (yuan) after them.
   return [...sums.entries()]
-    .sort(([x], [y]) => (x === y ? 0 : x === 'USD' ? -1 : y === 'USD' ? 1 : x < y ? -1 : 1))
+    .sort(([x]) => (x === 'USD' ? -1 : 1))
     .map(
       ([currency, s]) =>
         `Total (${currency}): ${formatMoney(s.recent, currency)} · ${formatMoney(s.other, currency)}`,

@@ -78,11 +78,31 @@ describe('digest', () => {
     expect(
       figures(joinDigests([digestObservations(nov, 2), digestObservations(dec, 3)], 'monthly-budget')),
     ).toEqual(figures(digestObservations(all, 5, 'monthly-budget')));
+    // A balance (the default) joined across the 1st: the rise is a top-up, as in one run.
+    expect(figures(joinDigests([digestObservations(nov, 2), digestObservations(dec, 3)]))).toEqual(
+      figures(digestObservations(all, 5)),
+    );
     // A fall across the 1st (more spent on the 1st than was left on the 30th) is no spend either: it is the
     // reset and a new month's spend together, which the budget's cost report gives per day instead.
     const down = [o('2026-11-30T23:00:00Z', '150'), o('2026-12-01T09:00:00Z', '120')];
     expect(figures(digestObservations(down, 2, 'monthly-budget'))).toEqual(['0', []]);
     expect(figures(digestObservations(down, 2))).toEqual(['30', []]);
+  });
+
+  it('GIVEN hourly roll-ups joined with raw readings THEN the join keeps the longest grain, whichever comes first', () => {
+    const HOUR = 3_600_000;
+    const o = (minute: number, value: string): Observation => ({
+      asOf: new Date(Date.UTC(2026, 0, 1, 0, minute)),
+      available: new Big(value),
+    });
+    const raw = digestObservations([o(0, '10'), o(5, '9')], 2);
+    const hourly = digestObservations([o(60, '8'), o(119, '7')], 30);
+    if (raw === null || hourly === null) throw new Error('expected digests');
+    const rolled = { ...hourly, grainMs: HOUR };
+    expect(joinDigests([raw, rolled])?.grainMs).toBe(HOUR);
+    expect(joinDigests([rolled, { ...raw, first: o(120, '10'), last: o(125, '9') }])?.grainMs).toBe(HOUR);
+    expect(joinDigests([raw, { ...raw, first: o(10, '9'), last: o(15, '9') }])?.grainMs).toBe(0);
+    expect(joinDigests([null, null])).toBeNull();
   });
 
   it('GIVEN a monthly budget’s observations over months split anywhere THEN joining the pieces gives the digest of the whole', () => {

@@ -203,6 +203,103 @@ describe('the digest message', () => {
   });
 });
 
+describe('the digest message, whole', () => {
+  const t = (h: number, amount: string) => ({
+    at: new Date(AT.getTime() - h * HOUR),
+    amount: parseAmount(amount),
+  });
+
+  it('GIVEN two accounts with top-ups and no schedule THEN the daily digest is exactly its parts, blank lines between, nothing after the last', () => {
+    const text = daily([
+      account('kimi', { available: '6', recent: '1.5', other: '9', topUps: [t(3, '20')] }),
+      account('claude', { available: '30', recent: '0.25', other: '2', topUps: [t(4, '1'), t(3, '2')] }),
+    ]);
+    expect(text.split('\n')).toEqual([
+      `📰 **Daily spend digest** · <t:${unix(AT)}:f>`,
+      '',
+      '💸 **Spend** · last 24 h · last 7 days',
+      '🌙 **Kimi:** $1.50 · $9.00',
+      '💳 **Claude:** $0.25 · $2.00',
+      'Total (USD): $1.75 · $11.00',
+      '',
+      '💰 **Top-ups** · last 24 h',
+      `💰 🌙 Kimi topped up +$20.00 at <t:${unix(AT.getTime() - 3 * HOUR)}:f>`,
+      `💰 💳 Claude topped up +$1.00 at <t:${unix(AT.getTime() - 4 * HOUR)}:f>, +$2.00 at <t:${unix(AT.getTime() - 3 * HOUR)}:f>`,
+      '',
+      '🎯 **Nearest their threshold**',
+      '🌙 **Kimi:** $6.00 · $1.00 above its $5.00 threshold',
+      '💳 **Claude:** $30.00 · $25.00 above its $5.00 threshold',
+    ]);
+  });
+
+  it('GIVEN no accounts THEN each part says there is nothing, and the schedule closes it', () => {
+    expect(daily([], { schedule: 'Runs at 09:00 (UTC)' }).split('\n')).toEqual([
+      `📰 **Daily spend digest** · <t:${unix(AT)}:f>`,
+      '',
+      '💸 **Spend** · last 24 h · last 7 days',
+      'no accounts',
+      '',
+      '💰 **Top-ups** · last 24 h',
+      'none',
+      '',
+      '🎯 **Nearest their threshold**',
+      'no account has a reading and a threshold',
+      '',
+      'Runs at 09:00 (UTC)',
+    ]);
+  });
+
+  it('GIVEN a yuan account listed first THEN the dollar total still comes first; a currency whose accounts have no history gets no total', () => {
+    const totals = (accounts: DigestAccount[]) =>
+      daily(accounts)
+        .split('\n')
+        .filter((l) => l.startsWith('Total'));
+    expect(
+      totals([
+        account('deepseek', { recent: '2', other: '14', currency: 'CNY' }),
+        account('kimi', { recent: null, other: '3' }),
+      ]),
+    ).toEqual(['Total (USD): $0.00 · $3.00', 'Total (CNY): ¥2.00 · ¥14.00']);
+    expect(
+      totals([
+        account('kimi', { recent: '1', other: '3' }),
+        account('deepseek', { recent: null, other: null, currency: 'CNY' }),
+      ]),
+    ).toEqual(['Total (USD): $1.00 · $3.00']);
+  });
+
+  it('GIVEN accounts equally near their thresholds THEN they are ranked by label', () => {
+    const accounts = [
+      account('openrouter', { available: '10', threshold: '5' }),
+      account('kimi', { available: '10', threshold: '5' }),
+      account('deepseek', { available: '4', threshold: '2', currency: 'CNY' }),
+    ];
+    expect(nearestThreshold(accounts).map((a) => a.label)).toEqual(['DeepSeek', 'Kimi', 'OpenRouter']);
+    expect(nearestThreshold([...accounts].reverse()).map((a) => a.label)).toEqual([
+      'DeepSeek',
+      'Kimi',
+      'OpenRouter',
+    ]);
+  });
+
+  it('GIVEN the weekly digest with the same spend, no spend readings the week before or none this week THEN ±0 %, or no percentage', () => {
+    const lines = formatDigest({
+      kind: 'weekly',
+      at: AT,
+      accounts: [
+        account('claude', { recent: '5.01', other: '5' }),
+        account('kimi', { recent: '3', other: null }),
+        account('deepseek', { recent: null, other: '4' }),
+      ],
+    }).split('\n');
+    expect(lines.slice(3, 6)).toEqual([
+      '💳 **Claude:** $5.01 · $5.00 (±0 %)',
+      '🌙 **Kimi:** $3.00 · no readings',
+      `${account('deepseek').emoji} **DeepSeek:** no readings · $4.00`,
+    ]);
+  });
+});
+
 describe('the digest schedule', () => {
   it('GIVEN the default schedule THEN Monday 09:00 UTC is the weekly slot and no other day or time is', () => {
     const cron = '0 9 * * *';
