@@ -30,6 +30,7 @@ export default {
     'src/adapters/providers/cost-report.ts',
     'src/adapters/providers/budget.ts',
     'src/core/spend.ts',
+    'src/core/spend-digest.ts',
     'src/core/config.ts',
     'src/core/redact.ts',
     'src/core/retry.ts',

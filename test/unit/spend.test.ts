@@ -134,6 +134,12 @@ describe('spend per day', () => {
     expect(peakDay(s)?.day).toBe('2026-11-20');
     expect(spendToJson(s)[1]).toEqual({ day: '2026-11-19', amount: '0.012345', observed: true });
     expect(withCostReport(derived, [])).toBe(derived);
+    // A report listing its days out of order starts at its earliest day all the same.
+    const unordered = withCostReport(derived, [
+      { day: '2026-11-20', amount: new Big('3.5') },
+      { day: '2026-11-19', amount: new Big('0.012345') },
+    ]);
+    expect(unordered.days.map((d) => d.source)).toEqual(['balance', 'cost-report', 'cost-report']);
   });
 
   it('GIVEN nothing spent THEN there is no peak day; GIVEN equal peaks THEN the earliest', () => {
