@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_MODULE } from '../../src/adapters/providers/anthropic.js';
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
+import { createClaudeEstimator } from '../../src/adapters/providers/claude-estimate.js';
 import { type CostApi, utcMonth } from '../../src/adapters/providers/cost-report.js';
 import { OPENAI_MODULE } from '../../src/adapters/providers/openai.js';
 import { Big } from '../../src/core/money.js';
@@ -166,6 +167,35 @@ describe('cost reports: each shape refused, with its reason', () => {
 });
 
 describe('budget accounts: the clock', () => {
+  it('GIVEN the clock set back a day after a check THEN the two completed days before today are asked again though they were cached', async () => {
+    fake.setReply({ json: anthropicCostReport([]) });
+    let now = new Date('2026-11-22T12:00:00Z');
+    const p = provider('anthropic', () => now);
+    await p.check();
+    // The 1st to the 19th are cached now; at the 21st the 19th and 20th are the two completed days.
+    now = new Date('2026-11-21T12:00:00Z');
+    await p.check();
+    expect(fake.requests.map((r) => new URL(r.url, fake.url).searchParams.get('starting_at'))).toEqual([
+      '2026-11-01T00:00:00Z',
+      '2026-11-19T00:00:00Z',
+    ]);
+  });
+
+  it('GIVEN Claude’s anchor dated after today (its clock ahead of ours) THEN nothing was spent since it, and nothing is asked', async () => {
+    const estimator = createClaudeEstimator({ adminKey: KEY, baseUrl: fake.url }, { timeoutMs: 5_000 });
+    try {
+      const outcome = await estimator.spendSince(
+        new Date('2026-11-22T00:10:00Z'),
+        new Date('2026-11-21T23:55:00Z'),
+        performance.now() + 5_000,
+      );
+      expect(outcome.ok && [outcome.spentSince.toString(), outcome.days]).toEqual(['0', []]);
+      expect(fake.requests).toEqual([]);
+    } finally {
+      await estimator.close();
+    }
+  });
+
   it('GIVEN no clock, or a clock that throws THEN the month asked is the wall clock’s', async () => {
     fake.setReply({ json: openAiCosts([]) });
     const before = utcMonth(new Date()).start.getTime() / 1000;

@@ -111,10 +111,7 @@ export function budgetProvider(
   context: Parameters<typeof httpOptions>[1],
 ): BalanceProvider {
   return createBudgetProvider({
-    ...httpOptions(
-      { apiKey: settings.adminKey, baseUrl: settings.baseUrl, currency: 'USD', currencySet: true },
-      context,
-    ),
+    ...httpOptions({ apiKey: settings.adminKey, baseUrl: settings.baseUrl, currency: 'USD' }, context),
     id,
     api,
     budget: settings.budget,

@@ -103,24 +103,21 @@ export async function dailySpend(
   const end = new Date(startOfUtcDay(now).getTime() + DAY_MS);
   const days: Date[] = [];
   for (let t = first.getTime(); t < end.getTime(); t += DAY_MS) days.push(new Date(t));
-  // Days from here on are asked at every check and never cached.
+  // Nothing to ask for an anchor dated after today (a clock ahead of ours).
+  if (days.length === 0) return [];
+  // Days from here on are asked at every check and never cached; today always is, so some day is asked.
   const recheckFrom = end.getTime() - (COST_RECHECK_DAYS + 1) * DAY_MS;
   const missing = days.findIndex((d) => d.getTime() >= recheckFrom || cache.get(utcDay(d)) === undefined);
-  const fetched = new Map<string, Amount>();
-  if (missing >= 0) {
-    const start = days[missing] as Date;
-    const costs = await fetchDailyCosts(api, get, redactor, start, end);
-    if (isFailure(costs)) return costs;
-    for (const [day, amount] of costs) fetched.set(day, amount);
-    for (const d of days.slice(missing)) {
-      const day = utcDay(d);
-      if (d.getTime() < recheckFrom) cache.set(day, fetched.get(day) ?? ZERO);
-    }
+  const costs = await fetchDailyCosts(api, get, redactor, days[missing] as Date, end);
+  if (isFailure(costs)) return costs;
+  for (const d of days.slice(missing)) {
+    const day = utcDay(d);
+    if (d.getTime() < recheckFrom) cache.set(day, costs.get(day) ?? ZERO);
   }
   // Days asked now are as the report says (0 without a bucket), the ones before from the cache.
   return days.map((d, i) => {
     const day = utcDay(d);
-    return { day, amount: (missing >= 0 && i >= missing ? fetched.get(day) : cache.get(day)) ?? ZERO };
+    return { day, amount: (i >= missing ? costs.get(day) : cache.get(day)) ?? ZERO };
   });
 }
 

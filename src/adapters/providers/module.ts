@@ -95,7 +95,10 @@ export interface HttpAccountSettings {
 }
 
 /** The options every HTTP provider is created with, from its account's settings and the check context. */
-export function httpOptions(settings: HttpAccountSettings, context: CheckContext): HttpProviderOptions {
+export function httpOptions(
+  settings: Pick<HttpAccountSettings, 'apiKey' | 'baseUrl' | 'currency'>,
+  context: CheckContext,
+): HttpProviderOptions {
   return {
     baseUrl: settings.baseUrl,
     apiKey: settings.apiKey,
