@@ -266,6 +266,16 @@ describe('the digest message, whole', () => {
         account('deepseek', { recent: null, other: null, currency: 'CNY' }),
       ]),
     ).toEqual(['Total (USD): $1.00 · $3.00']);
+    // A new account (this week's readings, none the week before) counts in this week's total.
+    const weekly = formatDigest({
+      kind: 'weekly',
+      at: AT,
+      accounts: [
+        account('kimi', { recent: '2', other: null }),
+        account('claude', { recent: '1', other: '3' }),
+      ],
+    });
+    expect(weekly.split('\n').filter((l) => l.startsWith('Total'))).toEqual(['Total (USD): $3.00 · $3.00']);
   });
 
   it('GIVEN accounts equally near their thresholds THEN they are ranked by label', () => {
