@@ -329,28 +329,11 @@ export class HistoryStore {
     if (hi <= lo) return [];
     const kx = this.db.kysely;
     const hourly = async (from: number, to: number) =>
-      withGrain(
-        await kx
-          .selectFrom('readings_hourly')
-          .selectAll()
-          .where('provider', '=', provider)
-          .where('start', '>=', from)
-          .where('start', '<', to)
-          .orderBy('start', 'asc')
-          .execute(),
-        HOUR_MS,
-      );
+      withGrain(await rollupsBetween(kx, 'readings_hourly', [provider], from, to), HOUR_MS);
     const firstDay = dayOf(lo) === lo ? lo : dayOf(lo) + DAY_MS;
     const lastDay = dayOf(hi);
     if (!useDays || lastDay <= firstDay) return hourly(lo, hi);
-    const days = await kx
-      .selectFrom('readings_daily')
-      .selectAll()
-      .where('provider', '=', provider)
-      .where('start', '>=', firstDay)
-      .where('start', '<', lastDay)
-      .orderBy('start', 'asc')
-      .execute();
+    const days = await rollupsBetween(kx, 'readings_daily', [provider], firstDay, lastDay);
     // Stretches not covered by a daily row (the partial days at the ends, days not rolled up yet) read hours.
     const gaps: [number, number][] = [];
     let cursor = lo;
@@ -612,23 +595,6 @@ export class HistoryStore {
 /** A roll-up row as `dayDigests` reads it. */
 type RollupRow = RollupDigestRow & { provider: string; start: number | string; currency: string };
 
-/** The roll-up columns a digest is made of (`joinRollupRows`), and the provider they belong to. */
-const ROLLUP_DIGEST_COLUMNS = [
-  'provider',
-  'readings',
-  'observations',
-  'first_at',
-  'first_value',
-  'last_at',
-  'last_value',
-  'min_at',
-  'min_value',
-  'max_at',
-  'max_value',
-  'spend',
-  'top_ups',
-] as const;
-
 /** Roll-up rows of `providers` whose bucket starts in `[from, to)`, ordered by provider, then start. */
 function rollupsBetween(
   kx: Kx,
@@ -636,10 +602,10 @@ function rollupsBetween(
   providers: readonly string[],
   from: number,
   to: number,
-): Promise<RollupRow[]> {
+): Promise<Selectable<HourlyRollupTable>[]> {
   return kx
     .selectFrom(table)
-    .select([...ROLLUP_DIGEST_COLUMNS, 'start', 'currency'])
+    .selectAll()
     .where('provider', 'in', providers)
     .where('start', '>=', from)
     .where('start', '<', to)
@@ -700,14 +666,7 @@ const dayOf = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS) % DAY_MS);
 
 /** Daily rows for the days in `[from, to)` (day starts), each the join of its hourly rows. Returns how many. */
 async function rebuildDays(kx: Kx, provider: string, from: number, to: number): Promise<number> {
-  const hours = await kx
-    .selectFrom('readings_hourly')
-    .selectAll()
-    .where('provider', '=', provider)
-    .where('start', '>=', from)
-    .where('start', '<', to)
-    .orderBy('start', 'asc')
-    .execute();
+  const hours = await rollupsBetween(kx, 'readings_hourly', [provider], from, to);
   const byDay = new Map<number, Selectable<HourlyRollupTable>[]>();
   for (const h of hours) {
     const day = dayOf(Number(h.start));
@@ -1003,20 +962,7 @@ export async function backfillRollups(kx: Kx): Promise<void> {
     }
   }
 }
-function toStored(row: {
-  id: number;
-  provider: string;
-  checked_at: number;
-  as_of: number | null;
-  ok: number;
-  currency: string;
-  available: string | null;
-  voucher: string | null;
-  cash: string | null;
-  latency_ms: number;
-  error: string | null;
-  source: string;
-}): StoredReading {
+function toStored(row: Omit<Selectable<ReadingsTable>, 'dedupe_key'>): StoredReading {
   const base = {
     id: Number(row.id),
     provider: row.provider as ProviderId,
