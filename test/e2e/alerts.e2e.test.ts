@@ -1,9 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
+import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
 import { fakeDiscordEnv } from '../support/bot-env.js';
 import {
@@ -18,6 +19,7 @@ import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../suppor
 
 const KEY = 'sk-alerts-e2e-SECRET-1138';
 
+/** Each test gets a bot of its own (fresh data directory, fake Discord and Kimi at $12) and sets up what it relies on. */
 describe('alerts through the bot against a fake Discord (real discord.js client)', () => {
   let fake: FakeDiscord;
   let moonshot: FakeMoonshot;
@@ -25,7 +27,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
   let bot: Bot;
   let role: string;
 
-  beforeAll(async () => {
+  beforeEach(async () => {
     dir = mkdtempSync(join(tmpdir(), 'cw-alerts-e2e-'));
     fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
     moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
@@ -47,18 +49,31 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     });
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     await bot?.stop(1000);
     await fake?.close();
     await moonshot?.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('GIVEN the balance falls below the threshold THEN one low alert in the alert channel, pinging nobody', async () => {
+  /** Kimi checked at $12, then at $4.80 (below the default $5.00 threshold): the low alert is posted. */
+  const fallLow = async () => {
     await bot.alerts.job.trigger(new Date('2030-01-01T10:00:00Z'));
     moonshot.setReply(moonshotBalance(4.8, 0, 4.8));
     await bot.alerts.job.trigger(new Date('2030-01-01T10:05:00Z'));
-    const alert = await fake.waitForMessage((m) => m.content?.includes('Kimi credits low!') ?? false);
+    return fake.waitForMessage((m) => m.content?.includes('Kimi credits low!') ?? false);
+  };
+
+  /** Kimi's threshold at $4.00, then one check at $4.80 (above it: no alert), so an alert state exists. */
+  const okAtFourDollars = async () => {
+    await bot.core.thresholds.set('kimi', parseAmount('4'), 'test');
+    moonshot.setReply(moonshotBalance(4.8, 0, 4.8));
+    await bot.alerts.job.trigger(new Date('2030-01-01T10:05:00Z'));
+    expect(await bot.alerts.state('kimi')).toMatchObject({ state: 'ok' });
+  };
+
+  it('GIVEN the balance falls below the threshold THEN one low alert in the alert channel, pinging nobody', async () => {
+    const alert = await fallLow();
     expect(alert.channelId).toBe(fake.channelId);
     expect(alert.content).toBe(
       '🌙 ⚠️ Kimi credits low! **$4.80** available (threshold: $5.00) · recovers at $5.50',
@@ -71,11 +86,13 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
   });
 
   it('GIVEN an alert state THEN /balance shows it and since when', async () => {
+    await fallLow();
     const reply = await fake.sendCommand({ name: 'balance' }).final();
     expect(reply.content).toMatch(/🔔 alert state: low since <t:\d+:f> \(reminder every 24h\)/);
   });
 
   it('GIVEN /threshold lowers the threshold THEN the recovery is posted at once, pinging nobody', async () => {
+    await fallLow();
     const before = moonshot.requests.length;
     const set = fake.sendCommand({
       name: 'threshold',
@@ -97,8 +114,9 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
   it('GIVEN the balance falls below the critical level THEN one critical alert pings the role; it re-arms above its margin and fires again; a top-up to $36 recovers it', async () => {
     const kimi = () =>
       fake.messages.filter((m) => m.kind === 'create' && /Kimi (credits|topped)/.test(m.content ?? ''));
+    // The threshold at $4.00: critical at half of it, $2.00, re-armed at $2.20.
+    await okAtFourDollars();
     const before = kimi().length;
-    // The threshold is $4.00 now (previous test): critical at half of it, $2.00, re-armed at $2.20.
     moonshot.setReply(moonshotBalance(1.5, 0, 1.5));
     await bot.alerts.job.trigger(new Date('2030-01-01T11:00:00Z'));
     const critical = await fake.waitForMessage((m) => m.content?.includes('critically low') ?? false);
@@ -141,6 +159,7 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
   });
 
   it('GIVEN /threshold set with critical THEN an admin sets the critical level, a member cannot, and /threshold show lists it', async () => {
+    await okAtFourDollars();
     const member = fake.sendCommand({
       name: 'threshold',
       options: [subcommand('set', [stringOption('account', 'kimi'), numberOption('critical', 3)])],
