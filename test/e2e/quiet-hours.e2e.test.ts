@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
@@ -26,6 +26,7 @@ const MEMBER = { id: '300000000000000001', username: 'ana.finance' };
 const ADMIN = { id: '300000000000000002', username: 'ops.admin' };
 const unix = (ms: number) => Math.floor(ms / 1000);
 
+/** Each test gets its own bot, data directory, fake Discord, webhook and SMTP receiver, and sets up what it relies on. */
 describe('quiet hours and /alerts test through the bot against a fake Discord (real discord.js client)', () => {
   let fake: FakeDiscord;
   let moonshot: FakeMoonshot;
@@ -33,14 +34,14 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
   let hook: Server;
   let hookUrl: string;
   /** What the webhook answers; every body it got. */
-  let hookStatus = 200;
-  const hooks: Record<string, unknown>[] = [];
+  let hookStatus: number;
+  let hooks: Record<string, unknown>[];
   let dir: string;
   let config: Config;
   let bot: Bot;
   let role: string;
   // The bot's clock, moved by the tests (quiet hours are judged by it, not by the machine's clock).
-  let clock = Date.parse('2030-02-01T12:00:00Z');
+  let clock: number;
 
   const start = () =>
     startBot(config, createLogger('silent'), {
@@ -82,7 +83,10 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
       'quiet-hours',
     );
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    clock = Date.parse('2030-02-01T12:00:00Z');
+    hookStatus = 200;
+    hooks = [];
     dir = mkdtempSync(join(tmpdir(), 'cw-quiet-e2e-'));
     fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
     moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
@@ -112,9 +116,9 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
       ALERT_EMAIL_TO: 'ops@example.test',
     });
     bot = await start();
-  });
+  }, 60_000);
 
-  afterAll(async () => {
+  afterEach(async () => {
     await bot?.stop(1000);
     await fake?.close();
     await moonshot?.close();
@@ -233,6 +237,10 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
   }, 60_000);
 
   it('GIVEN quiet hours cleared THEN alerts go out at once again', async () => {
+    // Quiet hours 22:00–07:00 Berlin, and Kimi last seen at $1.50 (by day).
+    await setQuiet('22:00', '07:00', 'Europe/Berlin');
+    expect(await bot.alerts.quietHours()).toMatchObject({ timeZone: 'Europe/Berlin' });
+    await checkAt('2030-02-02T06:10:00Z', 1.5); // 07:10 Berlin
     const clear = await alerts(null, 'clear', true, 'quiet-hours');
     expect(clear.content).toBe('🔔 Quiet hours cleared: every alert goes out at once again.');
     expect(await bot.alerts.quietHours()).toBeNull();
@@ -247,24 +255,20 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
 
   it('GIVEN /alerts test with the webhook answering 500 THEN Discord and e-mail get a marked test alert and the admin is told privately which failed, without the webhook secret', async () => {
     hookStatus = 500;
-    try {
-      const before = fake.messages.length;
-      const mails = smtp.mails.length;
-      const reply = await alerts(null, 'test', true);
-      expect(reply.ephemeral).toBe(true);
-      expect(reply.content).toMatch(
-        /^🧪 Test alert sent: 2 of 3 channels delivered it\.\n✅ discord: delivered\n❌ webhook: not delivered: `webhook 127\.0\.0\.1:\d+ answered HTTP 500 \(after 4 attempts\)`\n✅ email: delivered$/,
-      );
-      expect(reply.content).not.toContain(HOOK_SECRET);
-      const test = created(before).find((m) => m.content?.startsWith('🧪'));
-      expect(test?.content).toContain('**creditwatch test alert** (sent by ops.admin');
-      expect(test?.content).toContain('this is only a test, no account is low');
-      expect(test?.allowedMentions).toEqual({ parse: [], roles: [] });
-      const mail = smtp.mails.slice(mails).map((m) => parseMail(m.raw));
-      expect(mail.map((m) => m.subject)).toEqual(['[creditwatch] Test alert (no account is low)']);
-      expect(hooks.filter((h) => h.kind === 'test').length).toBe(4);
-    } finally {
-      hookStatus = 200;
-    }
+    const before = fake.messages.length;
+    const mails = smtp.mails.length;
+    const reply = await alerts(null, 'test', true);
+    expect(reply.ephemeral).toBe(true);
+    expect(reply.content).toMatch(
+      /^🧪 Test alert sent: 2 of 3 channels delivered it\.\n✅ discord: delivered\n❌ webhook: not delivered: `webhook 127\.0\.0\.1:\d+ answered HTTP 500 \(after 4 attempts\)`\n✅ email: delivered$/,
+    );
+    expect(reply.content).not.toContain(HOOK_SECRET);
+    const test = created(before).find((m) => m.content?.startsWith('🧪'));
+    expect(test?.content).toContain('**creditwatch test alert** (sent by ops.admin');
+    expect(test?.content).toContain('this is only a test, no account is low');
+    expect(test?.allowedMentions).toEqual({ parse: [], roles: [] });
+    const mail = smtp.mails.slice(mails).map((m) => parseMail(m.raw));
+    expect(mail.map((m) => m.subject)).toEqual(['[creditwatch] Test alert (no account is low)']);
+    expect(hooks.filter((h) => h.kind === 'test').length).toBe(4);
   }, 60_000);
 });
