@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
@@ -21,13 +21,14 @@ const KEY = 'sk-http-SECRET-0451';
 const PROMTOOL = '/usr/bin/promtool';
 const logger = createLogger('silent');
 
+/** Each test gets its own bot (fresh data directory, no check yet), fake Discord and Kimi at $12.34. */
 describe('the HTTP server in the bot (health, token, metrics, status JSON)', () => {
   let fake: FakeDiscord;
   let moonshot: FakeMoonshot;
   let dir: string;
   let bot: Bot;
   let base: string;
-  const bots: Bot[] = [];
+  let bots: Bot[];
 
   const start = async (extra: Record<string, string>) => {
     const b = await startBot(
@@ -56,7 +57,8 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
     fetch(`${base}${path}`, { headers, redirect: 'manual' });
   const bearer = { authorization: `Bearer ${TOKEN}` };
 
-  beforeAll(async () => {
+  beforeEach(async () => {
+    bots = [];
     dir = mkdtempSync(join(tmpdir(), 'cw-http-'));
     fake = await startFakeDiscord({ heartbeatIntervalMs: 500 });
     moonshot = await startFakeMoonshot(moonshotBalance(12.34, 3.45, 8.89));
@@ -64,7 +66,7 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
     base = bot.http!.url;
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     for (const b of bots) await b.stop(1000);
     await fake?.close();
     await moonshot?.close();
@@ -136,6 +138,8 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
   });
 
   it('GIVEN a failing check THEN success is 0, the balance is left out, and the last success stays', async () => {
+    await bot.core.service.checkAll();
+    expect(await (await get('/metrics', bearer)).text()).toMatch(/^creditwatch_balance\{/m);
     moonshot.setReply({ status: 503, body: 'down' });
     await bot.core.service.checkAll();
     const body = await (await get('/metrics', bearer)).text();
@@ -153,7 +157,6 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
     };
     expect(json.providers[0]).toMatchObject({ account: 'kimi', state: 'failed' });
     expect(json.providers[0]?.lastFailure?.reason).toContain('503');
-    moonshot.setReply(moonshotBalance(12.34, 3.45, 8.89));
   });
 
   it('GIVEN the output THEN promtool check metrics accepts it', async () => {
@@ -162,6 +165,8 @@ describe('the HTTP server in the bot (health, token, metrics, status JSON)', () 
       expect(process.env.CI, `${PROMTOOL} is missing (apt-get install prometheus)`).not.toBe('true');
       return;
     }
+    // After a round of checks: the account figures are in the output too.
+    await bot.core.service.checkAll();
     const body = await (await get('/metrics', bearer)).text();
     const file = join(dir, 'metrics.txt');
     writeFileSync(file, body);
