@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import puppeteer, { type Browser, type BrowserContext, type Page } from 'puppeteer-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
@@ -105,6 +105,8 @@ describe('the status page in headless Chromium', () => {
   let dir: string;
   let bot: Bot;
   let browser: Browser | null = null;
+  // Each test browses in a context of its own: no cookie from another test's visit.
+  let context: BrowserContext | null = null;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
@@ -158,6 +160,15 @@ describe('the status page in headless Chromium', () => {
     });
   }, 60_000);
 
+  beforeEach(async () => {
+    context = (await browser?.createBrowserContext()) ?? null;
+  });
+
+  afterEach(async () => {
+    await context?.close();
+    context = null;
+  });
+
   afterAll(async () => {
     await browser?.close();
     await bot?.stop(1000);
@@ -168,16 +179,16 @@ describe('the status page in headless Chromium', () => {
   });
 
   it('GIVEN DASHBOARD_TOKEN THEN the browser gets 401 without it', async () => {
-    if (!browser) return;
-    const page = await browser.newPage();
+    if (!context) return;
+    const page = await context.newPage();
     const res = await page.goto(`${bot.http!.url}/`);
     expect(res?.status()).toBe(401);
     await page.close();
   });
 
   it('GIVEN the token once THEN every figure shows, every chart loads, nothing fails, nothing scrolls sideways at 375 px, in light and dark', async () => {
-    if (!browser) return;
-    const page = await browser.newPage();
+    if (!context) return;
+    const page = await context.newPage();
     const problems: string[] = [];
     page.on('console', (m) => {
       if (m.type() === 'error' || m.type() === 'warn') problems.push(`console ${m.type()}: ${m.text()}`);
