@@ -70,6 +70,20 @@ const backendRunning = (like: string) =>
     `a backend running ${like}`,
   );
 
+/**
+ * After a TCP reset the server does not notice until it next writes, so the backend keeps running its query;
+ * the test that left it ends it (and waits until it is gone) at cleanup, so no later test finds it.
+ */
+const endLeftoverBackend = (pid: number) =>
+  cleanups.push(async () => {
+    await admin('SELECT pg_terminate_backend($1)', [pid]);
+    const until = Date.now() + 5_000;
+    while ((await admin('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid])).rows.length > 0) {
+      if (Date.now() > until) throw new Error(`backend ${pid} left running`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  });
+
 async function openStore(
   url: string,
   postgres?: { connectTimeoutMs: number; queryTimeoutMs: number },
@@ -134,11 +148,12 @@ describe('store (Kysely over pg.Pool): a connection dropped during a query', () 
   it('GIVEN pg_terminate_backend mid-query THEN that query rejects, the process lives on and the store answers again', async () => {
     const db = await openStore(pgdb.connectionString);
     // Inside a transaction the client is still checked out (rolling back) when the socket closes.
+    // Named after this test: a sleep another test left running is not the one terminated here.
     const sleeping = settle(
-      db.kysely.transaction().execute((trx) => sql`SELECT pg_sleep(5)`.execute(trx)),
+      db.kysely.transaction().execute((trx) => sql`SELECT pg_sleep(5) AS terminated`.execute(trx)),
       10_000,
     );
-    const { pid } = await backendRunning('SELECT pg_sleep(5)');
+    const { pid } = await backendRunning('SELECT pg_sleep(5) AS terminated');
     await admin('SELECT pg_terminate_backend($1)', [pid]);
 
     const result = await sleeping;
@@ -153,8 +168,9 @@ describe('store (Kysely over pg.Pool): a connection dropped during a query', () 
   it('GIVEN a TCP reset mid-query (through the proxy) THEN that query rejects and the store answers after restore', async () => {
     const net = await proxy();
     const db = await openStore(net.url(pgdb.connectionString));
-    const sleeping = settle(sql`SELECT pg_sleep(5)`.execute(db.kysely), 10_000);
-    await backendRunning('SELECT pg_sleep(5)');
+    const sleeping = settle(sql`SELECT pg_sleep(5) AS reset`.execute(db.kysely), 10_000);
+    const { pid } = await backendRunning('SELECT pg_sleep(5) AS reset');
+    endLeftoverBackend(pid);
     net.reset();
 
     const result = await sleeping;
@@ -313,7 +329,8 @@ describe('claude provider: a connection dropped during the query', () => {
     const net = await proxy();
     const claude = provider(net.url(pgdb.connectionString));
     const checking = claude.check();
-    await backendRunning('%claude_api_usage%');
+    const { pid } = await backendRunning('%claude_api_usage%');
+    endLeftoverBackend(pid);
     net.reset();
 
     const result = await checking;
