@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Keyv from 'keyv';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Db, openDatabase } from '../../src/adapters/storage/db.js';
 import { SqlKeyvStore } from '../../src/adapters/storage/keyv-store.js';
 import { createLogger } from '../../src/core/logger.js';
@@ -14,21 +14,26 @@ const logger = createLogger('silent');
 
 interface Backend {
   readonly name: string;
-  /** Two handles on one database: two pools on Postgres (two replicas); one connection on SQLite. */
+  /** A fresh database, two handles on it: two pools on Postgres (two replicas); one connection on SQLite. */
   open(): Promise<[Db, Db]>;
+  /** Removes the database `open` made. */
   cleanup(): Promise<void>;
 }
 
 const backends: Backend[] = [
   (() => {
-    const dir = mkdtempSync(join(tmpdir(), 'cw-audit-'));
+    let dir: string | undefined;
     return {
       name: 'embedded SQLite',
       async open() {
+        dir = mkdtempSync(join(tmpdir(), 'cw-audit-'));
         const db = await openDatabase({ databaseUrl: null, sqlitePath: join(dir, 'db.sqlite') });
         return [db, db] as [Db, Db];
       },
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      cleanup: async () => {
+        if (dir) rmSync(dir, { recursive: true, force: true });
+        dir = undefined;
+      },
     };
   })(),
   (() => {
@@ -41,16 +46,20 @@ const backends: Backend[] = [
         const b = await openDatabase({ databaseUrl: handle.connectionString, sqlitePath: '' });
         return [a, b] as [Db, Db];
       },
-      cleanup: async () => handle?.drop(),
+      cleanup: async () => {
+        await handle?.drop();
+        handle = undefined;
+      },
     };
   })(),
 ];
 
 for (const backend of backends) {
+  // Each test gets a database of its own: the audit trail holds only the changes that test made.
   describe(`threshold audit trail: ${backend.name}`, () => {
-    let dbs: [Db, Db];
+    let dbs: [Db, Db] | undefined;
     let stores: ThresholdStore[];
-    beforeAll(async () => {
+    beforeEach(async () => {
       dbs = await backend.open();
       stores = dbs.map(
         (db) =>
@@ -62,9 +71,10 @@ for (const backend of backends) {
           ),
       );
     });
-    afterAll(async () => {
+    afterEach(async () => {
       await dbs?.[0].close();
       if (dbs?.[1] !== dbs?.[0]) await dbs?.[1].close();
+      dbs = undefined;
       await backend.cleanup();
     });
 
@@ -94,7 +104,7 @@ for (const backend of backends) {
     });
 
     it('GIVEN an override written by the transaction THEN keyv reads it, and one keyv wrote is read by the next change', async () => {
-      const keyv = new Keyv<string>({ store: new SqlKeyvStore(dbs[0]), namespace: 'thresholds' });
+      const keyv = new Keyv<string>({ store: new SqlKeyvStore(dbs![0]), namespace: 'thresholds' });
       await stores[0]!.set('claude', parseAmount('4.25'), 'alice (1)');
       expect(await keyv.get('claude')).toBe('4.25');
       await keyv.set('claude', '3.5');
