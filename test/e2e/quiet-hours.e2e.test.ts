@@ -17,7 +17,12 @@ import {
   subcommand,
   subcommandGroup,
 } from '../support/fake-discord.js';
-import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
+import {
+  type FakeMoonshot,
+  getClosedPort,
+  moonshotBalance,
+  startFakeMoonshot,
+} from '../support/fake-moonshot.js';
 import { parseMail, type SmtpReceiver, startSmtpReceiver } from '../support/receivers.js';
 
 const KEY = 'sk-quiet-hours-e2e-SECRET-5309';
@@ -114,6 +119,8 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
       ALERT_WEBHOOK_URL: hookUrl,
       SMTP_URL: smtp.url,
       ALERT_EMAIL_TO: 'ops@example.test',
+      // The status page's recent alerts count held ones when they are delivered.
+      HTTP_PORT: String(await getClosedPort()),
     });
     bot = await start();
   }, 60_000);
@@ -222,6 +229,14 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     expect(digest.allowedMentions).toEqual({ parse: [], roles: [] });
     expect(created(afterRestart)).toHaveLength(1);
     expect(await bot.alerts.heldCount()).toBe(0);
+    // The restarted bot's status page lists each held alert as sent at 07:05 Berlin, through every channel.
+    const page = (await (await fetch(`${bot.http!.url}/api/status`)).json()) as {
+      alerts: { recent: { at: string; account: string; kind: string; delivered: string[] }[] };
+    };
+    expect(page.alerts.recent.map((e) => [e.account, e.kind, e.at, [...e.delivered].sort()]).sort()).toEqual([
+      ['kimi', 'low', '2030-02-02T06:05:00.000Z', ['discord', 'email', 'webhook']],
+      ['kimi', 'topup', '2030-02-02T06:05:00.000Z', ['discord', 'email', 'webhook']],
+    ]);
     const hookDigest = hooks.find((h) => h.kind === 'held');
     expect(hookDigest?.text).toContain('2 alerts held during quiet hours (22:00–07:00 Europe/Berlin)');
     expect(hookDigest?.text).toContain('2030-02-01 21:30 UTC');

@@ -1,8 +1,7 @@
-import type { AlertKind, AlertNotification } from '../../core/alerts/engine.js';
+import type { AlertKind } from '../../core/alerts/engine.js';
 import type { Summary } from '../../core/service.js';
 import type { ProviderId } from '../../core/types.js';
 import type { SummaryPostEvent } from '../../entry/jobs/summary.js';
-import type { Delivery } from '../alert-channels/notifiers.js';
 
 /** One alert this process sent: its kind, account and where it was (not) delivered. */
 export interface AlertEvent {
@@ -55,14 +54,8 @@ export class Telemetry {
     notify(this.durationObservers, this.pendingDurations, durationMs / 1000);
   };
 
-  readonly alertSent = (n: AlertNotification, delivery: Delivery): void => {
-    const event: AlertEvent = {
-      at: n.at,
-      provider: n.provider,
-      kind: n.kind,
-      delivered: [...delivery.delivered],
-      failed: [...delivery.failed],
-    };
+  /** An alert sent (or held by quiet hours and sent when the window ended), with the channels it reached. */
+  readonly alertSent = (event: AlertEvent): void => {
     this.alerts.unshift(event);
     this.alerts.length = Math.min(this.alerts.length, RECENT_EVENTS);
     notify(this.alertObservers, this.pendingAlerts, event);

@@ -3,7 +3,6 @@ import {
   type AlertChannel,
   type ChannelMessage,
   type ChannelOutcome,
-  type Delivery,
   discordChannel,
   emailChannel,
   sendMessageToAll,
@@ -11,6 +10,7 @@ import {
   webhookChannel,
 } from '../../adapters/alert-channels/notifiers.js';
 import type { Poster } from '../../adapters/discord/poster.js';
+import type { AlertEvent } from '../../adapters/http/telemetry.js';
 import { AlertStore } from '../../adapters/storage/alert-store.js';
 import { QuietHoursStore } from '../../adapters/storage/quiet-hours-store.js';
 import { type AlertAction, type AlertActResult, SNOOZE_MS } from '../../core/alerts/buttons.js';
@@ -57,8 +57,8 @@ export interface AlertsDeps {
   /** Dry run: alerts go to the poster (stdout) only; webhook and e-mail are not used. */
   readonly dryRun?: boolean;
   readonly now?: () => Date;
-  /** Told of every alert sent and where it was delivered (the status page and metrics); must not throw. */
-  readonly onAlert?: (n: AlertNotification, delivery: Delivery) => void;
+  /** Told of every alert sent (held ones when delivered) and where it went (status page, metrics); must not throw. */
+  readonly onAlert?: (event: AlertEvent) => void;
 }
 
 /** The running alert check. */
@@ -287,6 +287,9 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       };
       const outcomes = await sendMessageToAll(channels, message, log);
       const delivered = outcomes.filter((o) => o.delivered).map((o) => o.channel);
+      const failed = outcomes.filter((o) => !o.delivered).map((o) => o.channel);
+      // Each held alert counts as sent now, through the channels the one message reached.
+      for (const h of mine) deps.onAlert?.({ at, provider: h.provider, kind: h.kind, delivered, failed });
       log.info({ alerts: mine.length, delivered }, 'held alerts delivered after quiet hours');
       if (delivered.length === 0) problem = `held alerts (${mine.length}) delivered by no channel`;
     }
@@ -345,7 +348,13 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       const id = `${provider}/${origin}/${n.kind}`;
       if (quiet.window !== null && !isCritical(n) && (await hold(n, id, quiet.window))) continue;
       const delivery = await sendToAll(channels, n, log);
-      deps.onAlert?.(n, delivery);
+      deps.onAlert?.({
+        at: n.at,
+        provider: n.provider,
+        kind: n.kind,
+        delivered: delivery.delivered,
+        failed: delivery.failed,
+      });
       // Each channel has retried and logged its failure; an alert that reached nobody fails the run.
       if (delivery.delivered.length === 0) undelivered.push(`${provider} ${n.kind}`);
     }
