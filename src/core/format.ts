@@ -1,7 +1,7 @@
 import cronstrue from 'cronstrue';
 import { type Amount, Big, type Currency, formatMoney } from './money.js';
 import type { ProviderStatus, Summary } from './service.js';
-import type { BalanceReading } from './types.js';
+import type { BalanceEstimate, BalanceReading } from './types.js';
 
 /** `2026-01-29 09:00:00`: a moment in UTC to the second, floored (the balance-log files' timestamp). */
 export function utcTimestamp(date: Date): string {
@@ -86,8 +86,24 @@ export function describeSchedule(cron: string): string {
   }
 }
 
-/** The provider's line of the summary, in the seed's shape. */
-export function providerLine(s: ProviderStatus, extra?: string): string {
+/**
+ * What an estimate rests on: `estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since`, the anchor's
+ * moment for `target` (Discord's `<t:…:f>`, or UTC text).
+ */
+export function estimateNote(e: BalanceEstimate, currency: Currency, target: TimeTarget = 'text'): string {
+  return `estimated: ${formatMoney(e.anchor, currency)} on ${formatTime(e.anchorAt, target)}, − ${formatMoney(e.spentSince, currency)} spent since`;
+}
+
+/** A reading's note as `target` shows it: an estimate's is written from its facts, with the time for `target`. */
+export function readingNote(
+  r: Pick<BalanceReading, 'note' | 'estimate' | 'currency'>,
+  target: TimeTarget = 'text',
+): string | undefined {
+  return r.estimate ? estimateNote(r.estimate, r.currency, target) : r.note;
+}
+
+/** The provider's line of the summary, in the seed's shape; moments for `target`. */
+export function providerLine(s: ProviderStatus, extra?: string, target: TimeTarget = 'text'): string {
   const threshold = `(threshold: ${formatMoney(s.threshold, s.result.currency)})`;
   const tail = extra ? ` · ${extra}` : '';
   if (!s.result.ok) return `❌ **${s.label}:** unavailable: ${s.result.reason} ${threshold}`;
@@ -96,7 +112,8 @@ export function providerLine(s: ProviderStatus, extra?: string): string {
   // A provider whose balance has parts (Kimi's voucher and cash) says which figure the line shows.
   const hasParts = s.parts?.voucher !== undefined || s.parts?.cash !== undefined;
   const amount = `${readingFigure(r)}${hasParts ? ' available' : ''}`;
-  const available = r.note ? `${amount} (${r.note})` : amount;
+  const note = readingNote(r, target);
+  const available = note ? `${amount} (${note})` : amount;
   return `${emoji} **${s.label}:** ${available} ${threshold}${tail}`;
 }
 
@@ -156,10 +173,11 @@ export function formatSummary(
   summary: Summary,
   footer: FooterFacts | null,
   extras: Partial<Record<ProviderStatus['provider'], string>> = {},
+  target: TimeTarget = 'text',
 ): string {
   const lines = ['📊 **API Balance Summary**', ''];
   for (const s of summary.statuses) {
-    lines.push(providerLine(s, extras[s.provider]));
+    lines.push(providerLine(s, extras[s.provider], target));
     const note = staleNote(s);
     if (note) lines.push(note);
   }

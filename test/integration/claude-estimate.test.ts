@@ -4,7 +4,7 @@ import { renderPage } from '../../src/adapters/http/page.js';
 import { Telemetry } from '../../src/adapters/http/telemetry.js';
 import { type ClaudeProvider, createClaudeProvider } from '../../src/adapters/providers/claude.js';
 import { createClaudeEstimator, spendAfter } from '../../src/adapters/providers/claude-estimate.js';
-import { alertSubject, alertText } from '../../src/core/alerts/messages.js';
+import { alertPayload, alertSubject, alertText } from '../../src/core/alerts/messages.js';
 import { loadConfig } from '../../src/core/config.js';
 import { formatSummary, providerLine, summaryToJson } from '../../src/core/format.js';
 import { Big } from '../../src/core/money.js';
@@ -110,19 +110,23 @@ describe('claude estimate: the reading', () => {
     // The estimate is as of the check: the spend is today's, whatever the anchor's age.
     expect(r.asOf).toEqual(NOW);
     expect(r.spendByDay?.map((d) => d.day)).toEqual(['2026-11-21', '2026-11-22', '2026-11-23']);
-    const line = providerLine({
+    const status = {
       provider: 'claude',
       label: 'Claude',
       emoji: '💳',
       result: r,
       threshold: new Big(5),
-      state: 'ok',
+      state: 'ok' as const,
       ageMs: 0,
       stale: false,
       staleAfterMs: null,
-    });
-    expect(line).toBe(
+    };
+    expect(providerLine(status)).toBe(
       '💳 **Claude:** ≈ $52.00 (estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since) (threshold: $5.00)',
+    );
+    // The hourly post (Discord) dates the anchor with a timestamp; `npm run check` keeps the UTC text above.
+    expect(providerLine(status, undefined, 'discord')).toBe(
+      `💳 **Claude:** ≈ $52.00 (estimated: $150.00 on <t:${ANCHOR_AT.getTime() / 1000}:f>, − $98.00 spent since) (threshold: $5.00)`,
     );
     expect(
       fake.requests.map((q) => [q.url.split('?')[0], q.apiKey, q.anthropicVersion, q.authorization]),
@@ -149,8 +153,9 @@ describe('claude estimate: the reading', () => {
     const later = new Date(NOW.getTime() + 60_000);
     // The anchor (the table row of Nov 21 12:00) is 1d 22h old a minute after the check.
     const balance = formatBalance(summary, { forecasts: {}, alerts: {} }, null, false, later);
+    // In Discord the anchor's moment is a timestamp each reader sees in their own zone.
     expect(balance).toContain(
-      '💳 **Claude:** ≈ $52.00 available · estimated: $150.00 on 2026-11-21 12:00 UTC',
+      `💳 **Claude:** ≈ $52.00 available · estimated: $150.00 on <t:${ANCHOR_AT.getTime() / 1000}:f>, − $98.00 spent since`,
     );
     expect(balance).toContain(
       `   🕒 estimate as of this check; its anchor (the table row) is 1d 22h old (<t:${ANCHOR_AT.getTime() / 1000}:f>)`,
@@ -293,8 +298,8 @@ describe('claude estimate: settings and alerts', () => {
     expect(estimate('claude:plain')).toBeUndefined();
   });
 
-  it('GIVEN an estimated reading that is low THEN the alert shows it with ≈ and what it rests on', () => {
-    const note = 'estimated: $150.00 on 2026-11-21 12:00 UTC, − $146.00 spent since';
+  it('GIVEN an estimated reading that is low THEN the alert shows it with ≈ and what it rests on, its anchor time for each target', () => {
+    const anchorAt = new Date('2026-11-21T12:00:00Z');
     const n = {
       kind: 'low' as const,
       provider: 'claude',
@@ -305,10 +310,16 @@ describe('claude estimate: settings and alerts', () => {
       episode: 1,
       available: new Big(4),
       recoverAt: new Big('5.5'),
-      estimate: note,
+      estimate: { anchor: new Big(150), anchorAt, spentSince: new Big(146) },
     };
     expect(alertText(n, 'discord')).toBe(
-      `💳 ⚠️ Claude credits low! **≈ $4.00** (${note}) (threshold: $5.00) · recovers at $5.50`,
+      `💳 ⚠️ Claude credits low! **≈ $4.00** (estimated: $150.00 on <t:${anchorAt.getTime() / 1000}:f>, − $146.00 spent since) (threshold: $5.00) · recovers at $5.50`,
+    );
+    expect(alertText(n, 'text')).toBe(
+      '💳 ⚠️ Claude credits low! ≈ $4.00 (estimated: $150.00 on 2026-11-21 12:00 UTC, − $146.00 spent since) (threshold: $5.00) · recovers at $5.50',
+    );
+    expect(alertPayload(n).estimate).toBe(
+      'estimated: $150.00 on 2026-11-21 12:00 UTC, − $146.00 spent since',
     );
     expect(alertSubject(n)).toBe('[creditwatch] Claude credits low: ≈ $4.00 (threshold $5.00)');
   });

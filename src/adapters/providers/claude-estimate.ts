@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { formatUtc, oneLine } from '../../core/format.js';
-import { type Amount, Big, formatMoney } from '../../core/money.js';
+import { oneLine } from '../../core/format.js';
+import { type Amount, Big } from '../../core/money.js';
 import type { DailySpend } from '../../core/types.js';
 import {
   COST_API_NAME,
@@ -63,11 +63,6 @@ export function spendAfter(anchorAt: Date, now: Date, days: readonly DailySpend[
     if (span > 0 && after > 0) total = total.plus(amount.times(after).div(span).round(4));
   }
   return total;
-}
-
-/** `estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since`: the note of an estimated reading. */
-export function estimateNote(anchor: Amount, anchorAt: Date, spentSince: Amount): string {
-  return `estimated: ${formatMoney(anchor, 'USD')} on ${formatUtc(anchorAt)}, − ${formatMoney(spentSince, 'USD')} spent since`;
 }
 
 /** `table figure; estimate unavailable: <reason>`: the note when the Admin API could not say. */

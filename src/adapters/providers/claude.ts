@@ -9,7 +9,7 @@ import type {
   QueryConfig,
   QueryResult,
 } from 'pg';
-import { formatUtc, oneLine } from '../../core/format.js';
+import { estimateNote, formatUtc, oneLine } from '../../core/format.js';
 import { type Amount, amountToText, implausibleReason, parseAmount } from '../../core/money.js';
 import { type BalanceProvider, type BalanceReading, type DailySpend, isStale } from '../../core/types.js';
 
@@ -21,7 +21,6 @@ import {
   type ClaudeEstimateSettings,
   type ClaudeEstimator,
   createClaudeEstimator,
-  estimateNote,
   fallbackNote,
   readEstimateSettings,
 } from './claude-estimate.js';
@@ -255,7 +254,10 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
           available: available.minus(estimated.spentSince),
           // The spend is as of this check, however old the anchor: an estimate is never stale.
           asOf: checkedAt,
-          note: estimateNote(available, asOf, estimated.spentSince),
+          note: estimateNote(
+            { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince },
+            currency,
+          ),
           estimate: { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince },
           spendByDay: estimated.days,
         };

@@ -2,7 +2,7 @@ import { isBudgetReset } from '../digest.js';
 import { type BasedOn, type Confidence, type Forecast, topUpBetween } from '../forecast.js';
 import { type Amount, amountToText, Big, type Currency, isLow, parseAmount } from '../money.js';
 import type { ProviderStatus } from '../service.js';
-import type { ProviderId } from '../types.js';
+import type { BalanceEstimate, ProviderId } from '../types.js';
 
 /**
  * Bumped when {@link AlertState} changes shape. Version 1 (one level) is still read and upgraded
@@ -162,10 +162,10 @@ export interface AlertNotification {
   /** `recovered`: a budget account's new month began (its budget reset); never a top-up. */
   readonly budgetReset?: boolean;
   /**
-   * The figure is an estimate (Claude with an Admin key): what it rests on, `estimated: $150.00 on …, − $98.00
-   * spent since`; messages show it with `≈`, never as a measured balance.
+   * The figure is an estimate (Claude with an Admin key): what it rests on (`estimated: $150.00 on …, − $98.00
+   * spent since`, written by `estimateNote` for each target); messages show it with `≈`, never as measured.
    */
-  readonly estimate?: string;
+  readonly estimate?: BalanceEstimate;
   /** `stale`: the reading's age (`null`: unknown, its source gives no time) and the limit. */
   readonly ageMs?: number | null;
   readonly staleAfterMs?: number;
@@ -249,7 +249,7 @@ export function evaluate(prev: AlertState | null, input: EvaluationInput): Evalu
     currency: result.currency,
     at: now,
     threshold: status.threshold,
-    ...(result.ok && result.estimate && result.note ? { estimate: result.note } : {}),
+    ...(result.ok && result.estimate ? { estimate: result.estimate } : {}),
     critical,
   };
   const lastKnown = (): Amount | null => (s.lastBalance === null ? null : parseAmount(s.lastBalance));

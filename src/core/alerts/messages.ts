@@ -1,6 +1,6 @@
 import { accountDisplay } from '../accounts.js';
 import { budgetMonthEnd, confidenceWords, formatSpan, runwayPhrase } from '../forecast.js';
-import { formatDuration, formatTime, type TimeTarget } from '../format.js';
+import { estimateNote, formatDuration, formatTime, type TimeTarget } from '../format.js';
 import { type Amount, amountToText, currencySymbol, formatMoney } from '../money.js';
 
 const DAY_MS = 86_400_000;
@@ -57,7 +57,7 @@ export function alertText(n: AlertNotification, target: TimeTarget): string {
     a === null
       ? 'no balance known yet'
       : n.estimate
-        ? `${bold(`≈ ${money(a)}`)}${available} (${n.estimate})`
+        ? `${bold(`≈ ${money(a)}`)}${available} (${estimateNote(n.estimate, n.currency, target)})`
         : `${bold(money(a))}${available}`;
   const threshold = `(threshold: ${money(n.threshold)})`;
   const levels = `(critical: ${money(n.critical)}, threshold: ${money(n.threshold)})`;
@@ -166,7 +166,7 @@ export function alertPayload(n: AlertNotification): Record<string, unknown> {
     label: accountDisplay(n.provider).label,
     currency: n.currency,
     available: n.available === null ? null : amountToText(n.available),
-    estimate: n.estimate,
+    estimate: n.estimate ? estimateNote(n.estimate, n.currency) : undefined,
     threshold: amountToText(n.threshold),
     critical: amountToText(n.critical),
     severity: isCritical(n) ? 'critical' : 'normal',

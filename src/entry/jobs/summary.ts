@@ -54,6 +54,7 @@ export async function summaryPost(
     summary,
     { schedule: describeSchedule(deps.cron), channelId: deps.channelId },
     runwayClauses(forecasts),
+    'discord',
   );
 }
 
@@ -87,7 +88,12 @@ export function summaryRun(deps: SummaryJobDeps): (slot: Date, ctx: RunContext) 
           { err, slot: slot.toISOString() },
           'could not compute the runway; posting the summary without it',
         );
-        return formatSummary(summary, { schedule: describeSchedule(deps.cron), channelId: deps.channelId });
+        return formatSummary(
+          summary,
+          { schedule: describeSchedule(deps.cron), channelId: deps.channelId },
+          {},
+          'discord',
+        );
       });
       return (late) => withLateLine(text, late, slot).map((content) => ({ content }));
     },

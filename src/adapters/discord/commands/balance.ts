@@ -1,6 +1,6 @@
 import { SlashCommandBuilder } from 'discord.js';
 import { type Forecast, formatRunway } from '../../../core/forecast.js';
-import { estimateAge, formatDuration, formatTime, readingFigure } from '../../../core/format.js';
+import { estimateAge, formatDuration, formatTime, readingFigure, readingNote } from '../../../core/format.js';
 import { formatMoney } from '../../../core/money.js';
 import type { ProviderStatus, Summary } from '../../../core/service.js';
 import type { ProviderId } from '../../../core/types.js';
@@ -27,7 +27,8 @@ function statusBlock(
     if (s.parts?.voucher && r.voucher)
       named.push(`${s.parts?.voucher} ${formatMoney(r.voucher, r.currency)}`);
     if (s.parts?.cash && r.cash) named.push(`${s.parts?.cash} ${formatMoney(r.cash, r.currency)}`);
-    const parts = `${named.length > 0 ? ` (${named.join(', ')})` : ''}${r.note ? ` · ${r.note}` : ''}`;
+    const note = readingNote(r, 'discord');
+    const parts = `${named.length > 0 ? ` (${named.join(', ')})` : ''}${note ? ` · ${note}` : ''}`;
     const emoji = s.state === 'low' ? '⚠️' : s.emoji;
     lines.push(
       `${emoji} **${s.label}:** ${readingFigure(r)} available${parts} · threshold ${threshold} · ${STATE_TEXT[s.state]}`,
