@@ -97,6 +97,19 @@ describe('claude estimate: the anchor arithmetic', () => {
   });
 });
 
+/** The `claude` account's status around an estimated reading, as the service makes it: ok, fresh, threshold $5. */
+const claudeStatus = (result: ReturnType<typeof reading>, staleAfterMs: number | null) => ({
+  provider: 'claude',
+  label: 'Claude',
+  emoji: '💳',
+  result,
+  threshold: new Big(5),
+  state: 'ok' as const,
+  ageMs: 0,
+  stale: false,
+  staleAfterMs,
+});
+
 describe('claude estimate: the reading', () => {
   it('GIVEN an Admin key and a table row THEN the reading is the estimate, shown as one everywhere', async () => {
     await table([['150', ANCHOR_AT]]);
@@ -110,17 +123,7 @@ describe('claude estimate: the reading', () => {
     // The estimate is as of the check: the spend is today's, whatever the anchor's age.
     expect(r.asOf).toEqual(NOW);
     expect(r.spendByDay?.map((d) => d.day)).toEqual(['2026-11-21', '2026-11-22', '2026-11-23']);
-    const status = {
-      provider: 'claude',
-      label: 'Claude',
-      emoji: '💳',
-      result: r,
-      threshold: new Big(5),
-      state: 'ok' as const,
-      ageMs: 0,
-      stale: false,
-      staleAfterMs: null,
-    };
+    const status = claudeStatus(r, null);
     expect(providerLine(status)).toBe(
       '💳 **Claude:** ≈ $52.00 (estimated: $150.00 on 2026-11-21 12:00 UTC, − $98.00 spent since) (threshold: $5.00)',
     );
@@ -138,17 +141,7 @@ describe('claude estimate: the reading', () => {
     await table([['150', ANCHOR_AT]]);
     fake.setRoute('/v1/organizations/cost_report', { json: REPORT });
     const r = reading(await claude().check());
-    const status = {
-      provider: 'claude',
-      label: 'Claude',
-      emoji: '💳',
-      result: r,
-      threshold: new Big(5),
-      state: 'ok' as const,
-      ageMs: 0,
-      stale: false,
-      staleAfterMs: 6 * 3_600_000,
-    };
+    const status = claudeStatus(r, 6 * 3_600_000);
     const summary = { checkedAt: NOW, statuses: [status], anyLow: false, anyFailed: false };
     const later = new Date(NOW.getTime() + 60_000);
     // The anchor (the table row of Nov 21 12:00) is 1d 22h old a minute after the check.

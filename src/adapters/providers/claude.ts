@@ -249,16 +249,14 @@ export function createClaudeProvider(options: ClaudeProviderOptions): ClaudeProv
     figures: ({ available, asOf, warnings, estimated, fallback }, checkedAt) => {
       const base = { ...(warnings ? { warnings } : {}) };
       if (estimated && asOf !== null) {
+        const estimate = { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince };
         return {
           ...base,
           available: available.minus(estimated.spentSince),
           // The spend is as of this check, however old the anchor: an estimate is never stale.
           asOf: checkedAt,
-          note: estimateNote(
-            { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince },
-            currency,
-          ),
-          estimate: { anchor: available, anchorAt: asOf, spentSince: estimated.spentSince },
+          note: estimateNote(estimate, currency),
+          estimate,
           spendByDay: estimated.days,
         };
       }
