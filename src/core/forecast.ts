@@ -477,8 +477,10 @@ export function formatRunway(
 ): string {
   if (forecast.status === 'insufficient') {
     // The reason is UTC text (logs, the CLI); in Discord its moment is the reader's own time.
-    const one = forecast.latest !== null && forecast.basedOn.observations < 2;
-    const reason = one ? oneReading(forecast.latest!.asOf, target) : forecast.reason;
+    // Only the one-reading reason carries a moment; a budget's "month began … ago" is said as it is.
+    const asOf = forecast.latest?.asOf;
+    const one = asOf !== undefined && forecast.reason === oneReading(asOf, 'text');
+    const reason = one ? oneReading(asOf, target) : forecast.reason;
     return `not enough history (${reason})`;
   }
   const rate = formatRate(forecast, currency);

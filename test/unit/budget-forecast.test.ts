@@ -99,6 +99,15 @@ describe('budget forecast: the month projected at its rate', () => {
       'insufficient',
       "the budget's month began 20 min ago",
     ]);
+    // Said as it is in /balance and /balance-history, not taken for "only one distinct reading" (on the 1st
+    // the cost report holds one day).
+    const firstHour = budgetForecast(
+      { ...facts('1'), days: 1 },
+      { threshold: money(5), currency: 'USD', now: new Date('2026-12-01T00:20:00Z') },
+    );
+    expect(formatRunway(firstHour, 'USD', new Date('2026-12-01T00:20:00Z'), 'discord')).toBe(
+      "not enough history (the budget's month began 20 min ago)",
+    );
     // November has 30 days: its end is Nov 30.
     const nov = budgetForecast(facts('100', NOV), {
       threshold: money(5),
