@@ -303,11 +303,6 @@ export function budgetMonthEnd(periodEnd: Date): string {
   return `${MONTHS[last.getUTCMonth()]} ${last.getUTCDate()}`;
 }
 
-/** 00:00 UTC on the 1st of the month after `at`'s: when a monthly budget read at `at` resets. */
-export function budgetResetAfter(at: Date): Date {
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + 1, 1));
-}
-
 /**
  * The forecast of a budget account: the month-to-date spend's rate (spent ÷ time from the month's start to the
  * reading's `asOf`) carried to the month's end, `on track for $230.00 of $200.00 by Dec 31`; the budget's runway

@@ -310,7 +310,7 @@ export class Insight {
  * becomes {@link budgetForecast}'s facts, for `/balance`, the summary, the alerts, `check --json`, the status
  * page and `/balance-history` alike.
  */
-export function budgetForecastOf(
+function budgetForecastOf(
   result: CheckResult | null | undefined,
   threshold: Amount,
   now: Date,

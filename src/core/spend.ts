@@ -12,6 +12,14 @@ export const utcDayStart = (ms: number): number => ms - (((ms % DAY_MS) + DAY_MS
 /** `YYYY-MM-DD` of the UTC day holding `ms`. */
 export const utcDayKey = (ms: number): string => new Date(utcDayStart(ms)).toISOString().slice(0, 10);
 
+/** 00:00 UTC on the 1st of the month `date` falls in (UTC), and of the next month (a budget's reset). */
+export function utcMonth(date: Date): { start: Date; end: Date } {
+  return {
+    start: new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)),
+    end: new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)),
+  };
+}
+
 /** One day of a spend series. */
 export interface SpendDay extends DailySpend {
   /**

@@ -2,9 +2,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ANTHROPIC_MODULE } from '../../src/adapters/providers/anthropic.js';
 import { createBudgetProvider } from '../../src/adapters/providers/budget.js';
 import { createClaudeEstimator } from '../../src/adapters/providers/claude-estimate.js';
-import { type CostApi, utcMonth } from '../../src/adapters/providers/cost-report.js';
+import type { CostApi } from '../../src/adapters/providers/cost-report.js';
 import { OPENAI_MODULE } from '../../src/adapters/providers/openai.js';
 import { Big } from '../../src/core/money.js';
+import { utcMonth } from '../../src/core/spend.js';
 import type { BalanceProvider, CheckResult } from '../../src/core/types.js';
 import { type FakeApi, type FakeReply, startFakeApi } from '../support/fake-api.js';
 import {

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { capText, DISCORD_CONTENT_LIMIT, oneLine, splitMessage } from '../../src/core/format.js';
-import { lateLine, summaryNonce } from '../../src/entry/jobs/summary.js';
+import { lateLine } from '../../src/entry/jobs/slot-post.js';
+import { summaryNonce } from '../../src/entry/jobs/summary.js';
 
 describe('splitting and capping outgoing text', () => {
   it('GIVEN a summary that fits THEN it comes back unchanged, as one message', () => {

@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import { alertButtonRows, hasButtons } from '../../core/alerts/buttons.js';
 import type { AlertNotification } from '../../core/alerts/engine.js';
 import { alertPayload, alertSubject, alertText, pings } from '../../core/alerts/messages.js';
+import { oneLine } from '../../core/format.js';
 import type { Logger } from '../../core/logger.js';
 import { redactor } from '../../core/redact.js';
 import { isRetryableStatus, retry } from '../../core/retry.js';
@@ -44,6 +45,37 @@ export interface Delivery {
   readonly failed: string[];
 }
 
+/** What one channel did with a {@link ChannelMessage}: delivered, or why not (secret-free, one line). */
+export interface ChannelOutcome {
+  readonly channel: string;
+  readonly delivered: boolean;
+  readonly reason: string | null;
+}
+
+/** Runs `send` on every channel at once; a failing channel never stops the others, and is logged by `failed`. */
+async function sendThroughAll(
+  channels: readonly AlertChannel[],
+  send: (c: AlertChannel) => Promise<void>,
+  failed: (channel: string, error: string) => void,
+): Promise<ChannelOutcome[]> {
+  const results = await Promise.allSettled(channels.map(send));
+  return results.map((r, i) => {
+    const channel = channels[i]!.name;
+    if (r.status === 'fulfilled') return { channel, delivered: true, reason: null };
+    const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
+    failed(channel, error);
+    return { channel, delivered: false, reason: oneLine(error, 300) };
+  });
+}
+
+/** Where a send went: the channels it reached and those it did not. */
+export function deliveryOf(outcomes: readonly ChannelOutcome[]): Delivery {
+  return {
+    delivered: outcomes.filter((o) => o.delivered).map((o) => o.channel),
+    failed: outcomes.filter((o) => !o.delivered).map((o) => o.channel),
+  };
+}
+
 /**
  * Sends one alert through every channel at once. A failing channel never stops the others; each failure
  * is logged with the channel's name (`ALERT NOT DELIVERED`).
@@ -53,46 +85,32 @@ export async function sendToAll(
   n: AlertNotification,
   logger: Logger,
 ): Promise<Delivery> {
-  const results = await Promise.allSettled(channels.map((c) => c.send(n)));
-  const delivery: Delivery = { delivered: [], failed: [] };
-  results.forEach((r, i) => {
-    const channel = channels[i]!.name;
-    if (r.status === 'fulfilled') {
-      delivery.delivered.push(channel);
-    } else {
-      delivery.failed.push(channel);
-      const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
-      logger.error({ channel, provider: n.provider, kind: n.kind, error }, 'ALERT NOT DELIVERED');
-    }
-  });
+  const delivery = deliveryOf(
+    await sendThroughAll(
+      channels,
+      (c) => c.send(n),
+      (channel, error) =>
+        logger.error({ channel, provider: n.provider, kind: n.kind, error }, 'ALERT NOT DELIVERED'),
+    ),
+  );
   logger.info({ provider: n.provider, kind: n.kind, ...delivery }, 'alert sent');
   return delivery;
-}
-
-/** What one channel did with a {@link ChannelMessage}: delivered, or why not (secret-free, one line). */
-export interface ChannelOutcome {
-  readonly channel: string;
-  readonly delivered: boolean;
-  readonly reason: string | null;
 }
 
 /**
  * Sends one {@link ChannelMessage} through every channel at once; like {@link sendToAll}, a failing channel
  * never stops the others and each failure is logged (`MESSAGE NOT DELIVERED`). Never rejects.
  */
-export async function sendMessageToAll(
+export function sendMessageToAll(
   channels: readonly AlertChannel[],
   m: ChannelMessage,
   logger: Logger,
 ): Promise<ChannelOutcome[]> {
-  const results = await Promise.allSettled(channels.map((c) => c.sendMessage(m)));
-  return results.map((r, i) => {
-    const channel = channels[i]!.name;
-    if (r.status === 'fulfilled') return { channel, delivered: true, reason: null };
-    const error = r.reason instanceof Error ? r.reason.message : String(r.reason);
-    logger.error({ channel, kind: m.kind, error }, 'MESSAGE NOT DELIVERED');
-    return { channel, delivered: false, reason: error.replace(/\s+/g, ' ').slice(0, 300) };
-  });
+  return sendThroughAll(
+    channels,
+    (c) => c.sendMessage(m),
+    (channel, error) => logger.error({ channel, kind: m.kind, error }, 'MESSAGE NOT DELIVERED'),
+  );
 }
 
 /**

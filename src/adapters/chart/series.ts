@@ -1,11 +1,8 @@
 import { accountDisplay, figureKind } from '../../core/accounts.js';
-import { budgetResetAfter } from '../../core/forecast.js';
 import type { HistoryReport } from '../../core/insight.js';
-import type { SpendSeries } from '../../core/spend.js';
+import { DAY_MS, type SpendSeries, utcMonth } from '../../core/spend.js';
 import type { ChartSeries } from './balance-chart.js';
 import type { SpendBars } from './spend-chart.js';
-
-const DAY_MS = 86_400_000;
 
 /** The periods `/balance-history` and the status page chart over. */
 export const PERIODS = {
@@ -34,8 +31,7 @@ export function chartSeries(r: HistoryReport): ChartSeries {
   let end = { at: f.reachesThresholdAt ?? f.runsOutAt, value: r.threshold.toNumber() };
   // … or to the budget's reset, whichever comes first.
   const resetAt =
-    f.budget?.periodEnd ??
-    (figureKind(r.provider) === 'monthly-budget' ? budgetResetAfter(f.latest.asOf) : null);
+    f.budget?.periodEnd ?? (figureKind(r.provider) === 'monthly-budget' ? utcMonth(f.latest.asOf).end : null);
   if (resetAt && end.at.getTime() > resetAt.getTime()) {
     const days = (resetAt.getTime() - f.latest.asOf.getTime()) / DAY_MS;
     const left = f.budget

@@ -1,13 +1,7 @@
 import { type Amount, Big, formatMoney, parseTypedAmount } from '../../core/money.js';
+import { utcMonth } from '../../core/spend.js';
 import type { BalanceProvider, DailySpend } from '../../core/types.js';
-import {
-  COST_API_NAME,
-  type CostApi,
-  CostCache,
-  costAuthHeaders,
-  dailySpend,
-  utcMonth,
-} from './cost-report.js';
+import { COST_API_NAME, type CostApi, CostCache, costAuthHeaders, dailySpend } from './cost-report.js';
 import { createHttpProvider, type HttpProviderOptions, isFailure } from './http.js';
 import { type AccountSettingsReader, httpOptions, readBaseUrl } from './module.js';
 

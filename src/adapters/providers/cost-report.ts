@@ -58,14 +58,6 @@ export function startOfUtcDay(date: Date): Date {
   return new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
 }
 
-/** 00:00 UTC on the 1st of the month `date` falls in (UTC), and of the next month. */
-export function utcMonth(date: Date): { start: Date; end: Date } {
-  return {
-    start: new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)),
-    end: new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)),
-  };
-}
-
 /** `2026-11-01T00:00:00Z`: RFC 3339 without milliseconds. */
 function rfc3339(date: Date): string {
   return `${date.toISOString().slice(0, 19)}Z`;

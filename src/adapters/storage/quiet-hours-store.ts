@@ -54,6 +54,11 @@ export class QuietHoursStore {
     return out;
   }
 
+  /** The alerts held for each of `providers`, read at once, in that order. */
+  async heldFor(providers: readonly ProviderId[]): Promise<HeldAlert[]> {
+    return (await Promise.all(providers.map((p) => this.held(p)))).flat();
+  }
+
   /** Adds `alert` to its account's held list (once: an id already held is not added again). Rejects when the store does. */
   async hold(alert: HeldAlert): Promise<void> {
     const list = await this.held(alert.provider);

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { accountDisplay } from '../accounts.js';
-import { capText, DISCORD_CONTENT_LIMIT, formatTime } from '../format.js';
+import { DISCORD_CONTENT_LIMIT, formatTime } from '../format.js';
 import type { ProviderId } from '../types.js';
 import { alertButtonRows } from './buttons.js';
 import { ALERT_KINDS, type AlertKind, type AlertState } from './engine.js';
@@ -120,7 +120,7 @@ export function makeQuietHours(
 }
 
 /** The local date (`YYYY-MM-DD`) and minutes after midnight of `at` in `timeZone`. */
-export function localClock(at: Date, timeZone: string): { readonly date: string; readonly minutes: number } {
+function localClock(at: Date, timeZone: string): { readonly date: string; readonly minutes: number } {
   const parts = Object.fromEntries(
     formatter(timeZone)
       .formatToParts(at)
@@ -228,24 +228,20 @@ export function heldMessage(
         `- ${formatTime(new Date(h.at), 'text')} ${h.text}${over(h) ? ' (over before the window ended)' : ''}`,
     ),
   ].join('\n');
-  const rows: unknown[] = [];
-  const seen = new Set<ProviderId>();
+  // One row of buttons per account whose episode is still open, in order of first appearance; Discord takes 5.
   const providers = [...new Set(sorted.filter(open).map((h) => h.provider))];
-  for (const h of sorted) {
-    if (seen.has(h.provider) || !open(h) || rows.length >= 5) continue;
-    seen.add(h.provider);
-    const s = states.get(h.provider)!;
-    rows.push(
-      ...alertButtonRows(
-        h.provider,
-        s.episode,
-        { acknowledged: s.acknowledgedAt !== null, snoozed: s.snoozedUntil !== null },
-        providers.length > 1 ? accountDisplay(h.provider).label : undefined,
-      ),
+  const rows = providers.slice(0, 5).flatMap((p) => {
+    const s = states.get(p)!;
+    return alertButtonRows(
+      p,
+      s.episode,
+      { acknowledged: s.acknowledgedAt !== null, snoozed: s.snoozedUntil !== null },
+      providers.length > 1 ? accountDisplay(p).label : undefined,
     );
-  }
+  });
   return {
-    discord: capText(kept.join('\n'), DISCORD_CONTENT_LIMIT),
+    // Within the limit already: lines are kept only while they fit.
+    discord: kept.join('\n'),
     text,
     subject: `[creditwatch] ${what}`,
     components: rows,

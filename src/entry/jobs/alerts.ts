@@ -3,6 +3,7 @@ import {
   type AlertChannel,
   type ChannelMessage,
   type ChannelOutcome,
+  deliveryOf,
   discordChannel,
   emailChannel,
   sendMessageToAll,
@@ -248,10 +249,9 @@ export function startAlerts(deps: AlertsDeps): Alerts {
    */
   const deliverHeld = async (at: Date, quiet: Quiet): Promise<string | null> => {
     if (!quiet.known) return null;
-    const due: HeldAlert[] = [];
+    let due: HeldAlert[];
     try {
-      for (const p of core.service.providerIds)
-        due.push(...(await quietStore.held(p)).filter((h) => h.window !== quiet.window));
+      due = (await quietStore.heldFor(core.service.providerIds)).filter((h) => h.window !== quiet.window);
     } catch (err) {
       log.warn({ err }, 'could not read the held alerts; trying again with the next check');
       return null;
@@ -285,9 +285,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
           alerts: mine.map((h) => ({ provider: h.provider, kind: h.kind, at: h.at, text: h.text })),
         },
       };
-      const outcomes = await sendMessageToAll(channels, message, log);
-      const delivered = outcomes.filter((o) => o.delivered).map((o) => o.channel);
-      const failed = outcomes.filter((o) => !o.delivered).map((o) => o.channel);
+      const { delivered, failed } = deliveryOf(await sendMessageToAll(channels, message, log));
       // Each held alert counts as sent now, through the channels the one message reached.
       for (const h of mine) deps.onAlert?.({ at, provider: h.provider, kind: h.kind, delivered, failed });
       log.info({ alerts: mine.length, delivered }, 'held alerts delivered after quiet hours');
@@ -331,9 +329,10 @@ export function startAlerts(deps: AlertsDeps): Alerts {
     }
     for (const n of notifications) {
       const origin = prev ? `${prev.createdAt}#${prev.seq}` : `new@${runKey}`;
+      const id = `${provider}/${origin}/${n.kind}`;
       let mine = true;
       try {
-        mine = await core.slots.claim('alert-sent', `${provider}/${origin}/${n.kind}`, at);
+        mine = await core.slots.claim('alert-sent', id, at);
       } catch (err) {
         log.warn(
           { err, provider, kind: n.kind },
@@ -345,7 +344,6 @@ export function startAlerts(deps: AlertsDeps): Alerts {
         continue;
       }
       // Quiet hours hold what is not critical; the claim above already made it this replica's to hold.
-      const id = `${provider}/${origin}/${n.kind}`;
       if (quiet.window !== null && !isCritical(n) && (await hold(n, id, quiet.window))) continue;
       const delivery = await sendToAll(channels, n, log);
       deps.onAlert?.({
@@ -436,9 +434,7 @@ export function startAlerts(deps: AlertsDeps): Alerts {
       );
     },
     async heldCount() {
-      let n = 0;
-      for (const p of core.service.providerIds) n += (await quietStore.held(p)).length;
-      return n;
+      return (await quietStore.heldFor(core.service.providerIds)).length;
     },
     async test(by, at) {
       const message: ChannelMessage = {

@@ -12,7 +12,7 @@ import { type Job, type RunContext, type RunOutcome, scheduleJob } from './job.j
 import { catchUpSlot, type SlotPost, type SlotPostDeps, slotPoster, withLateLine } from './slot-post.js';
 
 /** The slot claims' job names: one daily and one weekly digest per slot across replicas. */
-export const DIGEST_JOBS: Readonly<Record<DigestKind, string>> = { daily: 'digest', weekly: 'digest-weekly' };
+const DIGEST_JOBS: Readonly<Record<DigestKind, string>> = { daily: 'digest', weekly: 'digest-weekly' };
 /** Days of spend the chart shows: the week for the daily digest, two weeks for the weekly one. */
 export const CHART_DAYS: Readonly<Record<DigestKind, number>> = { daily: 7, weekly: 14 };
 
@@ -47,7 +47,7 @@ export function digestKinds(deps: Pick<DigestJobDeps, 'cron' | 'weekly'>, slot: 
 }
 
 /** The `kind` digest's text and its charts (spend per UTC day, one PNG per currency), as of `at`. */
-export async function buildDigest(
+async function buildDigest(
   kind: DigestKind,
   summary: Summary,
   deps: Pick<DigestJobDeps, 'insight' | 'cron' | 'weekly'>,

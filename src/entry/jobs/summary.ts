@@ -14,9 +14,6 @@ import {
   withLateLine,
 } from './slot-post.js';
 
-// Where they were first defined: tests and tools import them from here.
-export { LATE_BOT_DOWN, LATE_DISCORD, lateLine, leaseLength, MAX_CATCH_UP_MS } from './slot-post.js';
-
 const JOB = 'summary';
 
 export interface SummaryJobDeps extends SlotPostDeps {

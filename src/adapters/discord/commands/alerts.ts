@@ -161,8 +161,7 @@ type Context = Parameters<Command['execute']>[1];
 async function quietLine(ctx: Context): Promise<string> {
   if (!ctx.quietHours) return '🔕 **Quiet hours:** alerts are not running';
   try {
-    const q = await ctx.quietHours.get();
-    const held = await ctx.quietHours.held();
+    const [q, held] = await Promise.all([ctx.quietHours.get(), ctx.quietHours.held()]);
     const heldText = held > 0 ? `; ${held} alert${held === 1 ? '' : 's'} held` : '';
     if (!q) return `🔕 **Quiet hours:** none${heldText}`;
     const now = quietWindow(q, ctx.now()) !== null ? ' (quiet now)' : '';
