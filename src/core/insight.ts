@@ -144,14 +144,13 @@ export class Insight {
     const digests = new Map<string, Digest | null>();
     if (batched) {
       try {
-        // In groups, a turn of the event loop apart: one query's rows for 30 accounts (~5,000 hourly rows) were
-        // decoded by pg in one piece and held the loop ~65 ms on Postgres.
-        const providers = summary.statuses.map((s) => s.provider);
-        for (let i = 0; i < providers.length; i += WINDOW_GROUP) {
-          if (i > 0) await loopTurn();
-          const group = await this.history.windows(providers.slice(i, i + WINDOW_GROUP), from, to);
-          for (const [provider, digest] of group) digests.set(provider, digest);
-        }
+        await inGroups(
+          summary.statuses.map((s) => s.provider),
+          async (group) => {
+            for (const [provider, digest] of await this.history.windows(group, from, to))
+              digests.set(provider, digest);
+          },
+        );
       } catch (err) {
         // Each provider is tried on its own below; said once, whatever the number of accounts.
         this.logger?.warn(
@@ -256,16 +255,14 @@ export class Insight {
     to: Date,
   ): Promise<Map<ProviderId, Digest | null>> {
     const out = new Map<ProviderId, Digest | null>();
-    for (let i = 0; i < providers.length; i += WINDOW_GROUP) {
-      if (i > 0) await loopTurn();
-      const group = providers.slice(i, i + WINDOW_GROUP);
+    await inGroups(providers, async (group) => {
       try {
         const read = await this.history.windows(group, from, to);
         for (const p of group) out.set(p, read.get(p) ?? null);
       } catch (err) {
         this.logger?.warn({ err, accounts: group }, 'window digests: history unreadable; accounts left out');
       }
-    }
+    });
     return out;
   }
 
@@ -372,4 +369,18 @@ export function forecastToJson(f: Forecast): Record<string, unknown> {
     daysToThreshold: Number(f.daysToThreshold.toFixed(2)),
     daysToZero: Number(f.daysToZero.toFixed(2)),
   };
+}
+
+/**
+ * `read` for each group of {@link WINDOW_GROUP} accounts, a turn of the event loop apart: one query's rows for 30
+ * accounts (~5,000 hourly rows) were decoded by pg in one piece and held the loop ~65 ms on Postgres.
+ */
+async function inGroups(
+  providers: readonly ProviderId[],
+  read: (group: readonly ProviderId[]) => Promise<void>,
+): Promise<void> {
+  for (let i = 0; i < providers.length; i += WINDOW_GROUP) {
+    if (i > 0) await loopTurn();
+    await read(providers.slice(i, i + WINDOW_GROUP));
+  }
 }
