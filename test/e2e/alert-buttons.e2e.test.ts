@@ -6,7 +6,7 @@ import { alertButtonId } from '../../src/core/alerts/buttons.js';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   Permission,
@@ -65,13 +65,10 @@ describe('alert buttons through the bot against a fake Discord (real discord.js 
     moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
     role = fake.roleIds.Member ?? '';
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
     });
     bot = await startBot(config, createLogger('silent'), {

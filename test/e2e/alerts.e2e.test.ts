@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   numberOption,
@@ -33,13 +33,10 @@ describe('alerts through the bot against a fake Discord (real discord.js client)
     moonshot = await startFakeMoonshot(moonshotBalance(12, 0, 12));
     role = fake.roleIds.Member ?? '';
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
     });
     bot = await startBot(config, createLogger('silent'), {

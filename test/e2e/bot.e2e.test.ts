@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import {
   booleanOption,
   type FakeDiscord,
@@ -34,14 +34,11 @@ describe('the bot against a fake Discord (real discord.js client)', () => {
   let bots: Bot[] = [];
 
   const env = (extra: Record<string, string> = {}) => ({
-    HOME: dir,
-    DATA_DIR: join(dir, 'data'),
-    BALANCE_LOG_DIR: join(dir, 'logs'),
+    ...botEnv(dir, fake),
     PROVIDERS: 'claude,kimi',
     MOONSHOT_API_KEY: KEY,
     MOONSHOT_BASE_URL: moonshot.url,
     CLAUDE_DB_URL: claudeDb.connectionString,
-    ...fakeDiscordEnv(fake),
     ADMIN_ROLE_IDS: fake.roleIds.Member ?? '',
     ...extra,
   });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord, stringOption } from '../support/fake-discord.js';
 import { openAiBucket, openAiCosts } from '../support/provider-replies.js';
 
@@ -59,9 +59,7 @@ describe('budget forecast end to end: /balance-history says what /balance says',
     await once(server, 'listening');
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'openai,openai:team',
       OPENAI_ADMIN_KEY: KEY,
       OPENAI_MONTHLY_BUDGET: '200',
@@ -69,7 +67,6 @@ describe('budget forecast end to end: /balance-history says what /balance says',
       OPENAI_TEAM_ADMIN_KEY: KEY,
       OPENAI_TEAM_MONTHLY_BUDGET: '500',
       OPENAI_TEAM_BASE_URL: url,
-      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import {
   booleanOption,
   type FakeDiscord,
@@ -92,13 +92,10 @@ describe('every interaction is acknowledged within 3 s whatever the store does',
 
   const start = async (extra: Record<string, string>) => {
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: 'sk-deadlines',
       MOONSHOT_BASE_URL: moonshot.url,
-      ...fakeDiscordEnv(fake),
       BALANCE_CACHE_TTL: '10m',
       ...extra,
     });

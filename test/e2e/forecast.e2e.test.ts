@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
 import { summaryPost } from '../../src/entry/jobs/summary.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import { type FakeMoonshot, moonshotBalance, startFakeMoonshot } from '../support/fake-moonshot.js';
 
@@ -27,13 +27,10 @@ describe('spend insight end to end: history through the service, forecast throug
     fake = await startFakeDiscord({ heartbeatIntervalMs: 1000 });
     moonshot = await startFakeMoonshot();
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: 'sk-forecast',
       MOONSHOT_BASE_URL: moonshot.url,
-      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

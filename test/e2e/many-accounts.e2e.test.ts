@@ -8,7 +8,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import { getClosedPort } from '../support/fake-api.js';
 import {
   booleanOption,
@@ -47,13 +47,10 @@ describe('the bot with 30 accounts, 10 failing (real discord.js client, fake Dis
       }),
     );
     const config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: IDS.join(','),
       ...accounts,
       PROVIDER_TIMEOUT_MS: '2000',
-      ...fakeDiscordEnv(fake),
     });
     bot = await startBot(config, createLogger('silent'), {
       dryRun: false,

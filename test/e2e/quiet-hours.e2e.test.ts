@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import {
   type FakeDiscord,
   Permission,
@@ -108,13 +108,10 @@ describe('quiet hours and /alerts test through the bot against a fake Discord (r
     hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hooks/${HOOK_SECRET}`;
     role = fake.roleIds.Member ?? '';
     config = loadConfig({
-      HOME: dir,
-      DATA_DIR: join(dir, 'data'),
-      BALANCE_LOG_DIR: join(dir, 'logs'),
+      ...botEnv(dir, fake),
       PROVIDERS: 'kimi',
       MOONSHOT_API_KEY: KEY,
       MOONSHOT_BASE_URL: moonshot.url,
-      ...fakeDiscordEnv(fake),
       ALERT_MENTION_ROLE_ID: role,
       ALERT_WEBHOOK_URL: hookUrl,
       SMTP_URL: smtp.url,

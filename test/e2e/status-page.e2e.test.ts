@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/core/config.js';
 import { createLogger } from '../../src/core/logger.js';
 import { parseAmount } from '../../src/core/money.js';
 import { type Bot, startBot } from '../../src/entry/bot.js';
-import { fakeDiscordEnv } from '../support/bot-env.js';
+import { botEnv } from '../support/bot-env.js';
 import { type FakeDiscord, startFakeDiscord } from '../support/fake-discord.js';
 import {
   type FakeMoonshot,
@@ -124,15 +124,12 @@ describe('the status page in headless Chromium', () => {
     });
     bot = await startBot(
       loadConfig({
-        HOME: dir,
-        DATA_DIR: join(dir, 'data'),
-        BALANCE_LOG_DIR: join(dir, 'logs'),
+        ...botEnv(dir, fake),
         PROVIDERS: 'claude,kimi',
         MOONSHOT_API_KEY: 'sk-page-SECRET',
         MOONSHOT_BASE_URL: moonshot.url,
         MOONSHOT_CURRENCY: 'CNY',
         CLAUDE_DB_URL: claudeDb.connectionString,
-        ...fakeDiscordEnv(fake),
         HTTP_PORT: String(await getClosedPort()),
         DASHBOARD_TOKEN: TOKEN,
       }),

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FakeDiscord } from './fake-discord.js';
 
 /**
@@ -14,5 +15,15 @@ export function fakeDiscordEnv(fake: FakeDiscord): Record<string, string> {
     SUMMARY_CRON: '0 0 1 1 *',
     ALERT_CRON: '0 0 1 1 *',
     DIGEST_CRON: 'off',
+  };
+}
+
+/** {@link fakeDiscordEnv} for a bot whose home, history (`data/`) and balance-log files (`logs/`) are under `dir`. */
+export function botEnv(dir: string, fake: FakeDiscord): Record<string, string> {
+  return {
+    HOME: dir,
+    DATA_DIR: join(dir, 'data'),
+    BALANCE_LOG_DIR: join(dir, 'logs'),
+    ...fakeDiscordEnv(fake),
   };
 }
