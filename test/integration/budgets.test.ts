@@ -107,6 +107,15 @@ function paged<B>(all: readonly B[], wrap: (page: B[], next: string | null) => u
   };
 }
 
+/** The Anthropic cost report of `costs` (day → amounts in cents) from the asked-for day up to `now`'s day. */
+function costsUpTo(costs: ReadonlyMap<string, string[]>, now: () => Date): Handler {
+  return ({ query }) => {
+    const from = (query.get('starting_at') ?? '').slice(0, 10);
+    const today = now().toISOString().slice(0, 10);
+    const buckets = [...costs].filter(([d]) => d >= from && d <= today);
+    return { json: anthropicCostReport(buckets.map(([d, c]) => anthropicBucket(d, c))) };
+  };
+}
 describe('budget accounts: cost reports read exactly, page after page', () => {
   it('GIVEN 21 days of OpenAI costs over 3 pages THEN every page is read and the month is summed exactly', async () => {
     // $0.10 a day from the 1st to the 21st, plus 0.2 on the 21st: 2.1 + 0.2 = $2.30 exactly.
@@ -143,11 +152,7 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
   it('GIVEN completed days were read once THEN the next check asks only from the first day not kept', async () => {
     let now = new Date('2026-11-21T12:00:00Z');
     const costs = new Map(days(1, 22).map((d) => [d, ['100']]));
-    handler = ({ query }) => {
-      const from = (query.get('starting_at') ?? '').slice(0, 10);
-      const buckets = [...costs].filter(([d]) => d >= from && d <= now.toISOString().slice(0, 10));
-      return { json: anthropicCostReport(buckets.map(([d, c]) => anthropicBucket(d, c))) };
-    };
+    handler = costsUpTo(costs, () => now);
     const p = budget('anthropic', () => now);
     expect(reading(await p.check()).budget?.spent.toString()).toBe('21');
     expect(requests.map((q) => q.query.get('starting_at'))).toEqual(['2026-11-01T00:00:00Z']);
@@ -192,11 +197,7 @@ describe('budget accounts: cost reports read exactly, page after page', () => {
   it('GIVEN the cost report revises the day before yesterday THEN the next check picks it up without a restart; older days stay cached', async () => {
     let now = new Date('2026-11-21T12:00:00Z');
     const costs = new Map(days(1, 21).map((d) => [d, ['100']]));
-    handler = ({ query }) => {
-      const from = (query.get('starting_at') ?? '').slice(0, 10);
-      const buckets = [...costs].filter(([d]) => d >= from && d <= now.toISOString().slice(0, 10));
-      return { json: anthropicCostReport(buckets.map(([d, c]) => anthropicBucket(d, c))) };
-    };
+    handler = costsUpTo(costs, () => now);
     const p = budget('anthropic', () => now);
     expect(reading(await p.check()).budget?.spent.toString()).toBe('21');
     // Late billing: the 19th (two completed days ago) and the 10th are revised; an hour later, same day.
